@@ -1,0 +1,382 @@
+#include "gateway/config.hpp"
+
+#include <yaml-cpp/yaml.h>
+
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+namespace wsgate::config {
+namespace {
+
+// Walks the YAML tree once, converting and validating as it goes; every problem becomes one
+// error line and reading continues, so one run of --check-config shows them all.
+class Reader {
+ public:
+  Reader(std::string file, std::string base_dir, const EnvLookup& env)
+      : file_(std::move(file)), base_dir_(std::move(base_dir)), env_(env) {}
+
+  std::vector<std::string> take_errors() { return std::move(errors_); }
+
+  void error(const YAML::Mark& mark, const std::string& path, const std::string& message) {
+    std::ostringstream out;
+    out << file_ << ':' << mark.line + 1 << ':' << mark.column + 1 << ": ";
+    if (!path.empty()) out << path << ": ";
+    out << message;
+    errors_.push_back(out.str());
+  }
+  void error(const YAML::Node& at, const std::string& path, const std::string& message) {
+    error(at.Mark(), path, message);
+  }
+
+  bool expect_map(const YAML::Node& node, const std::string& path) {
+    if (node.IsMap()) return true;
+    error(node, path, "must be a mapping");
+    return false;
+  }
+  bool expect_seq(const YAML::Node& node, const std::string& path) {
+    if (node.IsSequence()) return true;
+    error(node, path, "must be a list");
+    return false;
+  }
+
+  // A typo in a key must not pass silently: unknown keys are errors.
+  void check_keys(const YAML::Node& map, const std::string& path,
+                  std::initializer_list<std::string_view> known) {
+    for (const auto& kv : map) {
+      auto key = kv.first.as<std::string>();
+      bool ok = false;
+      for (auto k : known) ok = ok || k == key;
+      if (!ok) error(kv.first, join(path, key), "unknown key");
+    }
+  }
+
+  static std::string join(const std::string& path, std::string_view key) {
+    return path.empty() ? std::string(key) : path + "." + std::string(key);
+  }
+
+  std::optional<std::string> scalar(const YAML::Node& node, const std::string& path) {
+    if (!node.IsScalar()) {
+      error(node, path, "must be a scalar");
+      return std::nullopt;
+    }
+    auto expanded = expand_env(node.Scalar(), env_);
+    if (!expanded.missing.empty()) {
+      error(node, path, "environment variable " + expanded.missing + " is not set");
+      return std::nullopt;
+    }
+    return expanded.value;
+  }
+
+  // The read_* helpers leave `out` at its default when the key is absent.
+  void read_string(const YAML::Node& map, std::string_view key, const std::string& path,
+                   std::string& out) {
+    if (auto node = map[std::string(key)]) {
+      if (auto v = scalar(node, join(path, key))) out = *v;
+    }
+  }
+
+  void read_choice(const YAML::Node& map, std::string_view key, const std::string& path,
+                   std::string& out, std::initializer_list<std::string_view> choices) {
+    auto node = map[std::string(key)];
+    if (!node) return;
+    auto v = scalar(node, join(path, key));
+    if (!v) return;
+    for (auto c : choices) {
+      if (c == *v) {
+        out = *v;
+        return;
+      }
+    }
+    std::string list;
+    for (auto c : choices) list += (list.empty() ? "" : ", ") + std::string(c);
+    error(node, join(path, key), "must be one of " + list);
+  }
+
+  void read_duration(const YAML::Node& map, std::string_view key, const std::string& path,
+                     Duration& out) {
+    auto node = map[std::string(key)];
+    if (!node) return;
+    auto v = scalar(node, join(path, key));
+    if (!v) return;
+    if (auto d = parse_duration(*v)) out = *d;
+    else error(node, join(path, key), "must be a duration such as 250ms, 30s, 5m or 1h");
+  }
+
+  template <class Int>
+  void read_size(const YAML::Node& map, std::string_view key, const std::string& path, Int& out,
+                 std::uint64_t min, std::uint64_t max) {
+    auto node = map[std::string(key)];
+    if (!node) return;
+    auto v = scalar(node, join(path, key));
+    if (!v) return;
+    auto n = parse_size(*v);
+    if (!n) {
+      error(node, join(path, key), "must be a size such as 512, 64KiB or 1MiB");
+    } else if (*n < min || *n > max) {
+      error(node, join(path, key),
+            "must be between " + std::to_string(min) + " and " + std::to_string(max));
+    } else {
+      out = static_cast<Int>(*n);
+    }
+  }
+
+  void read_host_port(const YAML::Node& map, std::string_view key, const std::string& path,
+                      HostPort& out, bool required) {
+    auto node = map[std::string(key)];
+    if (!node) {
+      if (required) error(map, join(path, key), "is required");
+      return;
+    }
+    auto v = scalar(node, join(path, key));
+    if (!v) return;
+    if (auto hp = parse_host_port(*v)) out = *hp;
+    else error(node, join(path, key), "must be HOST:PORT, e.g. 127.0.0.1:8080 or [::1]:8080");
+  }
+
+  std::string resolve_path(const std::string& p) const {
+    if (p.empty() || p.front() == '/') return p;
+    return (std::filesystem::path(base_dir_) / p).lexically_normal().string();
+  }
+
+  // File paths are resolved and checked for readability now, so --check-config catches them.
+  void read_file_path(const YAML::Node& map, std::string_view key, const std::string& path,
+                      std::string& out, bool required) {
+    auto node = map[std::string(key)];
+    if (!node) {
+      if (required) error(map, join(path, key), "is required");
+      return;
+    }
+    auto v = scalar(node, join(path, key));
+    if (!v) return;
+    out = resolve_path(*v);
+    if (!std::ifstream(out).good()) error(node, join(path, key), "cannot read file " + out);
+  }
+
+  void read_string_list(const YAML::Node& map, std::string_view key, const std::string& path,
+                        std::vector<std::string>& out) {
+    auto node = map[std::string(key)];
+    if (!node || !expect_seq(node, join(path, key))) return;
+    for (std::size_t i = 0; i < node.size(); ++i) {
+      if (auto v = scalar(node[i], join(path, key) + "[" + std::to_string(i) + "]"))
+        out.push_back(*v);
+    }
+  }
+
+ private:
+  std::string file_;
+  std::string base_dir_;
+  const EnvLookup& env_;
+  std::vector<std::string> errors_;
+};
+
+std::string index_path(std::string_view base, std::size_t i) {
+  return std::string(base) + "[" + std::to_string(i) + "]";
+}
+
+void read_log(Reader& r, const YAML::Node& node, Log& log) {
+  if (!r.expect_map(node, "log")) return;
+  r.check_keys(node, "log", {"format", "level"});
+  r.read_choice(node, "format", "log", log.format, {"text", "json"});
+  r.read_choice(node, "level", "log", log.level, {"debug", "info", "warn", "error"});
+}
+
+void read_http(Reader& r, const YAML::Node& node, HttpLimits& http) {
+  if (!r.expect_map(node, "http")) return;
+  r.check_keys(node, "http",
+               {"max_header_bytes", "max_headers", "header_timeout", "max_body",
+                "keepalive_timeout"});
+  r.read_size(node, "max_header_bytes", "http", http.max_header_bytes, 1024, 1 << 20);
+  r.read_size(node, "max_headers", "http", http.max_headers, 8, 10'000);
+  r.read_duration(node, "header_timeout", "http", http.header_timeout);
+  r.read_size(node, "max_body", "http", http.max_body, 0, 1ull << 32);
+  r.read_duration(node, "keepalive_timeout", "http", http.keepalive_timeout);
+}
+
+void read_tls(Reader& r, const YAML::Node& node, const std::string& path, ServerTls& tls) {
+  if (!r.expect_map(node, path)) return;
+  r.check_keys(node, path, {"certificates", "min_version"});
+  r.read_choice(node, "min_version", path, tls.min_version, {"1.2", "1.3"});
+  auto certs = node["certificates"];
+  if (!certs) {
+    r.error(node, path + ".certificates", "is required");
+    return;
+  }
+  if (!r.expect_seq(certs, path + ".certificates")) return;
+  if (certs.size() == 0) r.error(certs, path + ".certificates", "must not be empty");
+  for (std::size_t i = 0; i < certs.size(); ++i) {
+    auto cpath = index_path(path + ".certificates", i);
+    if (!r.expect_map(certs[i], cpath)) continue;
+    r.check_keys(certs[i], cpath, {"cert", "key"});
+    Certificate c;
+    r.read_file_path(certs[i], "cert", cpath, c.cert_file, true);
+    r.read_file_path(certs[i], "key", cpath, c.key_file, true);
+    tls.certificates.push_back(std::move(c));
+  }
+}
+
+void read_listeners(Reader& r, const YAML::Node& node, std::vector<Listener>& out) {
+  if (!r.expect_seq(node, "listeners")) return;
+  if (node.size() == 0) r.error(node, "listeners", "must not be empty");
+  std::set<std::string> names;
+  for (std::size_t i = 0; i < node.size(); ++i) {
+    auto path = index_path("listeners", i);
+    const auto& item = node[i];
+    if (!r.expect_map(item, path)) continue;
+    r.check_keys(item, path, {"name", "bind", "tls"});
+    Listener l;
+    l.name = "listener" + std::to_string(i);
+    r.read_string(item, "name", path, l.name);
+    if (!names.insert(l.name).second) r.error(item, path + ".name", "duplicate name " + l.name);
+    r.read_host_port(item, "bind", path, l.bind, true);
+    if (auto tls = item["tls"]) {
+      l.tls.emplace();
+      read_tls(r, tls, path + ".tls", *l.tls);
+    }
+    out.push_back(std::move(l));
+  }
+}
+
+std::optional<Backend> parse_backend(std::string_view url) {
+  Backend b;
+  b.url = std::string(url);
+  std::string_view rest;
+  if (url.starts_with("ws://")) {
+    rest = url.substr(5);
+  } else if (url.starts_with("wss://")) {
+    b.tls = true;
+    rest = url.substr(6);
+  } else {
+    return std::nullopt;
+  }
+  if (rest.ends_with('/')) rest.remove_suffix(1);
+  if (rest.find('/') != std::string_view::npos || rest.empty()) return std::nullopt;
+  std::string authority(rest);
+  // Without a port the scheme's default applies, as for any ws:// URL.
+  bool has_port = authority.starts_with('[') ? authority.find("]:") != std::string::npos
+                                             : authority.find(':') != std::string::npos;
+  if (!has_port) authority += b.tls ? ":443" : ":80";
+  auto hp = parse_host_port(authority);
+  if (!hp || hp->port == 0) return std::nullopt;
+  b.host = hp->host;
+  b.port = hp->port;
+  return b;
+}
+
+void read_route_limits(Reader& r, const YAML::Node& node, const std::string& path,
+                       RouteLimits& limits) {
+  if (!r.expect_map(node, path)) return;
+  r.check_keys(node, path,
+               {"max_message", "idle_timeout", "ping_interval", "pong_timeout",
+                "max_frame_buffer"});
+  r.read_size(node, "max_message", path, limits.max_message, 125, 1ull << 40);
+  r.read_duration(node, "idle_timeout", path, limits.idle_timeout);
+  r.read_duration(node, "ping_interval", path, limits.ping_interval);
+  r.read_duration(node, "pong_timeout", path, limits.pong_timeout);
+  r.read_size(node, "max_frame_buffer", path, limits.max_frame_buffer, 1024, 16 << 20);
+  if (limits.idle_timeout.count() == 0)
+    r.error(node, path + ".idle_timeout", "must be greater than 0");
+}
+
+void read_routes(Reader& r, const YAML::Node& node, std::vector<Route>& out) {
+  if (!r.expect_seq(node, "routes")) return;
+  if (node.size() == 0) r.error(node, "routes", "must not be empty");
+  std::set<std::string> names;
+  std::set<std::pair<std::string, std::string>> matches;
+  for (std::size_t i = 0; i < node.size(); ++i) {
+    auto path = index_path("routes", i);
+    const auto& item = node[i];
+    if (!r.expect_map(item, path)) continue;
+    r.check_keys(item, path,
+                 {"name", "match", "backends", "backend_ca_file", "connect_timeout",
+                  "response_timeout", "limits", "allowed_origins"});
+    Route route;
+    route.name = "route" + std::to_string(i);
+    r.read_string(item, "name", path, route.name);
+    if (!names.insert(route.name).second)
+      r.error(item, path + ".name", "duplicate name " + route.name);
+
+    if (auto match = item["match"]; match && r.expect_map(match, path + ".match")) {
+      r.check_keys(match, path + ".match", {"host", "path_prefix"});
+      r.read_string(match, "host", path + ".match", route.host);
+      r.read_string(match, "path_prefix", path + ".match", route.path_prefix);
+      if (!route.path_prefix.starts_with('/'))
+        r.error(match["path_prefix"], path + ".match.path_prefix", "must start with /");
+      if (!matches.insert({route.host, route.path_prefix}).second)
+        r.error(match, path + ".match", "same host and path_prefix as an earlier route");
+    }
+
+    auto backends = item["backends"];
+    if (!backends) {
+      r.error(item, path + ".backends", "is required");
+    } else if (r.expect_seq(backends, path + ".backends")) {
+      if (backends.size() == 0) r.error(backends, path + ".backends", "must not be empty");
+      for (std::size_t j = 0; j < backends.size(); ++j) {
+        auto bpath = index_path(path + ".backends", j);
+        auto url = r.scalar(backends[j], bpath);
+        if (!url) continue;
+        if (auto b = parse_backend(*url)) route.backends.push_back(std::move(*b));
+        else r.error(backends[j], bpath, "must be ws://HOST:PORT or wss://HOST:PORT");
+      }
+    }
+    r.read_file_path(item, "backend_ca_file", path, route.backend_ca_file, false);
+    r.read_duration(item, "connect_timeout", path, route.connect_timeout);
+    r.read_duration(item, "response_timeout", path, route.response_timeout);
+    if (auto limits = item["limits"]) read_route_limits(r, limits, path + ".limits", route.limits);
+    r.read_string_list(item, "allowed_origins", path, route.allowed_origins);
+    out.push_back(std::move(route));
+  }
+}
+
+void read_root(Reader& r, const YAML::Node& root, Config& cfg) {
+  if (!r.expect_map(root, "")) return;
+  r.check_keys(root, "",
+               {"threads", "log", "listeners", "admin", "http", "drain_timeout", "routes"});
+  if (auto threads = root["threads"]) {
+    std::uint64_t n = 0;
+    r.read_size(root, "threads", "", n, 0, 256);
+    cfg.threads = static_cast<unsigned>(n);
+  }
+  if (auto log = root["log"]) read_log(r, log, cfg.log);
+  if (auto listeners = root["listeners"]) read_listeners(r, listeners, cfg.listeners);
+  else r.error(root, "listeners", "is required");
+  if (auto admin = root["admin"]; admin && r.expect_map(admin, "admin")) {
+    r.check_keys(admin, "admin", {"bind"});
+    r.read_host_port(admin, "bind", "admin", cfg.admin.bind, false);
+  }
+  if (auto http = root["http"]) read_http(r, http, cfg.http);
+  r.read_duration(root, "drain_timeout", "", cfg.drain_timeout);
+  if (auto routes = root["routes"]) read_routes(r, routes, cfg.routes);
+  else r.error(root, "routes", "is required");
+}
+
+}  // namespace
+
+LoadResult load_config_text(const std::string& text, const std::string& name,
+                            const std::string& base_dir, const EnvLookup& env) {
+  LoadResult result;
+  Reader reader(name, base_dir, env);
+  Config cfg;
+  cfg.source_file = name;
+  try {
+    read_root(reader, YAML::Load(text), cfg);
+  } catch (const YAML::Exception& e) {
+    // yaml-cpp throws on syntax errors and on conversions; both carry a mark.
+    reader.error(e.mark, "", e.msg);
+  }
+  result.errors = reader.take_errors();
+  if (result.errors.empty()) result.config = std::move(cfg);
+  return result;
+}
+
+LoadResult load_config_file(const std::string& path, const EnvLookup& env) {
+  std::ifstream in(path);
+  if (!in) return LoadResult{std::nullopt, {path + ":1:1: cannot read file"}};
+  std::stringstream text;
+  text << in.rdbuf();
+  auto dir = std::filesystem::absolute(path).parent_path().string();
+  return load_config_text(text.str(), path, dir, env);
+}
+
+}  // namespace wsgate::config

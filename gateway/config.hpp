@@ -1,0 +1,98 @@
+// The typed form of gateway.yaml: every field declared once, with its default and what it does.
+// load_config() collects every error as "FILE:LINE:COL: path: message" instead of stopping at the first.
+#pragma once
+
+#include "gateway/config_values.hpp"
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace wsgate::config {
+
+using namespace std::chrono_literals;
+
+struct Certificate {
+  std::string cert_file;  // PEM chain; the names in it (SAN/CN) are what SNI selects on
+  std::string key_file;
+};
+
+struct ServerTls {
+  std::vector<Certificate> certificates;  // the first is the default when SNI matches none
+  std::string min_version = "1.2";        // "1.2" or "1.3"; nothing older is offered
+};
+
+struct Listener {
+  std::string name;
+  HostPort bind;
+  std::optional<ServerTls> tls;  // absent: plain HTTP/ws
+};
+
+struct Admin {
+  HostPort bind{"127.0.0.1", 9100};  // /healthz, /readyz; loopback unless the operator says otherwise
+};
+
+struct Log {
+  std::string format = "text";  // "text" or "json"
+  std::string level = "info";   // "debug", "info", "warn", "error"
+};
+
+// Limits on the HTTP request that precedes an upgrade (or a proxied plain request).
+struct HttpLimits {
+  std::uint32_t max_header_bytes = 16 * 1024;  // request line + headers; over it: 431
+  std::uint32_t max_headers = 100;             // header fields; over it: 431
+  Duration header_timeout = 10s;  // TLS handshake + whole request head; over it: 408 (slowloris)
+  std::uint64_t max_body = 1 << 20;           // proxied request/response bodies; over it: 413 / 502
+  Duration keepalive_timeout = 60s;           // idle client connection between plain requests
+};
+
+struct Backend {
+  std::string url;  // as written: ws://host:port or wss://host:port
+  bool tls = false;
+  std::string host;
+  std::uint16_t port = 0;
+};
+
+struct RouteLimits {
+  std::uint64_t max_message = 1 << 20;  // one message, all fragments, as sent on the wire; over: 1009
+  Duration idle_timeout = 60s;          // no data message either way; then 1001 "idle timeout"
+  Duration ping_interval = 20s;         // gateway pings an otherwise silent client; 0s disables
+  Duration pong_timeout = 10s;          // no byte from the client this long after a ping: dead peer
+  std::uint64_t max_frame_buffer = 64 * 1024;  // bytes read per step, and so buffered per direction
+};
+
+struct Route {
+  std::string name;
+  std::string host;                 // exact Host (port ignored); empty matches any host
+  std::string path_prefix = "/";    // longest matching prefix wins
+  std::vector<Backend> backends;
+  std::string backend_ca_file;      // verifies wss:// backends; empty: the system store
+  Duration connect_timeout = 5s;    // TCP (+TLS) to the backend; then the next backend, then 502/504
+  Duration response_timeout = 30s;  // backend's answer to the forwarded request; then 504
+  RouteLimits limits;
+  std::vector<std::string> allowed_origins;  // empty: any Origin; else exact match or 403
+};
+
+struct Config {
+  std::string source_file;
+  unsigned threads = 0;  // io threads; 0 means one per core
+  Log log;
+  std::vector<Listener> listeners;
+  Admin admin;
+  HttpLimits http;
+  Duration drain_timeout = 10s;  // SIGTERM: how long sessions get to finish after their 1001
+  std::vector<Route> routes;
+};
+
+struct LoadResult {
+  std::optional<Config> config;     // set only when errors is empty
+  std::vector<std::string> errors;  // "FILE:LINE:COL: path: message"
+};
+
+// Relative file paths in the YAML resolve against the YAML file's folder.
+LoadResult load_config_file(const std::string& path, const EnvLookup& env = process_env());
+LoadResult load_config_text(const std::string& text, const std::string& name,
+                            const std::string& base_dir, const EnvLookup& env = process_env());
+
+}  // namespace wsgate::config

@@ -1,0 +1,172 @@
+#include "gateway/frame_codec.hpp"
+
+#include <algorithm>
+
+namespace wsgate::ws {
+
+ParseStatus parse_frame_header(const std::uint8_t* data, std::size_t size, FrameHeader& out) {
+  if (size < 2) return ParseStatus::need_more;
+  const std::uint8_t b0 = data[0], b1 = data[1];
+  out.fin = (b0 & 0x80) != 0;
+  out.rsv1 = (b0 & 0x40) != 0;
+  out.rsv2 = (b0 & 0x20) != 0;
+  out.rsv3 = (b0 & 0x10) != 0;
+  out.opcode = b0 & 0x0F;
+  out.masked = (b1 & 0x80) != 0;
+  std::uint64_t len = b1 & 0x7F;
+  std::size_t pos = 2;
+  if (len == 126) {
+    if (size < pos + 2) return ParseStatus::need_more;
+    len = (std::uint64_t{data[2]} << 8) | data[3];
+    pos += 2;
+  } else if (len == 127) {
+    if (size < pos + 8) return ParseStatus::need_more;
+    len = 0;
+    for (int i = 0; i < 8; ++i) len = (len << 8) | data[pos + static_cast<std::size_t>(i)];
+    pos += 8;
+    if (len >> 63) return ParseStatus::length_overflow;
+  }
+  if (out.masked) {
+    if (size < pos + 4) return ParseStatus::need_more;
+    std::copy_n(data + pos, 4, out.mask.begin());
+    pos += 4;
+  }
+  out.payload_length = len;
+  out.header_length = static_cast<std::uint8_t>(pos);
+  return ParseStatus::complete;
+}
+
+std::size_t write_frame_header(const FrameHeader& h, std::uint8_t* out) {
+  out[0] = static_cast<std::uint8_t>((h.fin ? 0x80 : 0) | (h.rsv1 ? 0x40 : 0) |
+                                     (h.rsv2 ? 0x20 : 0) | (h.rsv3 ? 0x10 : 0) |
+                                     (h.opcode & 0x0F));
+  const std::uint8_t mask_bit = h.masked ? 0x80 : 0;
+  std::size_t pos = 2;
+  if (h.payload_length < 126) {
+    out[1] = static_cast<std::uint8_t>(mask_bit | h.payload_length);
+  } else if (h.payload_length <= 0xFFFF) {
+    out[1] = mask_bit | 126;
+    out[2] = static_cast<std::uint8_t>(h.payload_length >> 8);
+    out[3] = static_cast<std::uint8_t>(h.payload_length);
+    pos = 4;
+  } else {
+    out[1] = mask_bit | 127;
+    for (int i = 0; i < 8; ++i)
+      out[2 + i] = static_cast<std::uint8_t>(h.payload_length >> (56 - 8 * i));
+    pos = 10;
+  }
+  if (h.masked) {
+    std::copy(h.mask.begin(), h.mask.end(), out + pos);
+    pos += 4;
+  }
+  return pos;
+}
+
+std::string encode_control_frame(std::uint8_t op, std::string_view payload,
+                                 std::optional<std::array<std::uint8_t, 4>> mask) {
+  payload = payload.substr(0, 125);
+  FrameHeader h;
+  h.opcode = op;
+  h.payload_length = payload.size();
+  h.masked = mask.has_value();
+  if (mask) h.mask = *mask;
+  std::uint8_t header[max_header_size];
+  std::string out(reinterpret_cast<const char*>(header), write_frame_header(h, header));
+  std::size_t start = out.size();
+  out += payload;
+  if (mask) {
+    for (std::size_t i = 0; i < payload.size(); ++i)
+      out[start + i] = static_cast<char>(out[start + i] ^ static_cast<char>((*mask)[i % 4]));
+  }
+  return out;
+}
+
+std::string encode_close_frame(std::uint16_t code, std::string_view reason,
+                               std::optional<std::array<std::uint8_t, 4>> mask) {
+  std::string payload;
+  payload += static_cast<char>(code >> 8);
+  payload += static_cast<char>(code & 0xFF);
+  payload += reason.substr(0, 123);
+  return encode_control_frame(opcode::close, payload, mask);
+}
+
+std::uint16_t close_code_for(Violation v) {
+  return v == Violation::message_too_big ? close_code::message_too_big : close_code::protocol_error;
+}
+
+std::string_view to_string(Violation v) {
+  switch (v) {
+    case Violation::none: return "none";
+    case Violation::unmasked_client_frame: return "unmasked client frame";
+    case Violation::masked_server_frame: return "masked server frame";
+    case Violation::reserved_bits: return "reserved bits set";
+    case Violation::reserved_opcode: return "reserved opcode";
+    case Violation::control_too_long: return "control frame too long";
+    case Violation::control_fragmented: return "fragmented control frame";
+    case Violation::unexpected_continuation: return "continuation without a message";
+    case Violation::expected_continuation: return "new message inside a fragmented one";
+    case Violation::length_overflow: return "frame length overflow";
+    case Violation::message_too_big: return "message too big";
+  }
+  return "unknown";
+}
+
+Violation FrameScanner::check(const FrameHeader& h) const {
+  if (h.rsv2 || h.rsv3) return Violation::reserved_bits;
+  const std::uint8_t op = h.opcode;
+  const bool known = op <= opcode::binary || (op >= opcode::close && op <= opcode::pong);
+  if (!known) return Violation::reserved_opcode;
+  if (rules_.from_client && !h.masked) return Violation::unmasked_client_frame;
+  if (!rules_.from_client && h.masked) return Violation::masked_server_frame;
+  if (h.is_control()) {
+    if (h.rsv1) return Violation::reserved_bits;
+    if (!h.fin) return Violation::control_fragmented;
+    if (h.payload_length > 125) return Violation::control_too_long;
+    return Violation::none;
+  }
+  if (op == opcode::continuation) {
+    if (!in_message_) return Violation::unexpected_continuation;
+    // RFC 7692 6: RSV1 marks a compressed message on its first frame only.
+    if (h.rsv1) return Violation::reserved_bits;
+    if (h.payload_length > rules_.max_message - message_bytes_) return Violation::message_too_big;
+    return Violation::none;
+  }
+  if (in_message_) return Violation::expected_continuation;
+  if (h.rsv1 && !rules_.deflate) return Violation::reserved_bits;
+  if (h.payload_length > rules_.max_message) return Violation::message_too_big;
+  return Violation::none;
+}
+
+ScanResult FrameScanner::scan(const std::uint8_t* data, std::size_t size, bool stop_at_boundary) {
+  std::size_t pos = 0;
+  while (pos < size || (stop_at_boundary && remaining_ == 0)) {
+    if (remaining_ > 0) {
+      const auto take = static_cast<std::size_t>(std::min<std::uint64_t>(remaining_, size - pos));
+      remaining_ -= take;
+      pos += take;
+      continue;
+    }
+    if (stop_at_boundary) return {pos, 0, Violation::none, true};
+    FrameHeader h;
+    switch (parse_frame_header(data + pos, size - pos, h)) {
+      case ParseStatus::need_more: return {pos, size - pos, Violation::none, false};
+      case ParseStatus::length_overflow: return {pos, 0, Violation::length_overflow, false};
+      case ParseStatus::complete: break;
+    }
+    if (auto v = check(h); v != Violation::none) return {pos, 0, v, false};
+    if (h.is_control()) {
+      last_control_ = h.opcode;
+      if (h.opcode == opcode::close) close_seen_ = true;
+    } else {
+      message_bytes_ = (h.opcode == opcode::continuation ? message_bytes_ : 0) + h.payload_length;
+      in_message_ = !h.fin;
+      ++data_frames_;
+      if (h.fin) ++messages_;
+    }
+    pos += h.header_length;
+    remaining_ = h.payload_length;
+  }
+  return {pos, 0, Violation::none, false};
+}
+
+}  // namespace wsgate::ws

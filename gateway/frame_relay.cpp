@@ -1,0 +1,381 @@
+#include "gateway/frame_relay.hpp"
+
+#include "gateway/log.hpp"
+
+#include <openssl/rand.h>
+
+#include <algorithm>
+#include <cstring>
+
+namespace wsgate::gateway {
+namespace {
+
+// Reads per turn before yielding to other sessions on the thread: one busy client must not
+// starve the rest.
+constexpr int kReadsPerTurn = 8;
+// After a close starts, how long the peers get to answer with their close and FIN.
+constexpr auto kCloseLinger = std::chrono::seconds(3);
+
+// Reads land in one buffer per thread, so a session waiting for input holds no payload memory.
+std::uint8_t* thread_buffer(std::size_t size) {
+  thread_local std::vector<std::uint8_t> buffer;
+  if (buffer.size() < size) buffer.resize(size);
+  return buffer.data();
+}
+
+std::string to_ms(std::chrono::steady_clock::duration d) {
+  return std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(d).count());
+}
+
+}  // namespace
+
+FrameRelay::FrameRelay(Transport client, Transport backend, Params params,
+                       SessionRegistry& registry)
+    : params_(std::move(params)),
+      limits_(params_.runtime->routes[params_.route].config->limits),
+      registry_(registry),
+      client_(std::move(client)),
+      backend_(std::move(backend)),
+      up_(client_, backend_, {true, params_.deflate, limits_.max_message}, true),
+      // Backend messages are not capped: max_message protects the backend from its clients.
+      down_(backend_, client_, {false, params_.deflate, UINT64_MAX}, false),
+      timer_(client_.socket().get_executor()) {}
+
+FrameRelay::~FrameRelay() { registry_.remove(this); }
+
+void FrameRelay::start(std::string early_from_client, std::string early_from_backend) {
+  started_ = last_data_ = last_client_byte_ = Clock::now();
+  const auto& route = *params_.runtime->routes[params_.route].config;
+  log::info("session_open", {{"route", route.name},
+                             {"backend", route.backends[params_.backend].url},
+                             {"client", params_.client_ip},
+                             {"deflate", params_.deflate ? "yes" : "no"}});
+  registry_.add(shared_from_this());
+  if (!early_from_client.empty())
+    process(up_, reinterpret_cast<std::uint8_t*>(early_from_client.data()), early_from_client.size());
+  if (!early_from_backend.empty())
+    process(down_, reinterpret_cast<std::uint8_t*>(early_from_backend.data()),
+            early_from_backend.size());
+  if (finished_) return;
+  pump(up_);
+  pump(down_);
+  arm_timer();
+}
+
+void FrameRelay::go_away() {
+  close_both(ws::close_code::going_away, "server shutting down", ws::close_code::going_away,
+             "gateway shutting down");
+}
+
+void FrameRelay::pump(Direction& d) {
+  for (int turn = 0; turn < kReadsPerTurn; ++turn) {
+    if (finished_ || d.state == State::done || d.read_waiting || !d.pending.empty()) return;
+    const std::size_t capacity = limits_.max_frame_buffer;
+    std::uint8_t* buf = thread_buffer(capacity);
+    std::memcpy(buf, d.held, d.held_size);
+    const std::size_t want = capacity - d.held_size;
+    error_code ec;
+    const std::size_t n = d.src->read_some(buf + d.held_size, want, ec);
+    if (ec == asio::error::would_block) return wait_readable(d);
+    if (ec) return on_source_end(d, ec);
+    if (d.upstream) last_client_byte_ = Clock::now();
+    const bool drained = d.src->drained_after(want, n);
+    const std::size_t total = d.held_size + n;
+    d.held_size = 0;
+    if (!process(d, buf, total)) return;
+    if (drained) return wait_readable(d);
+  }
+  asio::post(client_.socket().get_executor(), [self = shared_from_this(), &d] { self->pump(d); });
+}
+
+void FrameRelay::wait_readable(Direction& d) {
+  d.read_waiting = true;
+  d.src->async_wait_read([self = shared_from_this(), &d](error_code ec) {
+    d.read_waiting = false;
+    if (self->finished_ || ec == asio::error::operation_aborted) return;
+    if (ec) return self->on_source_end(d, ec);
+    self->pump(d);
+  });
+}
+
+// Returns false when the direction must not read on now (a write is pending, or it has ended).
+bool FrameRelay::process(Direction& d, std::uint8_t* data, std::size_t size) {
+  if (d.state == State::discarding) return true;
+  if (d.state == State::done) return false;
+  const auto r = d.scanner.scan(data, size, d.state == State::closing);
+  if (r.held > 0) {
+    std::memcpy(d.held, data + r.forward, r.held);
+    d.held_size = r.held;
+  }
+  if (d.scanner.data_frames() != d.frames_seen) {
+    d.frames_seen = d.scanner.data_frames();
+    last_data_ = Clock::now();
+  }
+  const bool sent = send(d, data, r.forward);
+  if (r.violation != ws::Violation::none) {
+    const auto& route = params_.runtime->routes[params_.route].config->name;
+    const auto what = std::string(ws::to_string(r.violation));
+    if (d.upstream) {
+      log::info("client_protocol_error", {{"route", route}, {"client", params_.client_ip},
+                                          {"violation", what}});
+      close_both(ws::close_code_for(r.violation), what, ws::close_code::going_away,
+                 "client error: " + what);
+    } else {
+      log::warn("backend_protocol_error", {{"route", route}, {"violation", what}});
+      close_both(ws::close_code::bad_gateway, "backend protocol error",
+                 ws::close_code::protocol_error, what);
+    }
+    return false;
+  }
+  if (r.stopped) {
+    finish_closing(d);
+    return d.pending.empty();
+  }
+  return sent;
+}
+
+bool FrameRelay::send(Direction& d, const std::uint8_t* data, std::size_t size) {
+  if (size == 0) return true;
+  if (!d.pending.empty()) {
+    d.pending.insert(d.pending.end(), data, data + size);
+    return false;
+  }
+  std::size_t sent = 0;
+  while (sent < size) {
+    error_code ec;
+    const std::size_t n = d.dst->write_some(data + sent, size - sent, ec);
+    if (ec == asio::error::would_block) break;
+    if (ec) {
+      on_sink_error(d, ec);
+      return false;
+    }
+    sent += n;
+  }
+  if (sent == size) return true;
+  // The peer is slow: keep the rest and stop reading this direction until it is written.
+  d.pending.assign(data + sent, data + size);
+  d.pending_sent = 0;
+  d.dst->async_wait_write([self = shared_from_this(), &d](error_code ec) {
+    if (self->finished_ || ec == asio::error::operation_aborted) return;
+    if (ec) return self->on_sink_error(d, ec);
+    self->flush(d);
+  });
+  return false;
+}
+
+void FrameRelay::flush(Direction& d) {
+  while (d.pending_sent < d.pending.size()) {
+    error_code ec;
+    const std::size_t n =
+        d.dst->write_some(d.pending.data() + d.pending_sent, d.pending.size() - d.pending_sent, ec);
+    if (ec == asio::error::would_block) {
+      d.dst->async_wait_write([self = shared_from_this(), &d](error_code wec) {
+        if (self->finished_ || wec == asio::error::operation_aborted) return;
+        if (wec) return self->on_sink_error(d, wec);
+        self->flush(d);
+      });
+      return;
+    }
+    if (ec) return on_sink_error(d, ec);
+    d.pending_sent += n;
+  }
+  std::vector<std::uint8_t>().swap(d.pending);  // give the memory back: idle holds no buffer
+  d.pending_sent = 0;
+  if (d.shutdown_after_flush) {
+    d.shutdown_after_flush = false;
+    d.dst->shutdown_send();
+  }
+  if (d.state == State::done) return maybe_finish();
+  pump(d);
+}
+
+void FrameRelay::on_source_end(Direction& d, error_code ec) {
+  d.src_eof = true;
+  switch (d.state) {
+    case State::discarding:
+    case State::done:
+      d.state = State::done;
+      return maybe_finish();
+    case State::closing:
+      // The source ended mid-frame: no boundary will come to put a close frame at.
+      d.state = State::done;
+      if (d.pending.empty()) d.dst->shutdown_send();
+      else d.shutdown_after_flush = true;
+      return maybe_finish();
+    case State::relaying:
+      break;
+  }
+  if (d.scanner.close_seen()) {
+    // Clean end: the peer sent its close frame, then FIN. Pass the FIN on after the last byte.
+    d.state = State::done;
+    if (d.pending.empty()) d.dst->shutdown_send();
+    else d.shutdown_after_flush = true;
+    if (end_reason_.empty()) end_reason_ = d.upstream ? "client closed" : "backend closed";
+    start_linger();
+    return maybe_finish();
+  }
+  const auto& route = params_.runtime->routes[params_.route].config->name;
+  const std::string why = ec == asio::error::eof ? "closed without a close frame" : ec.message();
+  if (d.upstream) {
+    log::info("client_gone", {{"route", route}, {"client", params_.client_ip}, {"error", why}});
+    close_both(ws::close_code::going_away, "client went away", ws::close_code::going_away,
+               "client went away");
+  } else {
+    log::warn("backend_gone", {{"route", route}, {"client", params_.client_ip}, {"error", why}});
+    close_both(ws::close_code::bad_gateway, "backend went away", ws::close_code::going_away,
+               "backend went away");
+  }
+}
+
+void FrameRelay::on_sink_error(Direction& d, error_code ec) {
+  // d's destination is dead: nothing more can go that way, and its source is read no longer.
+  std::vector<std::uint8_t>().swap(d.pending);
+  d.pending_sent = 0;
+  d.shutdown_after_flush = false;
+  d.state = State::done;
+  Direction& other = d.upstream ? down_ : up_;
+  other.src_eof = true;  // the dead peer is the other direction's source
+  const auto& route = params_.runtime->routes[params_.route].config->name;
+  if (d.upstream) {
+    log::warn("backend_gone", {{"route", route}, {"client", params_.client_ip},
+                               {"error", ec.message()}});
+    close_both(ws::close_code::bad_gateway, "backend went away", ws::close_code::going_away,
+               "backend went away");
+  } else {
+    log::info("client_gone", {{"route", route}, {"client", params_.client_ip},
+                              {"error", ec.message()}});
+    close_both(ws::close_code::going_away, "client went away", ws::close_code::going_away,
+               "client went away");
+  }
+  if (other.state == State::discarding) other.state = State::done;
+  maybe_finish();
+}
+
+void FrameRelay::begin_close(Direction& d, std::string frame) {
+  if (d.state != State::relaying) return;
+  d.close_frame = std::move(frame);
+  if (d.scanner.at_boundary()) return finish_closing(d);
+  if (d.src_eof) {
+    // Mid-frame with no more bytes coming: end the stream without a close frame.
+    d.state = State::done;
+    if (d.pending.empty()) d.dst->shutdown_send();
+    else d.shutdown_after_flush = true;
+    return;
+  }
+  d.state = State::closing;  // process() stops at the next boundary and calls finish_closing
+}
+
+void FrameRelay::finish_closing(Direction& d) {
+  const std::string frame = std::move(d.close_frame);
+  d.state = d.src_eof ? State::done : State::discarding;
+  const bool written = send(d, reinterpret_cast<const std::uint8_t*>(frame.data()), frame.size());
+  if (d.state == State::done && d.pending.empty() && !written) return;  // sink died in send()
+  if (d.pending.empty()) d.dst->shutdown_send();
+  else d.shutdown_after_flush = true;
+}
+
+void FrameRelay::close_both(std::uint16_t client_code, std::string_view client_reason,
+                            std::uint16_t backend_code, std::string_view backend_reason) {
+  if (closing_started_) return;
+  closing_started_ = true;
+  if (end_reason_.empty()) end_reason_ = std::string(client_reason);
+  start_linger();
+  begin_close(down_, ws::encode_close_frame(client_code, client_reason));
+  begin_close(up_, backend_close_frame(backend_code, backend_reason));
+  maybe_finish();
+}
+
+std::string FrameRelay::backend_close_frame(std::uint16_t code, std::string_view reason) {
+  // RFC 6455 5.3: as the backend's client we mask, with a key from a strong source.
+  std::array<std::uint8_t, 4> mask{};
+  RAND_bytes(mask.data(), static_cast<int>(mask.size()));
+  return ws::encode_close_frame(code, reason, mask);
+}
+
+void FrameRelay::maybe_finish() {
+  if (up_.state == State::done && down_.state == State::done && up_.pending.empty() &&
+      down_.pending.empty())
+    finish();
+}
+
+void FrameRelay::finish() {
+  if (finished_) return;
+  finished_ = true;
+  ++timer_generation_;
+  timer_.cancel();
+  client_.close();
+  backend_.close();
+  log::info("session_closed",
+            {{"route", params_.runtime->routes[params_.route].config->name},
+             {"client", params_.client_ip},
+             {"duration_ms", to_ms(Clock::now() - started_)},
+             {"messages_in", std::to_string(up_.scanner.messages())},
+             {"messages_out", std::to_string(down_.scanner.messages())},
+             {"reason", end_reason_.empty() ? "closed" : end_reason_}});
+  registry_.remove(this);
+}
+
+void FrameRelay::start_linger() {
+  if (linger_until_ != Clock::time_point{}) return;
+  linger_until_ = Clock::now() + kCloseLinger;
+  arm_timer();
+}
+
+void FrameRelay::arm_timer() {
+  if (finished_) return;
+  Clock::time_point next;
+  if (linger_until_ != Clock::time_point{}) {
+    next = linger_until_;
+  } else {
+    next = last_data_ + limits_.idle_timeout;
+    if (limits_.ping_interval.count() > 0) {
+      if (ping_sent_ > last_client_byte_)
+        next = std::min(next, ping_sent_ + limits_.pong_timeout);
+      else
+        next = std::min(next, std::max(last_client_byte_ + limits_.ping_interval, ping_retry_at_));
+    }
+  }
+  timer_.expires_at(next);
+  timer_.async_wait([self = shared_from_this(), gen = ++timer_generation_](error_code ec) {
+    if (!ec && gen == self->timer_generation_) self->on_timer();
+  });
+}
+
+void FrameRelay::on_timer() {
+  const auto now = Clock::now();
+  if (linger_until_ != Clock::time_point{}) {
+    if (now >= linger_until_) {
+      if (end_reason_.empty()) end_reason_ = "close timeout";
+      return finish();
+    }
+    return arm_timer();
+  }
+  if (now - last_data_ >= limits_.idle_timeout) {
+    return close_both(ws::close_code::going_away, "idle timeout", ws::close_code::going_away,
+                      "idle timeout");
+  }
+  if (limits_.ping_interval.count() > 0) {
+    const bool outstanding = ping_sent_ > last_client_byte_;
+    if (outstanding && now - ping_sent_ >= limits_.pong_timeout) {
+      log::info("client_unresponsive", {{"client", params_.client_ip}});
+      return close_both(ws::close_code::going_away, "pong timeout", ws::close_code::going_away,
+                        "client not responding");
+    }
+    if (!outstanding && now - last_client_byte_ >= limits_.ping_interval && now >= ping_retry_at_)
+      send_ping(now);
+  }
+  arm_timer();
+}
+
+void FrameRelay::send_ping(Clock::time_point now) {
+  // A ping goes between two frames of the backend's stream, never inside one.
+  if (down_.state != State::relaying || !down_.scanner.at_boundary() || !down_.pending.empty()) {
+    ping_retry_at_ = now + limits_.ping_interval;
+    return;
+  }
+  const std::string ping = ws::encode_control_frame(ws::opcode::ping, "");
+  ping_sent_ = now;
+  send(down_, reinterpret_cast<const std::uint8_t*>(ping.data()), ping.size());
+}
+
+}  // namespace wsgate::gateway

@@ -1,0 +1,107 @@
+// An upgraded session: frames move both ways with their payload untouched while the relay follows
+// frame boundaries to enforce limits, inject pings and closes between frames, and end both sides.
+#pragma once
+
+#include "gateway/frame_codec.hpp"
+#include "gateway/runtime.hpp"
+#include "gateway/session_registry.hpp"
+#include "gateway/transport.hpp"
+
+#include <boost/asio/steady_timer.hpp>
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace wsgate::gateway {
+
+class FrameRelay : public Drainable, public std::enable_shared_from_this<FrameRelay> {
+ public:
+  using Clock = std::chrono::steady_clock;
+
+  struct Params {
+    std::shared_ptr<const Runtime> runtime;  // kept for the session's life: reloads don't touch it
+    std::size_t route = 0;
+    std::size_t backend = 0;
+    bool deflate = false;  // permessage-deflate negotiated: RSV1 is legal on data frames
+    std::string client_ip;
+  };
+
+  FrameRelay(Transport client, Transport backend, Params params, SessionRegistry& registry);
+  ~FrameRelay() override;
+
+  // early_*: bytes that arrived with the handshake (frames sent right behind it).
+  void start(std::string early_from_client, std::string early_from_backend);
+  void go_away() override;  // 1001 to the client and the backend
+
+ private:
+  enum class State {
+    relaying,
+    closing,     // forward up to the next frame boundary, then send close_frame and FIN
+    discarding,  // our close is sent: read and drop until the peer's FIN
+    done,        // source at EOF (or dead) and nothing left to write
+  };
+
+  // One direction: bytes read from src, scanned, written to dst. `pending` holds what dst could
+  // not take yet; it exists only while dst is slow, and src is not read meanwhile (backpressure).
+  struct Direction {
+    Direction(Transport& s, Transport& d, ws::ScanRules rules, bool up)
+        : src(&s), dst(&d), scanner(rules), upstream(up) {}
+    Transport* src;
+    Transport* dst;
+    ws::FrameScanner scanner;
+    bool upstream;  // client -> backend
+    State state = State::relaying;
+    std::vector<std::uint8_t> pending;
+    std::size_t pending_sent = 0;
+    std::uint8_t held[ws::max_header_size];  // an incomplete frame header, rescanned with more bytes
+    std::size_t held_size = 0;
+    std::string close_frame;  // for State::closing
+    bool shutdown_after_flush = false;
+    bool read_waiting = false;
+    bool src_eof = false;
+    std::uint64_t frames_seen = 0;
+  };
+
+  void pump(Direction& d);
+  void wait_readable(Direction& d);
+  bool process(Direction& d, std::uint8_t* data, std::size_t size);
+  bool send(Direction& d, const std::uint8_t* data, std::size_t size);
+  void flush(Direction& d);
+  void on_source_end(Direction& d, error_code ec);
+  void on_sink_error(Direction& d, error_code ec);
+  void begin_close(Direction& d, std::string frame);
+  void finish_closing(Direction& d);
+  void close_both(std::uint16_t client_code, std::string_view client_reason,
+                  std::uint16_t backend_code, std::string_view backend_reason);
+  void maybe_finish();
+  void finish();
+
+  void start_linger();
+  void arm_timer();
+  void on_timer();
+  void send_ping(Clock::time_point now);
+  std::string backend_close_frame(std::uint16_t code, std::string_view reason);
+
+  Params params_;
+  const config::RouteLimits& limits_;
+  SessionRegistry& registry_;
+  Transport client_;
+  Transport backend_;
+  Direction up_;    // client -> backend
+  Direction down_;  // backend -> client
+  asio::steady_timer timer_;
+  Clock::time_point started_;
+  Clock::time_point last_data_;         // last data frame either way (idle timeout)
+  Clock::time_point last_client_byte_;  // liveness of the client (ping / pong timeout)
+  Clock::time_point ping_sent_{};       // the latest gateway ping; 0 = none outstanding
+  Clock::time_point ping_retry_at_{};   // a ping that found no frame boundary waits until then
+  Clock::time_point linger_until_{};    // set once a close is under way
+  std::uint64_t timer_generation_ = 0;
+  std::string end_reason_;
+  bool closing_started_ = false;
+  bool finished_ = false;
+};
+
+}  // namespace wsgate::gateway

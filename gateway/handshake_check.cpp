@@ -1,0 +1,64 @@
+#include "gateway/handshake_check.hpp"
+
+#include <boost/beast/core/string.hpp>
+#include <boost/beast/http/rfc7230.hpp>
+
+#include <algorithm>
+
+namespace wsgate::gateway {
+namespace http = boost::beast::http;
+
+namespace {
+
+bool has_token(std::string_view list, std::string_view token) {
+  return http::token_list(list).exists(token);
+}
+
+bool is_base64_of_16_bytes(std::string_view key) {
+  // 16 bytes encode to 22 characters and "==".
+  if (key.size() != 24 || key.substr(22) != "==") return false;
+  return std::all_of(key.begin(), key.begin() + 22, [](char c) {
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+           c == '+' || c == '/';
+  });
+}
+
+}  // namespace
+
+bool wants_websocket(const RequestHeader& req) {
+  return boost::beast::iequals(req[http::field::upgrade], "websocket") &&
+         has_token(req[http::field::connection], "upgrade");
+}
+
+HandshakeProblem check_websocket_handshake(const RequestHeader& req) {
+  if (req.method() != http::verb::get) return HandshakeProblem::not_get;
+  if (req.version() < 11) return HandshakeProblem::not_http11;
+  if (req.count(http::field::host) != 1) return HandshakeProblem::no_host;
+  if (req.count(http::field::sec_websocket_version) != 1 ||
+      req[http::field::sec_websocket_version] != "13")
+    return HandshakeProblem::bad_version;
+  if (req.count(http::field::sec_websocket_key) != 1 ||
+      !is_base64_of_16_bytes(req[http::field::sec_websocket_key]))
+    return HandshakeProblem::bad_key;
+  return HandshakeProblem::none;
+}
+
+std::string_view to_string(HandshakeProblem p) {
+  switch (p) {
+    case HandshakeProblem::none: return "ok";
+    case HandshakeProblem::not_get: return "websocket handshake must be GET";
+    case HandshakeProblem::not_http11: return "websocket handshake needs HTTP/1.1";
+    case HandshakeProblem::no_host: return "exactly one Host header is required";
+    case HandshakeProblem::bad_version: return "Sec-WebSocket-Version must be 13";
+    case HandshakeProblem::bad_key: return "Sec-WebSocket-Key must be 16 bytes in base64";
+  }
+  return "unknown";
+}
+
+bool origin_allowed(const std::vector<std::string>& allowed, std::string_view origin) {
+  if (allowed.empty()) return true;
+  return std::any_of(allowed.begin(), allowed.end(),
+                     [&](const std::string& a) { return boost::beast::iequals(a, origin); });
+}
+
+}  // namespace wsgate::gateway

@@ -1,0 +1,34 @@
+// Is this HTTP request a well-formed WebSocket opening handshake (RFC 6455 4.2.1), and is its
+// Origin allowed on the route? Pure checks on a parsed request; the session maps them to statuses.
+#pragma once
+
+#include <boost/beast/http/fields.hpp>
+#include <boost/beast/http/message.hpp>
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace wsgate::gateway {
+
+using RequestHeader = boost::beast::http::request_header<>;
+
+// The request asks for a protocol switch to WebSocket (Upgrade: websocket, Connection: upgrade).
+bool wants_websocket(const RequestHeader& req);
+
+enum class HandshakeProblem {
+  none,
+  not_get,          // RFC 6455 4.1: the method must be GET
+  not_http11,       // ... and the version at least HTTP/1.1
+  no_host,
+  bad_version,      // Sec-WebSocket-Version must be 13
+  bad_key,          // Sec-WebSocket-Key must be base64 of 16 bytes
+};
+
+HandshakeProblem check_websocket_handshake(const RequestHeader& req);
+std::string_view to_string(HandshakeProblem p);
+
+// An empty allowlist allows every Origin (and requests without one).
+bool origin_allowed(const std::vector<std::string>& allowed, std::string_view origin);
+
+}  // namespace wsgate::gateway

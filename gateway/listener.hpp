@@ -1,0 +1,32 @@
+// One accepting socket on one io thread. Every io thread opens its own on the same address with
+// SO_REUSEPORT, so the kernel spreads connections and a session never changes thread.
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <functional>
+
+namespace wsgate::gateway {
+
+class Listener {
+ public:
+  using OnAccept = std::function<void(boost::asio::ip::tcp::socket)>;
+
+  Listener(boost::asio::io_context& io, OnAccept on_accept);
+
+  boost::system::error_code open(const boost::asio::ip::tcp::endpoint& endpoint);
+  boost::asio::ip::tcp::endpoint local_endpoint() const;
+  void start();
+  void stop();  // from the listener's own thread
+
+ private:
+  void accept();
+
+  boost::asio::ip::tcp::acceptor acceptor_;
+  boost::asio::steady_timer retry_timer_;
+  OnAccept on_accept_;
+};
+
+}  // namespace wsgate::gateway

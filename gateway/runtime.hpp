@@ -1,0 +1,36 @@
+// The active configuration as the data path uses it: routes with their tables, backend pickers,
+// resolved addresses and TLS contexts. Immutable once built; a reload builds a new one and swaps it.
+#pragma once
+
+#include "gateway/config.hpp"
+#include "gateway/tls_context.hpp"
+#include "routing/backend_picker.hpp"
+#include "routing/route_table.hpp"
+
+#include <boost/asio/ip/tcp.hpp>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace wsgate::gateway {
+
+struct RouteRuntime {
+  const config::Route* config = nullptr;  // points into Runtime::config
+  std::unique_ptr<routing::BackendPicker> picker;
+  std::vector<boost::asio::ip::tcp::endpoint> endpoints;  // one per backend, resolved at load
+  SslCtxPtr backend_tls;                                 // set when any backend is wss://
+};
+
+struct Runtime {
+  config::Config config;
+  routing::RouteTable table{{}};
+  std::vector<RouteRuntime> routes;
+  std::vector<std::unique_ptr<ServerTlsContext>> listener_tls;  // by listener; nullptr: plain
+
+  // Errors (unresolvable backend, unreadable certificate) are appended and nullptr returned.
+  static std::shared_ptr<const Runtime> build(config::Config config,
+                                              std::vector<std::string>& errors);
+};
+
+}  // namespace wsgate::gateway

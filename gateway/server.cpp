@@ -1,0 +1,180 @@
+#include "gateway/server.hpp"
+
+#include "gateway/log.hpp"
+#include "gateway/upgrade_session.hpp"
+
+#include <boost/asio/post.hpp>
+
+#include <csignal>
+
+namespace wsgate::gateway {
+namespace asio = boost::asio;
+
+namespace {
+
+asio::ip::tcp::endpoint to_endpoint(const config::HostPort& hp) {
+  boost::system::error_code ec;
+  auto address = asio::ip::make_address(hp.host == "localhost" ? "127.0.0.1" : hp.host, ec);
+  if (ec) return {};
+  return {address, hp.port};
+}
+
+std::string to_string(const asio::ip::tcp::endpoint& ep) {
+  const auto a = ep.address();
+  return (a.is_v6() ? "[" + a.to_string() + "]" : a.to_string()) + ":" + std::to_string(ep.port());
+}
+
+// Reload may change anything but the sockets the process listens on.
+bool same_listeners(const config::Config& a, const config::Config& b) {
+  if (a.listeners.size() != b.listeners.size()) return false;
+  for (std::size_t i = 0; i < a.listeners.size(); ++i) {
+    const auto &x = a.listeners[i], &y = b.listeners[i];
+    if (x.name != y.name || x.bind.host != y.bind.host || x.bind.port != y.bind.port ||
+        x.tls.has_value() != y.tls.has_value())
+      return false;
+  }
+  return a.admin.bind.host == b.admin.bind.host && a.admin.bind.port == b.admin.bind.port;
+}
+
+}  // namespace
+
+Server::Server(std::string config_path, std::shared_ptr<const Runtime> runtime)
+    : config_path_(std::move(config_path)),
+      runtime_(std::move(runtime)),
+      signals_(control_, SIGTERM, SIGINT, SIGHUP),
+      drain_timer_(control_),
+      admin_(control_, ready_) {}
+
+Server::~Server() { stop_workers(); }
+
+bool Server::open_listeners() {
+  const auto rt = runtime_.load();
+  const auto& cfg = rt->config;
+  unsigned threads = cfg.threads ? cfg.threads : std::max(1u, std::thread::hardware_concurrency());
+  for (unsigned t = 0; t < threads; ++t) workers_.push_back(std::make_unique<Worker>());
+
+  for (std::size_t li = 0; li < cfg.listeners.size(); ++li) {
+    const auto& lc = cfg.listeners[li];
+    auto endpoint = to_endpoint(lc.bind);
+    if (endpoint.address().is_unspecified() && lc.bind.host != "0.0.0.0" && lc.bind.host != "::") {
+      log::error("listen_failed", {{"listener", lc.name}, {"error", "bind must be an IP address"}});
+      return false;
+    }
+    for (auto& w : workers_) {
+      Worker* worker = w.get();
+      auto listener = std::make_unique<Listener>(worker->io, [this, worker, li](asio::ip::tcp::socket s) {
+        std::make_shared<UpgradeSession>(std::move(s), runtime_.load(), li, worker->registry)->start();
+      });
+      if (auto ec = listener->open(endpoint)) {
+        log::error("listen_failed", {{"listener", lc.name}, {"address", to_string(endpoint)},
+                                     {"error", ec.message()}});
+        return false;
+      }
+      // Port 0: the first socket gets a free port, every other thread joins it there.
+      endpoint = listener->local_endpoint();
+      worker->listeners.push_back(std::move(listener));
+    }
+    log::info("listening", {{"listener", lc.name}, {"address", to_string(endpoint)},
+                            {"tls", lc.tls ? "yes" : "no"},
+                            {"threads", std::to_string(workers_.size())}});
+  }
+  if (auto ec = admin_.open(to_endpoint(cfg.admin.bind))) {
+    log::error("listen_failed", {{"listener", "admin"}, {"error", ec.message()}});
+    return false;
+  }
+  log::info("listening", {{"listener", "admin"}, {"address", to_string(admin_.local_endpoint())}});
+  return true;
+}
+
+int Server::run() {
+  if (!open_listeners()) return 1;
+  for (auto& w : workers_) {
+    Worker* worker = w.get();
+    for (auto& l : worker->listeners) l->start();
+    worker->thread = std::thread([worker] {
+      auto guard = asio::make_work_guard(worker->io);
+      worker->io.run();
+    });
+  }
+  admin_.start();
+  ready_ = true;
+  wait_for_signal();
+  log::info("started", {{"version", WSGATE_VERSION}, {"config", config_path_}});
+  control_.run();
+  stop_workers();
+  log::info("stopped");
+  return 0;
+}
+
+void Server::wait_for_signal() {
+  signals_.async_wait([this](boost::system::error_code ec, int signal) {
+    if (ec) return;
+    if (signal == SIGHUP) {
+      reload();
+    } else if (!draining_) {
+      begin_drain();
+    }
+    wait_for_signal();
+  });
+}
+
+void Server::reload() {
+  auto loaded = config::load_config_file(config_path_);
+  std::vector<std::string> errors = std::move(loaded.errors);
+  std::shared_ptr<const Runtime> next;
+  if (errors.empty()) {
+    if (!same_listeners(runtime_.load()->config, *loaded.config))
+      errors.push_back(config_path_ + ": listeners and admin.bind change only with a restart");
+    else
+      next = Runtime::build(std::move(*loaded.config), errors);
+  }
+  if (!next) {
+    for (const auto& e : errors) log::error("reload_failed", {{"error", e}});
+    log::error("reload_rejected", {{"config", config_path_},
+                                   {"errors", std::to_string(errors.size())}});
+    return;
+  }
+  log::configure(next->config.log.level, next->config.log.format);
+  runtime_.store(next);  // new sessions take it; live sessions keep the one they started with
+  log::info("config_reloaded", {{"config", config_path_},
+                                {"routes", std::to_string(next->config.routes.size())}});
+}
+
+void Server::begin_drain() {
+  draining_ = true;
+  ready_ = false;
+  const auto drain_timeout = runtime_.load()->config.drain_timeout;
+  log::info("draining", {{"sessions", std::to_string(SessionRegistry::total())},
+                         {"drain_timeout_ms", std::to_string(drain_timeout.count())}});
+  admin_.stop();
+  for (auto& w : workers_) {
+    Worker* worker = w.get();
+    asio::post(worker->io, [worker] {
+      for (auto& l : worker->listeners) l->stop();
+      worker->registry.drain();
+    });
+  }
+  drain_deadline_ = std::chrono::steady_clock::now() + drain_timeout;
+  check_drained();
+}
+
+void Server::check_drained() {
+  const auto left = SessionRegistry::total();
+  if (left == 0 || std::chrono::steady_clock::now() >= drain_deadline_) {
+    if (left > 0) log::warn("drain_timeout", {{"sessions_left", std::to_string(left)}});
+    control_.stop();
+    return;
+  }
+  drain_timer_.expires_after(std::chrono::milliseconds(50));
+  drain_timer_.async_wait([this](boost::system::error_code ec) {
+    if (!ec) check_drained();
+  });
+}
+
+void Server::stop_workers() {
+  for (auto& w : workers_) w->io.stop();
+  for (auto& w : workers_)
+    if (w->thread.joinable()) w->thread.join();
+}
+
+}  // namespace wsgate::gateway

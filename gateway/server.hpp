@@ -1,0 +1,58 @@
+// The running gateway: one io thread per core with its own listeners, the admin listener and
+// signal handling on a control thread, configuration reload (SIGHUP) and drain (SIGTERM).
+#pragma once
+
+#include "gateway/admin_server.hpp"
+#include "gateway/listener.hpp"
+#include "gateway/runtime.hpp"
+#include "gateway/session_registry.hpp"
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace wsgate::gateway {
+
+class Server {
+ public:
+  Server(std::string config_path, std::shared_ptr<const Runtime> runtime);
+  ~Server();
+
+  // Binds, serves until SIGTERM/SIGINT and the drain that follows; returns the exit status.
+  int run();
+
+ private:
+  struct Worker {
+    SessionRegistry registry;  // declared before io: sessions die with io and unregister
+    boost::asio::io_context io{1};
+    std::vector<std::unique_ptr<Listener>> listeners;
+    std::thread thread;
+  };
+
+  bool open_listeners();
+  void wait_for_signal();
+  void reload();
+  void begin_drain();
+  void check_drained();
+  void stop_workers();
+
+  std::string config_path_;
+  std::atomic<std::shared_ptr<const Runtime>> runtime_;
+  boost::asio::io_context control_{1};
+  boost::asio::signal_set signals_;
+  boost::asio::steady_timer drain_timer_;
+  std::chrono::steady_clock::time_point drain_deadline_;
+  std::vector<std::unique_ptr<Worker>> workers_;
+  std::atomic<bool> ready_{false};
+  AdminServer admin_;
+  bool draining_ = false;
+};
+
+}  // namespace wsgate::gateway

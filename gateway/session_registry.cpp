@@ -1,0 +1,27 @@
+#include "gateway/session_registry.hpp"
+
+#include <vector>
+
+namespace wsgate::gateway {
+
+std::atomic<std::size_t> SessionRegistry::total_{0};
+
+void SessionRegistry::add(const std::shared_ptr<Drainable>& session) {
+  if (sessions_.emplace(session.get(), session).second) total_.fetch_add(1, std::memory_order_relaxed);
+  if (draining_) session->go_away();
+}
+
+void SessionRegistry::remove(Drainable* session) {
+  if (sessions_.erase(session) > 0) total_.fetch_sub(1, std::memory_order_relaxed);
+}
+
+void SessionRegistry::drain() {
+  draining_ = true;
+  // go_away may remove sessions from the map: collect first.
+  std::vector<std::shared_ptr<Drainable>> live;
+  for (auto& [ptr, weak] : sessions_)
+    if (auto s = weak.lock()) live.push_back(std::move(s));
+  for (auto& s : live) s->go_away();
+}
+
+}  // namespace wsgate::gateway

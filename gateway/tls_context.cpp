@@ -1,0 +1,120 @@
+#include "gateway/tls_context.hpp"
+
+#include <openssl/err.h>
+#include <openssl/x509v3.h>
+
+namespace wsgate::gateway {
+namespace {
+
+// Mozilla's "intermediate" TLS 1.2 suites: forward secrecy and AEAD only. TLS 1.3 suites are
+// OpenSSL's defaults, all of which are fine.
+constexpr const char* kTls12Ciphers =
+    "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"
+    "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"
+    "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305";
+
+std::string openssl_error() {
+  const auto e = ERR_get_error();
+  ERR_clear_error();
+  if (e == 0) return "unknown OpenSSL error";
+  char buf[256];
+  ERR_error_string_n(e, buf, sizeof buf);
+  return buf;
+}
+
+void apply_common(SSL_CTX* ctx, int min_version) {
+  SSL_CTX_set_min_proto_version(ctx, min_version);
+  SSL_CTX_set_max_proto_version(ctx, TLS1_3_VERSION);
+  SSL_CTX_set_cipher_list(ctx, kTls12Ciphers);
+  // RELEASE_BUFFERS: an idle connection gives its 2 x ~17 KiB record buffers back.
+  // PARTIAL_WRITE + MOVING_WRITE_BUFFER: non-blocking writes that resume from another buffer.
+  SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS | SSL_MODE_ENABLE_PARTIAL_WRITE |
+                            SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+  // A peer that drops TCP without close_notify is an EOF, not an error (WebSocket has its own close).
+  SSL_CTX_set_options(ctx, SSL_OP_IGNORE_UNEXPECTED_EOF | SSL_OP_NO_RENEGOTIATION);
+}
+
+int select_alpn(SSL*, const unsigned char** out, unsigned char* outlen, const unsigned char* in,
+                unsigned int inlen, void*) {
+  static const unsigned char http11[] = {8, 'h', 't', 't', 'p', '/', '1', '.', '1'};
+  unsigned char* selected = nullptr;
+  if (SSL_select_next_proto(&selected, outlen, http11, sizeof http11, in, inlen) ==
+      OPENSSL_NPN_NEGOTIATED) {
+    *out = selected;
+    return SSL_TLSEXT_ERR_OK;
+  }
+  // A client offering only h2 still gets HTTP/1.1 without ALPN, as NGINX does.
+  return SSL_TLSEXT_ERR_NOACK;
+}
+
+}  // namespace
+
+std::unique_ptr<ServerTlsContext> ServerTlsContext::create(const config::ServerTls& tls,
+                                                           const std::string& where,
+                                                           std::vector<std::string>& errors) {
+  std::unique_ptr<ServerTlsContext> out(new ServerTlsContext);
+  const int min_version = tls.min_version == "1.3" ? TLS1_3_VERSION : TLS1_2_VERSION;
+  bool ok = true;
+  for (const auto& cert : tls.certificates) {
+    SslCtxPtr ctx(SSL_CTX_new(TLS_server_method()));
+    if (!ctx) {
+      errors.push_back(where + ": " + openssl_error());
+      return nullptr;
+    }
+    apply_common(ctx.get(), min_version);
+    SSL_CTX_set_options(ctx.get(), SSL_OP_CIPHER_SERVER_PREFERENCE);
+    if (SSL_CTX_use_certificate_chain_file(ctx.get(), cert.cert_file.c_str()) != 1) {
+      errors.push_back(where + ": certificate " + cert.cert_file + ": " + openssl_error());
+      ok = false;
+      continue;
+    }
+    if (SSL_CTX_use_PrivateKey_file(ctx.get(), cert.key_file.c_str(), SSL_FILETYPE_PEM) != 1 ||
+        SSL_CTX_check_private_key(ctx.get()) != 1) {
+      errors.push_back(where + ": key " + cert.key_file + ": " + openssl_error());
+      ok = false;
+      continue;
+    }
+    SSL_CTX_set_alpn_select_cb(ctx.get(), select_alpn, nullptr);
+    SSL_CTX_set_tlsext_servername_callback(ctx.get(), &ServerTlsContext::on_server_name);
+    SSL_CTX_set_tlsext_servername_arg(ctx.get(), out.get());
+    out->contexts_.push_back(std::move(ctx));
+  }
+  if (!ok || out->contexts_.empty()) return nullptr;
+  return out;
+}
+
+int ServerTlsContext::on_server_name(SSL* ssl, int*, void* arg) {
+  const auto* self = static_cast<const ServerTlsContext*>(arg);
+  const char* name = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
+  if (!name) return SSL_TLSEXT_ERR_OK;  // no SNI: the default certificate
+  for (const auto& ctx : self->contexts_) {
+    X509* cert = SSL_CTX_get0_certificate(ctx.get());
+    // X509_check_host follows RFC 6125: SAN dNSNames, wildcards in the left-most label.
+    if (cert && X509_check_host(cert, name, 0, 0, nullptr) == 1) {
+      if (ctx.get() != SSL_get_SSL_CTX(ssl)) SSL_set_SSL_CTX(ssl, ctx.get());
+      return SSL_TLSEXT_ERR_OK;
+    }
+  }
+  return SSL_TLSEXT_ERR_OK;  // unknown name: the default certificate, as NGINX and HAProxy do
+}
+
+SslCtxPtr make_client_tls_context(const std::string& ca_file, std::string& error) {
+  SslCtxPtr ctx(SSL_CTX_new(TLS_client_method()));
+  if (!ctx) {
+    error = openssl_error();
+    return nullptr;
+  }
+  apply_common(ctx.get(), TLS1_2_VERSION);
+  SSL_CTX_set_verify(ctx.get(), SSL_VERIFY_PEER, nullptr);
+  const int loaded = ca_file.empty() ? SSL_CTX_set_default_verify_paths(ctx.get())
+                                     : SSL_CTX_load_verify_locations(ctx.get(), ca_file.c_str(), nullptr);
+  if (loaded != 1) {
+    error = "CA file " + ca_file + ": " + openssl_error();
+    return nullptr;
+  }
+  static const unsigned char http11[] = {8, 'h', 't', 't', 'p', '/', '1', '.', '1'};
+  SSL_CTX_set_alpn_protos(ctx.get(), http11, sizeof http11);
+  return ctx;
+}
+
+}  // namespace wsgate::gateway

@@ -1,0 +1,38 @@
+// OpenSSL contexts: the server side of a TLS listener (certificates chosen by SNI, TLS 1.2+, ALPN
+// http/1.1) and the client side towards wss:// backends (peer and host name verified).
+#pragma once
+
+#include "gateway/config.hpp"
+
+#include <openssl/ssl.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace wsgate::gateway {
+
+struct SslCtxFree {
+  void operator()(SSL_CTX* ctx) const { SSL_CTX_free(ctx); }
+};
+using SslCtxPtr = std::unique_ptr<SSL_CTX, SslCtxFree>;
+
+class ServerTlsContext {
+ public:
+  // Loads every certificate; problems are appended to `errors` and nullptr returned.
+  static std::unique_ptr<ServerTlsContext> create(const config::ServerTls& tls,
+                                                  const std::string& where,
+                                                  std::vector<std::string>& errors);
+
+  // The context new connections start with; SNI may switch them to another certificate's.
+  SSL_CTX* default_context() const { return contexts_.front().get(); }
+
+ private:
+  static int on_server_name(SSL* ssl, int* alert, void* arg);
+  std::vector<SslCtxPtr> contexts_;  // one per certificate, in configuration order
+};
+
+// ca_file empty: the system's default trust store.
+SslCtxPtr make_client_tls_context(const std::string& ca_file, std::string& error);
+
+}  // namespace wsgate::gateway

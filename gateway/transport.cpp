@@ -1,0 +1,131 @@
+#include "gateway/transport.hpp"
+
+#include <boost/asio/ssl/error.hpp>
+
+#include <openssl/err.h>
+#include <openssl/x509v3.h>
+
+#include <cerrno>
+
+namespace wsgate::gateway {
+
+Transport::Transport(tcp::socket socket) : socket_(std::move(socket)) {
+  error_code ec;
+  socket_.non_blocking(true, ec);
+  socket_.native_non_blocking(true, ec);
+  socket_.set_option(tcp::no_delay(true), ec);
+}
+
+Transport::Transport(Transport&& other) noexcept
+    : socket_(std::move(other.socket_)),
+      ssl_(std::exchange(other.ssl_, nullptr)),
+      read_wants_(other.read_wants_),
+      write_wants_(other.write_wants_) {}
+
+Transport::~Transport() {
+  if (ssl_) SSL_free(ssl_);
+}
+
+bool Transport::start_tls_server(SSL_CTX* ctx) {
+  ssl_ = SSL_new(ctx);
+  if (!ssl_) return false;
+  SSL_set_fd(ssl_, socket_.native_handle());
+  SSL_set_accept_state(ssl_);
+  return true;
+}
+
+bool Transport::start_tls_client(SSL_CTX* ctx, const std::string& host) {
+  ssl_ = SSL_new(ctx);
+  if (!ssl_) return false;
+  SSL_set_fd(ssl_, socket_.native_handle());
+  SSL_set_connect_state(ssl_);
+  error_code ec;
+  asio::ip::make_address(host, ec);
+  if (!ec) {
+    X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl_), host.c_str());
+  } else {
+    SSL_set_tlsext_host_name(ssl_, host.c_str());
+    SSL_set1_host(ssl_, host.c_str());
+  }
+  return true;
+}
+
+error_code Transport::tls_error(int result, asio::socket_base::wait_type& wants) {
+  switch (SSL_get_error(ssl_, result)) {
+    case SSL_ERROR_WANT_READ:
+      wants = asio::socket_base::wait_read;
+      return asio::error::would_block;
+    case SSL_ERROR_WANT_WRITE:
+      wants = asio::socket_base::wait_write;
+      return asio::error::would_block;
+    case SSL_ERROR_ZERO_RETURN:
+      return asio::error::eof;
+    case SSL_ERROR_SYSCALL: {
+      const int e = errno;
+      ERR_clear_error();
+      if (e == 0) return asio::error::eof;
+      return error_code(e, boost::system::system_category());
+    }
+    default: {
+      const auto err = ERR_get_error();
+      ERR_clear_error();
+      return error_code(static_cast<int>(err), asio::error::get_ssl_category());
+    }
+  }
+}
+
+std::size_t Transport::read_some(void* data, std::size_t size, error_code& ec) {
+  if (!ssl_) return socket_.read_some(asio::buffer(data, size), ec);
+  ERR_clear_error();
+  std::size_t n = 0;
+  const int r = SSL_read_ex(ssl_, data, size, &n);
+  if (r == 1) {
+    ec = {};
+    return n;
+  }
+  ec = tls_error(r, read_wants_);
+  return 0;
+}
+
+std::size_t Transport::write_some(const void* data, std::size_t size, error_code& ec) {
+  if (!ssl_) return socket_.write_some(asio::buffer(data, size), ec);
+  ERR_clear_error();
+  std::size_t n = 0;
+  const int r = SSL_write_ex(ssl_, data, size, &n);
+  if (r == 1) {
+    ec = {};
+    return n;
+  }
+  ec = tls_error(r, write_wants_);
+  return 0;
+}
+
+void Transport::handshake_step(error_code& ec) {
+  ERR_clear_error();
+  const int r = SSL_do_handshake(ssl_);
+  ec = r == 1 ? error_code{} : tls_error(r, read_wants_);
+}
+
+void Transport::shutdown_send() {
+  if (!socket_.is_open()) return;
+  if (ssl_ && SSL_is_init_finished(ssl_)) {
+    ERR_clear_error();
+    SSL_shutdown(ssl_);  // queues and tries to send close_notify; the peer's is not awaited
+    ERR_clear_error();
+  }
+  error_code ec;
+  socket_.shutdown(tcp::socket::shutdown_send, ec);
+}
+
+void Transport::close() {
+  error_code ec;
+  socket_.close(ec);
+}
+
+std::string Transport::remote_ip() const {
+  error_code ec;
+  auto ep = socket_.remote_endpoint(ec);
+  return ec ? std::string("unknown") : ep.address().to_string();
+}
+
+}  // namespace wsgate::gateway

@@ -1,0 +1,130 @@
+// A connected socket, plain or TLS, driven non-blocking: read/write return would_block and the
+// caller waits for readiness. TLS is OpenSSL on the fd itself, as in NGINX and HAProxy, so that an
+// idle connection holds no record buffers (SSL_MODE_RELEASE_BUFFERS) and no Asio ssl::stream buffers.
+#pragma once
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+
+#include <openssl/ssl.h>
+
+#include <cstddef>
+#include <string>
+#include <utility>
+
+namespace wsgate::gateway {
+
+namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
+using error_code = boost::system::error_code;
+
+class Transport {
+ public:
+  explicit Transport(tcp::socket socket);
+  Transport(Transport&& other) noexcept;
+  Transport& operator=(Transport&&) = delete;
+  ~Transport();
+
+  // Wraps the socket in TLS; returns false (and logs nothing) if OpenSSL cannot allocate.
+  bool start_tls_server(SSL_CTX* ctx);
+  // `host` is sent as SNI (unless an IP literal) and verified against the certificate.
+  bool start_tls_client(SSL_CTX* ctx, const std::string& host);
+  bool is_tls() const { return ssl_ != nullptr; }
+  SSL* ssl() const { return ssl_; }
+
+  // One non-blocking step each; `ec == asio::error::would_block` means wait and call again.
+  // A read of 0 bytes is reported as asio::error::eof (for TLS: after close_notify or TCP FIN).
+  std::size_t read_some(void* data, std::size_t size, error_code& ec);
+  std::size_t write_some(const void* data, std::size_t size, error_code& ec);
+  void handshake_step(error_code& ec);
+
+  // True when a short read proves the socket is empty, so the caller may wait for readiness at
+  // once. TLS can hold whole records inside OpenSSL, so it never proves that.
+  bool drained_after(std::size_t requested, std::size_t got) const {
+    return ssl_ == nullptr && got < requested;
+  }
+
+  // Wait until the last read (or write, or handshake) that returned would_block can progress;
+  // for TLS that may be the opposite direction (a read that must first write, and vice versa).
+  template <class Handler>
+  void async_wait_read(Handler&& h) {
+    socket_.async_wait(read_wants_, std::forward<Handler>(h));
+  }
+  template <class Handler>
+  void async_wait_write(Handler&& h) {
+    socket_.async_wait(write_wants_, std::forward<Handler>(h));
+  }
+
+  template <class Handler>  // void(error_code)
+  void async_handshake(Handler&& h) {
+    error_code ec;
+    handshake_step(ec);
+    if (ec != asio::error::would_block) {
+      asio::post(socket_.get_executor(), [h = std::forward<Handler>(h), ec]() mutable { h(ec); });
+      return;
+    }
+    async_wait_read([this, h = std::forward<Handler>(h)](error_code wait_ec) mutable {
+      if (wait_ec) return h(wait_ec);
+      async_handshake(std::move(h));
+    });
+  }
+
+  // For the short HTTP phase; the relay drives read_some/write_some itself.
+  template <class Handler>  // void(error_code, std::size_t)
+  void async_read_some(void* data, std::size_t size, Handler&& h) {
+    error_code ec;
+    const std::size_t n = read_some(data, size, ec);
+    if (ec != asio::error::would_block) {
+      asio::post(socket_.get_executor(),
+                 [h = std::forward<Handler>(h), ec, n]() mutable { h(ec, n); });
+      return;
+    }
+    async_wait_read([this, data, size, h = std::forward<Handler>(h)](error_code wait_ec) mutable {
+      if (wait_ec) return h(wait_ec, std::size_t{0});
+      async_read_some(data, size, std::move(h));
+    });
+  }
+
+  // Writes all of [data, data+size); the bytes must stay alive until the handler runs.
+  template <class Handler>  // void(error_code)
+  void async_write_all(const void* data, std::size_t size, Handler&& h) {
+    const char* p = static_cast<const char*>(data);
+    while (size > 0) {
+      error_code ec;
+      const std::size_t n = write_some(p, size, ec);
+      if (ec == asio::error::would_block) {
+        async_wait_write([this, p, size, h = std::forward<Handler>(h)](error_code wait_ec) mutable {
+          if (wait_ec) return h(wait_ec);
+          async_write_all(p, size, std::move(h));
+        });
+        return;
+      }
+      if (ec) {
+        asio::post(socket_.get_executor(), [h = std::forward<Handler>(h), ec]() mutable { h(ec); });
+        return;
+      }
+      p += n;
+      size -= n;
+    }
+    asio::post(socket_.get_executor(), [h = std::forward<Handler>(h)]() mutable { h(error_code{}); });
+  }
+
+  // Ends our sending side: TLS close_notify (not waiting for the peer's), then TCP FIN.
+  void shutdown_send();
+  // Cancels pending waits (their handlers see operation_aborted) and closes the socket.
+  void close();
+  bool is_open() const { return socket_.is_open(); }
+
+  tcp::socket& socket() { return socket_; }
+  std::string remote_ip() const;
+
+ private:
+  error_code tls_error(int result, asio::socket_base::wait_type& wants);
+
+  tcp::socket socket_;
+  SSL* ssl_ = nullptr;
+  asio::socket_base::wait_type read_wants_ = asio::socket_base::wait_read;
+  asio::socket_base::wait_type write_wants_ = asio::socket_base::wait_write;
+};
+
+}  // namespace wsgate::gateway

@@ -1,0 +1,417 @@
+#include "gateway/upgrade_session.hpp"
+
+#include "gateway/frame_relay.hpp"
+#include "gateway/handshake_check.hpp"
+#include "gateway/header_rewrite.hpp"
+#include "gateway/log.hpp"
+
+#include <boost/beast/core/buffers_to_string.hpp>
+#include <boost/beast/http/rfc7230.hpp>
+#include <boost/beast/http/write.hpp>
+
+#include <sstream>
+
+namespace wsgate::gateway {
+namespace beast = boost::beast;
+namespace http = beast::http;
+
+namespace {
+
+constexpr std::size_t kReadChunk = 8192;
+constexpr auto kLingerTime = std::chrono::seconds(2);
+
+template <class Message>
+std::string serialize(const Message& m) {
+  std::ostringstream out;
+  out << m;
+  return out.str();
+}
+
+bool has_no_body(unsigned status) {
+  return status / 100 == 1 || status == 204 || status == 304;
+}
+
+}  // namespace
+
+UpgradeSession::UpgradeSession(tcp::socket socket, std::shared_ptr<const Runtime> runtime,
+                               std::size_t listener, SessionRegistry& registry)
+    : rt_(std::move(runtime)),
+      listener_(listener),
+      registry_(registry),
+      client_(std::move(socket)),
+      timer_(client_.socket().get_executor()),
+      client_ip_(client_.remote_ip()) {}
+
+UpgradeSession::~UpgradeSession() { registry_.remove(this); }
+
+std::string_view UpgradeSession::route_name() const {
+  return route_ ? std::string_view(route_->config->name) : std::string_view("-");
+}
+
+void UpgradeSession::start() {
+  registry_.add(shared_from_this());
+  if (phase_ == Phase::done) return;  // the thread is draining
+  arm_timer(rt_->config.http.header_timeout);
+  if (SSL_CTX* ctx = rt_->listener_tls[listener_] ? rt_->listener_tls[listener_]->default_context()
+                                                   : nullptr) {
+    if (!client_.start_tls_server(ctx)) return finish();
+    client_.async_handshake(
+        [self = shared_from_this()](error_code ec) { self->on_tls_handshake(ec); });
+    return;
+  }
+  read_request();
+}
+
+void UpgradeSession::go_away() {
+  if (phase_ == Phase::tls_handshake ||
+      (phase_ == Phase::read_request && client_buf_.size() == 0 && !request_->got_some()))
+    return finish();
+  close_after_response_ = true;
+}
+
+void UpgradeSession::on_tls_handshake(error_code ec) {
+  if (phase_ != Phase::tls_handshake) return;
+  if (ec) {
+    log::debug("tls_handshake_failed", {{"client", client_ip_}, {"error", ec.message()}});
+    return finish();
+  }
+  read_request();
+}
+
+void UpgradeSession::read_request() {
+  phase_ = Phase::read_request;
+  const auto& limits = rt_->config.http;
+  request_.emplace();
+  request_->header_limit(limits.max_header_bytes);
+  request_->body_limit(limits.max_body);
+  request_->eager(true);
+  route_ = nullptr;
+  if (requests_ > 0) arm_timer(limits.keepalive_timeout);
+  if (client_buf_.size() > 0) return parse_request();  // pipelined
+  read_more_request();
+}
+
+void UpgradeSession::read_more_request() {
+  const std::size_t limit = rt_->config.http.max_header_bytes + kReadChunk;
+  if (client_buf_.size() >= limit)
+    return reject(431, "Request Header Fields Too Large", "request head over max_header_bytes");
+  auto space = client_buf_.prepare(std::min(kReadChunk, limit - client_buf_.size()));
+  client_.async_read_some(space.data(), space.size(),
+                          [self = shared_from_this()](error_code ec, std::size_t n) {
+                            self->on_request_bytes(ec, n);
+                          });
+}
+
+void UpgradeSession::on_request_bytes(error_code ec, std::size_t n) {
+  if (phase_ != Phase::read_request) return;
+  if (ec) {
+    if (request_->got_some() || client_buf_.size() > 0)
+      log::info("request_incomplete", {{"client", client_ip_}, {"error", ec.message()}});
+    return finish();
+  }
+  if (requests_ > 0 && client_buf_.size() == 0) arm_timer(rt_->config.http.header_timeout);
+  client_buf_.commit(n);
+  parse_request();
+}
+
+void UpgradeSession::parse_request() {
+  error_code ec;
+  while (client_buf_.size() > 0 && !request_->is_done()) {
+    const std::size_t used = request_->put(client_buf_.data(), ec);
+    client_buf_.consume(used);
+    if (ec) break;
+  }
+  if (request_->is_done()) return handle_request();
+  if (!ec || ec == http::error::need_more) {
+    if (!request_->is_header_done() && client_buf_.size() >= rt_->config.http.max_header_bytes)
+      return reject(431, "Request Header Fields Too Large", "request head over max_header_bytes");
+    return read_more_request();
+  }
+  if (ec == http::error::header_limit)
+    return reject(431, "Request Header Fields Too Large", "request head over max_header_bytes");
+  if (ec == http::error::body_limit)
+    return reject(413, "Content Too Large", "request body over max_body");
+  reject(400, "Bad Request", ec.message());
+}
+
+void UpgradeSession::handle_request() {
+  ++requests_;
+  auto& req = request_->get();
+  const auto& limits = rt_->config.http;
+  if (static_cast<std::size_t>(std::distance(req.begin(), req.end())) > limits.max_headers)
+    return reject(431, "Request Header Fields Too Large", "more than max_headers fields");
+  head_request_ = req.method() == http::verb::head;
+
+  const auto match = rt_->table.match(req[http::field::host], req.target());
+  if (!match) return reject(404, "Not Found", "no route");
+  route_index_ = *match;
+  route_ = &rt_->routes[route_index_];
+
+  upgrade_ = wants_websocket(req);
+  if (upgrade_) {
+    if (auto p = check_websocket_handshake(req); p != HandshakeProblem::none) {
+      // RFC 6455 4.4: tell the client which version we speak.
+      if (p == HandshakeProblem::bad_version)
+        return reject(400, "Bad Request", to_string(p), "Sec-WebSocket-Version", "13");
+      return reject(400, "Bad Request", to_string(p));
+    }
+    if (!req.body().empty()) return reject(400, "Bad Request", "websocket handshake with a body");
+  }
+  if (!origin_allowed(route_->config->allowed_origins, req[http::field::origin]))
+    return reject(403, "Forbidden", "origin not allowed");
+
+  if (!req.keep_alive()) close_after_response_ = true;
+  rewrite_request(req, {client_ip_, client_.is_tls(), upgrade_});
+  if (!upgrade_) req.prepare_payload();  // a chunked body now goes with a Content-Length
+  out_ = serialize(req);
+
+  backend_order_ = route_->picker->pick_order(std::chrono::steady_clock::now());
+  attempt_ = 0;
+  connect_next_backend();
+}
+
+void UpgradeSession::connect_next_backend() {
+  if (attempt_ >= backend_order_.size() || backend_order_.size() > route_->endpoints.size()) {
+    return last_connect_timed_out_
+               ? reject(504, "Gateway Timeout", "no backend answered in time")
+               : reject(502, "Bad Gateway", "no backend accepted the connection");
+  }
+  const std::size_t b = backend_order_[attempt_++];
+  phase_ = Phase::connect;
+  last_connect_timed_out_ = false;
+  backend_.reset();
+  connecting_.emplace(client_.socket().get_executor());
+  arm_timer(route_->config->connect_timeout);
+  connecting_->async_connect(route_->endpoints[b], [self = shared_from_this(), b](error_code ec) {
+    self->on_connected(b, ec);
+  });
+}
+
+void UpgradeSession::on_connected(std::size_t b, error_code ec) {
+  if (phase_ != Phase::connect) return;
+  const auto& backend = route_->config->backends[b];
+  if (ec) {
+    log::warn("backend_connect_failed",
+              {{"route", std::string(route_name())}, {"backend", backend.url},
+               {"error", last_connect_timed_out_ ? "timed out" : ec.message()}});
+    route_->picker->report_failure(b, std::chrono::steady_clock::now());
+    connecting_.reset();
+    return connect_next_backend();
+  }
+  backend_.emplace(std::move(*connecting_));
+  connecting_.reset();
+  if (!backend.tls) return on_backend_ready(b, {});
+  if (!backend_->start_tls_client(route_->backend_tls.get(), backend.host))
+    return on_backend_ready(b, asio::error::no_memory);
+  backend_->async_handshake(
+      [self = shared_from_this(), b](error_code hec) { self->on_backend_ready(b, hec); });
+}
+
+void UpgradeSession::on_backend_ready(std::size_t b, error_code ec) {
+  if (phase_ != Phase::connect) return;
+  if (ec) {
+    log::warn("backend_tls_failed", {{"route", std::string(route_name())},
+                                      {"backend", route_->config->backends[b].url},
+                                      {"error", ec.message()}});
+    route_->picker->report_failure(b, std::chrono::steady_clock::now());
+    return connect_next_backend();
+  }
+  route_->picker->report_success(b);
+  backend_index_ = b;
+  phase_ = Phase::backend_response;
+  arm_timer(route_->config->response_timeout);
+  backend_->async_write_all(out_.data(), out_.size(), [self = shared_from_this()](error_code wec) {
+    self->on_request_forwarded(wec);
+  });
+}
+
+void UpgradeSession::on_request_forwarded(error_code ec) {
+  if (phase_ != Phase::backend_response) return;
+  if (ec) return reject(502, "Bad Gateway", "writing to backend: " + ec.message());
+  read_backend_response();
+}
+
+void UpgradeSession::read_backend_response() {
+  response_.emplace();
+  response_->header_limit(rt_->config.http.max_header_bytes);
+  response_->body_limit(rt_->config.http.max_body);
+  response_->eager(true);
+  if (head_request_) response_->skip(true);
+  backend_buf_.clear();
+  read_more_response();
+}
+
+void UpgradeSession::read_more_response() {
+  const std::size_t limit = rt_->config.http.max_header_bytes + kReadChunk;
+  if (backend_buf_.size() >= limit)
+    return reject(502, "Bad Gateway", "backend response head too large");
+  auto space = backend_buf_.prepare(std::min(kReadChunk, limit - backend_buf_.size()));
+  backend_->async_read_some(space.data(), space.size(),
+                            [self = shared_from_this()](error_code ec, std::size_t n) {
+                              self->on_backend_bytes(ec, n);
+                            });
+}
+
+void UpgradeSession::on_backend_bytes(error_code ec, std::size_t n) {
+  if (phase_ != Phase::backend_response) return;
+  error_code pec;
+  if (ec == asio::error::eof && response_->is_header_done()) {
+    response_->put_eof(pec);  // a body delimited by the end of the connection
+    if (!pec) return on_backend_response();
+  }
+  if (ec) return reject(502, "Bad Gateway", "backend closed before a full response");
+  backend_buf_.commit(n);
+  while (backend_buf_.size() > 0 && !response_->is_done()) {
+    const std::size_t used = response_->put(backend_buf_.data(), pec);
+    backend_buf_.consume(used);
+    if (pec) break;
+  }
+  if (response_->is_done()) return on_backend_response();
+  if (!pec || pec == http::error::need_more) return read_more_response();
+  if (pec == http::error::body_limit)
+    return reject(502, "Bad Gateway", "backend response body over max_body");
+  reject(502, "Bad Gateway", "malformed backend response: " + pec.message());
+}
+
+void UpgradeSession::on_backend_response() {
+  auto& res = response_->get();
+  if (upgrade_ && res.result() == http::status::switching_protocols) {
+    if (!beast::iequals(res[http::field::upgrade], "websocket"))
+      return reject(502, "Bad Gateway", "backend switched to something other than websocket");
+    rewrite_response(res, true);
+    out_ = serialize(res.base());
+    phase_ = Phase::respond;
+    client_.async_write_all(out_.data(), out_.size(), [self = shared_from_this()](error_code ec) {
+      if (self->phase_ != Phase::respond) return;
+      if (ec) return self->finish();
+      self->start_relay();
+    });
+    return;
+  }
+  if (upgrade_) {
+    // The backend refused the upgrade: its answer goes back as it is, then the connection ends.
+    log::info("upgrade_refused_by_backend",
+              {{"route", std::string(route_name())},
+               {"backend", route_->config->backends[backend_index_].url},
+               {"status", std::to_string(res.result_int())}, {"client", client_ip_}});
+    close_after_response_ = true;
+  }
+  rewrite_response(res, false);
+  if (close_after_response_) res.set(http::field::connection, "close");
+  if (!head_request_ && !has_no_body(res.result_int())) res.prepare_payload();
+  out_ = serialize(res);
+  backend_->close();
+  backend_.reset();
+  phase_ = Phase::respond;
+  arm_timer(route_->config->response_timeout);
+  client_.async_write_all(out_.data(), out_.size(),
+                          [self = shared_from_this()](error_code ec) { self->on_response_sent(ec); });
+}
+
+void UpgradeSession::on_response_sent(error_code ec) {
+  if (phase_ != Phase::respond) return;
+  if (ec) return finish();
+  if (close_after_response_) return linger();
+  read_request();
+}
+
+void UpgradeSession::reject(unsigned status, std::string_view reason, std::string_view detail,
+                            std::string_view extra_header, std::string_view extra_value) {
+  log::info("request_rejected", {{"status", std::to_string(status)},
+                                 {"route", std::string(route_name())},
+                                 {"client", client_ip_},
+                                 {"reason", std::string(detail)}});
+  error_code ignored;
+  client_.socket().cancel(ignored);  // a pending request read must not write into client_buf_ later
+  if (connecting_) connecting_->close();
+  connecting_.reset();
+  backend_.reset();  // closes the backend socket; its pending waits end as aborted
+  http::response<http::string_body> res{static_cast<http::status>(status), 11};
+  res.set(http::field::content_type, "text/plain");
+  res.set(http::field::connection, "close");
+  if (!extra_header.empty()) res.set(extra_header, extra_value);
+  res.body() = std::string(reason) + "\n";
+  res.prepare_payload();
+  out_ = serialize(res);
+  close_after_response_ = true;
+  phase_ = Phase::respond;
+  arm_timer(std::chrono::seconds(5));
+  client_.async_write_all(out_.data(), out_.size(),
+                          [self = shared_from_this()](error_code ec) { self->on_response_sent(ec); });
+}
+
+// After a final response: send FIN, then read until the client closes (or a short timeout), so
+// that the kernel does not answer unread input with a reset that could destroy the response.
+void UpgradeSession::linger() {
+  if (phase_ != Phase::linger) {
+    phase_ = Phase::linger;
+    client_.shutdown_send();
+    arm_timer(kLingerTime);
+  }
+  client_buf_.clear();
+  auto space = client_buf_.prepare(kReadChunk);
+  client_.async_read_some(space.data(), space.size(),
+                          [self = shared_from_this()](error_code ec, std::size_t) {
+                            if (self->phase_ != Phase::linger) return;
+                            if (ec) return self->finish();
+                            self->linger();
+                          });
+}
+
+void UpgradeSession::start_relay() {
+  timer_.cancel();
+  phase_ = Phase::done;
+  auto& res = response_->get();
+  FrameRelay::Params params;
+  params.runtime = rt_;
+  params.route = route_index_;
+  params.backend = backend_index_;
+  params.deflate = http::ext_list(res[http::field::sec_websocket_extensions])
+                       .exists("permessage-deflate");
+  params.client_ip = client_ip_;
+  auto relay = std::make_shared<FrameRelay>(std::move(client_), std::move(*backend_),
+                                            std::move(params), registry_);
+  relay->start(beast::buffers_to_string(client_buf_.data()),
+               beast::buffers_to_string(backend_buf_.data()));
+}
+
+void UpgradeSession::arm_timer(std::chrono::milliseconds after) {
+  timer_.expires_after(after);
+  timer_.async_wait([self = shared_from_this(), gen = ++timer_generation_](error_code ec) {
+    if (!ec && gen == self->timer_generation_) self->on_timeout();
+  });
+}
+
+void UpgradeSession::on_timeout() {
+  switch (phase_) {
+    case Phase::tls_handshake:
+      log::info("tls_handshake_timeout", {{"client", client_ip_}});
+      return finish();
+    case Phase::read_request:
+      if (requests_ > 0 && client_buf_.size() == 0 && !request_->got_some())
+        return finish();  // an idle keep-alive connection simply ends
+      return reject(408, "Request Timeout", "request head not received within header_timeout");
+    case Phase::connect:
+      last_connect_timed_out_ = true;
+      if (connecting_) connecting_->close();
+      if (backend_) backend_->close();
+      return;
+    case Phase::backend_response:
+      return reject(504, "Gateway Timeout", "backend did not answer within response_timeout");
+    case Phase::respond:
+    case Phase::linger:
+    case Phase::done:
+      return finish();
+  }
+}
+
+void UpgradeSession::finish() {
+  phase_ = Phase::done;
+  ++timer_generation_;
+  timer_.cancel();
+  client_.close();
+  if (connecting_) connecting_->close();
+  if (backend_) backend_->close();
+}
+
+}  // namespace wsgate::gateway

@@ -1,0 +1,90 @@
+// One client connection from accept until it becomes a frame relay (or closes): TLS handshake,
+// bounded and timed request read, route, checks, backend connect, forwarded upgrade or HTTP proxy.
+#pragma once
+
+#include "gateway/runtime.hpp"
+#include "gateway/session_registry.hpp"
+#include "gateway/transport.hpp"
+
+#include <boost/asio/steady_timer.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/string_body.hpp>
+
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace wsgate::gateway {
+
+class UpgradeSession : public Drainable, public std::enable_shared_from_this<UpgradeSession> {
+ public:
+  UpgradeSession(tcp::socket socket, std::shared_ptr<const Runtime> runtime,
+                 std::size_t listener, SessionRegistry& registry);
+  ~UpgradeSession() override;
+
+  void start();
+  void go_away() override;
+
+ private:
+  enum class Phase { tls_handshake, read_request, connect, backend_response, respond, linger, done };
+
+  void on_tls_handshake(error_code ec);
+  void read_request();
+  void read_more_request();
+  void on_request_bytes(error_code ec, std::size_t n);
+  void parse_request();
+  void handle_request();
+  void reject(unsigned status, std::string_view reason, std::string_view detail,
+              std::string_view extra_header = {}, std::string_view extra_value = {});
+
+  void connect_next_backend();
+  void on_connected(std::size_t backend, error_code ec);
+  void on_backend_ready(std::size_t backend, error_code ec);
+  void on_request_forwarded(error_code ec);
+  void read_backend_response();
+  void read_more_response();
+  void on_backend_bytes(error_code ec, std::size_t n);
+  void on_backend_response();
+  void on_response_sent(error_code ec);
+  void start_relay();
+  void linger();
+
+  void arm_timer(std::chrono::milliseconds after);
+  void on_timeout();
+  void finish();
+  std::string_view route_name() const;
+
+  std::shared_ptr<const Runtime> rt_;
+  std::size_t listener_;
+  SessionRegistry& registry_;
+  Transport client_;
+  std::optional<tcp::socket> connecting_;  // backend socket until connected
+  std::optional<Transport> backend_;
+  asio::steady_timer timer_;
+  std::uint64_t timer_generation_ = 0;  // a fired-and-queued wait must not act after a re-arm
+  std::size_t requests_ = 0;           // requests served on this connection (keep-alive)
+  Phase phase_ = Phase::tls_handshake;
+  bool close_after_response_ = false;
+  bool timed_out_ = false;
+  std::string client_ip_;
+
+  boost::beast::flat_buffer client_buf_;
+  boost::beast::flat_buffer backend_buf_;
+  std::optional<boost::beast::http::request_parser<boost::beast::http::string_body>> request_;
+  std::optional<boost::beast::http::response_parser<boost::beast::http::string_body>> response_;
+  std::string out_;  // serialized request or response being written
+
+  const RouteRuntime* route_ = nullptr;
+  std::size_t route_index_ = 0;
+  bool upgrade_ = false;
+  bool head_request_ = false;
+  std::vector<std::size_t> backend_order_;
+  std::size_t attempt_ = 0;
+  bool last_connect_timed_out_ = false;
+  std::size_t backend_index_ = 0;
+};
+
+}  // namespace wsgate::gateway
