@@ -1,1 +1,193 @@
+#include "gateway/config.hpp"
+
 #include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+namespace wsgate::config {
+namespace {
+
+using namespace std::chrono_literals;
+
+EnvLookup no_env() {
+  return [](const std::string&) -> std::optional<std::string> { return std::nullopt; };
+}
+
+LoadResult load(const std::string& yaml, EnvLookup env = no_env()) {
+  return load_config_text(yaml, "gw.yaml", "/etc/wsgate", env);
+}
+
+const char* kMinimal = R"(
+listeners:
+  - name: public
+    bind: 127.0.0.1:8080
+routes:
+  - name: chat
+    match: { path_prefix: /chat }
+    backends: [ "ws://127.0.0.1:9001", "wss://backend.example:9443", "ws://[::1]" ]
+)";
+
+TEST(Config, MinimalFileGetsDefaults) {
+  auto r = load(kMinimal);
+  ASSERT_TRUE(r.errors.empty()) << r.errors.front();
+  const Config& c = *r.config;
+  ASSERT_EQ(c.listeners.size(), 1u);
+  EXPECT_EQ(c.listeners[0].bind.port, 8080);
+  EXPECT_FALSE(c.listeners[0].tls);
+  EXPECT_EQ(c.admin.bind.host, "127.0.0.1");
+  EXPECT_EQ(c.http.header_timeout, 10s);
+  ASSERT_EQ(c.routes.size(), 1u);
+  const Route& route = c.routes[0];
+  EXPECT_EQ(route.path_prefix, "/chat");
+  EXPECT_EQ(route.limits.max_message, 1u << 20);
+  ASSERT_EQ(route.backends.size(), 3u);
+  EXPECT_FALSE(route.backends[0].tls);
+  EXPECT_EQ(route.backends[0].port, 9001);
+  EXPECT_TRUE(route.backends[1].tls);
+  EXPECT_EQ(route.backends[1].host, "backend.example");
+  EXPECT_EQ(route.backends[2].host, "::1");
+  EXPECT_EQ(route.backends[2].port, 80);  // the scheme's default
+}
+
+TEST(Config, EveryOptionIsRead) {
+  auto r = load(R"(
+threads: 3
+log: { format: json, level: debug }
+listeners: [ { name: a, bind: "0.0.0.0:80" } ]
+admin: { bind: "127.0.0.1:9200" }
+http: { max_header_bytes: 8KiB, max_headers: 50, header_timeout: 2s, max_body: 64KiB, keepalive_timeout: 5s }
+drain_timeout: 3s
+routes:
+  - name: r
+    match: { host: chat.example.com, path_prefix: / }
+    backends: [ "ws://127.0.0.1:1" ]
+    connect_timeout: 1s
+    response_timeout: 2s
+    limits: { max_message: 64KiB, idle_timeout: 30s, ping_interval: 0s, pong_timeout: 5s, max_frame_buffer: 16KiB }
+    allowed_origins: [ "https://app.example.com" ]
+)");
+  ASSERT_TRUE(r.errors.empty()) << r.errors.front();
+  const Config& c = *r.config;
+  EXPECT_EQ(c.threads, 3u);
+  EXPECT_EQ(c.log.format, "json");
+  EXPECT_EQ(c.admin.bind.port, 9200);
+  EXPECT_EQ(c.http.max_header_bytes, 8192u);
+  EXPECT_EQ(c.http.max_headers, 50u);
+  EXPECT_EQ(c.http.keepalive_timeout, 5s);
+  EXPECT_EQ(c.drain_timeout, 3s);
+  const Route& route = c.routes[0];
+  EXPECT_EQ(route.host, "chat.example.com");
+  EXPECT_EQ(route.connect_timeout, 1s);
+  EXPECT_EQ(route.limits.max_message, 65536u);
+  EXPECT_EQ(route.limits.ping_interval, 0s);
+  EXPECT_EQ(route.limits.max_frame_buffer, 16384u);
+  EXPECT_EQ(route.allowed_origins, std::vector<std::string>{"https://app.example.com"});
+}
+
+TEST(Config, EnvironmentVariables) {
+  auto env = [](const std::string& n) -> std::optional<std::string> {
+    if (n == "BACKEND_PORT") return "9100";
+    return std::nullopt;
+  };
+  auto r = load(R"(
+listeners: [ { bind: "127.0.0.1:8080" } ]
+routes: [ { backends: [ "ws://127.0.0.1:${BACKEND_PORT}" ] } ]
+)", env);
+  ASSERT_TRUE(r.errors.empty()) << r.errors.front();
+  EXPECT_EQ(r.config->routes[0].backends[0].port, 9100);
+  auto missing = load(R"(
+listeners: [ { bind: "127.0.0.1:${NOT_SET}" } ]
+routes: [ { backends: [ "ws://127.0.0.1:1" ] } ]
+)");
+  ASSERT_EQ(missing.errors.size(), 1u);
+  EXPECT_EQ(missing.errors[0], "gw.yaml:2:22: listeners[0].bind: environment variable NOT_SET is not set");
+}
+
+TEST(Config, EveryErrorWithLineAndColumn) {
+  auto r = load(R"(listeners:
+  - name: public
+    bind: nowhere
+    tls: { certificates: [ { cert: missing.crt, key: missing.key } ], min_version: "1.1" }
+  - name: public
+    bind: 127.0.0.1:1
+admin: { bnd: 1 }
+http: { header_timeout: 10 }
+routes:
+  - name: chat
+    match: { path_prefix: chat }
+    backends: []
+  - name: chat
+    backends: [ "http://127.0.0.1:1" ]
+    limits: { max_message: 1GiBB }
+)");
+  const std::vector<std::string> expected{
+      "gw.yaml:3:11: listeners[0].bind: must be HOST:PORT, e.g. 127.0.0.1:8080 or [::1]:8080",
+      "gw.yaml:4:84: listeners[0].tls.min_version: must be one of 1.2, 1.3",
+      "gw.yaml:4:36: listeners[0].tls.certificates[0].cert: cannot read file /etc/wsgate/missing.crt",
+      "gw.yaml:4:54: listeners[0].tls.certificates[0].key: cannot read file /etc/wsgate/missing.key",
+      "gw.yaml:5:5: listeners[1].name: duplicate name public",
+      "gw.yaml:7:10: admin.bnd: unknown key",
+      "gw.yaml:8:25: http.header_timeout: must be a duration such as 250ms, 30s, 5m or 1h",
+      "gw.yaml:11:27: routes[0].match.path_prefix: must start with /",
+      "gw.yaml:12:15: routes[0].backends: must not be empty",
+      "gw.yaml:13:5: routes[1].name: duplicate name chat",
+      "gw.yaml:14:17: routes[1].backends[0]: must be ws://HOST:PORT or wss://HOST:PORT",
+      "gw.yaml:15:28: routes[1].limits.max_message: must be a size such as 512, 64KiB or 1MiB",
+  };
+  EXPECT_EQ(r.errors, expected);
+  EXPECT_FALSE(r.config);
+}
+
+TEST(Config, MissingSectionsAndTypos) {
+  auto r = load("listenrs: []\n");
+  const std::vector<std::string> expected{
+      "gw.yaml:1:1: listenrs: unknown key",
+      "gw.yaml:1:1: listeners: is required",
+      "gw.yaml:1:1: routes: is required",
+  };
+  EXPECT_EQ(r.errors, expected);
+}
+
+TEST(Config, YamlSyntaxError) {
+  auto r = load("listeners: [ { bind: 1 \n");
+  ASSERT_EQ(r.errors.size(), 1u);
+  EXPECT_TRUE(r.errors[0].starts_with("gw.yaml:")) << r.errors[0];
+}
+
+TEST(Config, SameMatchTwiceIsAnError) {
+  auto r = load(R"(
+listeners: [ { bind: "127.0.0.1:1" } ]
+routes:
+  - { name: a, match: { path_prefix: /x }, backends: [ "ws://127.0.0.1:1" ] }
+  - { name: b, match: { path_prefix: /x }, backends: [ "ws://127.0.0.1:1" ] }
+)");
+  ASSERT_EQ(r.errors.size(), 1u);
+  EXPECT_EQ(r.errors[0], "gw.yaml:5:23: routes[1].match: same host and path_prefix as an earlier route");
+}
+
+TEST(Config, RelativePathsResolveAgainstTheFile) {
+  const auto dir = std::filesystem::temp_directory_path() / "wsgate_config_test";
+  std::filesystem::create_directories(dir);
+  std::ofstream(dir / "a.crt") << "x";
+  std::ofstream(dir / "a.key") << "x";
+  std::ofstream(dir / "gw.yaml") << R"(
+listeners:
+  - bind: "127.0.0.1:1"
+    tls: { certificates: [ { cert: a.crt, key: a.key } ] }
+routes: [ { backends: [ "ws://127.0.0.1:1" ] } ]
+)";
+  auto r = load_config_file((dir / "gw.yaml").string(), no_env());
+  ASSERT_TRUE(r.errors.empty()) << r.errors.front();
+  EXPECT_EQ(r.config->listeners[0].tls->certificates[0].cert_file, (dir / "a.crt").string());
+  std::filesystem::remove_all(dir);
+}
+
+TEST(Config, UnreadableFile) {
+  auto r = load_config_file("/nonexistent/gw.yaml", no_env());
+  ASSERT_EQ(r.errors.size(), 1u);
+  EXPECT_EQ(r.errors[0], "/nonexistent/gw.yaml:1:1: cannot read file");
+}
+
+}  // namespace
+}  // namespace wsgate::config

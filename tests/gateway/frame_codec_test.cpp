@@ -1,1 +1,257 @@
+#include "gateway/frame_codec.hpp"
+
 #include <gtest/gtest.h>
+
+#include <vector>
+
+namespace wsgate::ws {
+namespace {
+
+using Bytes = std::vector<std::uint8_t>;
+
+Bytes header_bytes(const FrameHeader& h) {
+  std::uint8_t out[max_header_size];
+  return Bytes(out, out + write_frame_header(h, out));
+}
+
+// A whole frame with a payload of `len` bytes of 'a' (masking is irrelevant to the scanner).
+Bytes frame(std::uint8_t op, std::size_t len, bool fin = true, bool masked = true,
+            bool rsv1 = false) {
+  FrameHeader h;
+  h.opcode = op;
+  h.fin = fin;
+  h.masked = masked;
+  h.rsv1 = rsv1;
+  h.mask = {1, 2, 3, 4};
+  h.payload_length = len;
+  Bytes b = header_bytes(h);
+  b.insert(b.end(), len, 'a');
+  return b;
+}
+
+TEST(FrameHeader, GoldenEncodings) {
+  FrameHeader h;
+  h.opcode = opcode::text;
+  h.payload_length = 5;
+  EXPECT_EQ(header_bytes(h), (Bytes{0x81, 0x05}));
+  h.payload_length = 125;
+  EXPECT_EQ(header_bytes(h), (Bytes{0x81, 0x7D}));
+  h.payload_length = 126;  // smallest 16-bit length
+  EXPECT_EQ(header_bytes(h), (Bytes{0x81, 0x7E, 0x00, 0x7E}));
+  h.payload_length = 65535;
+  EXPECT_EQ(header_bytes(h), (Bytes{0x81, 0x7E, 0xFF, 0xFF}));
+  h.payload_length = 65536;  // smallest 64-bit length
+  EXPECT_EQ(header_bytes(h), (Bytes{0x81, 0x7F, 0, 0, 0, 0, 0, 1, 0, 0}));
+  h.opcode = opcode::binary;
+  h.fin = false;
+  h.masked = true;
+  h.mask = {0x37, 0xfa, 0x21, 0x3d};
+  h.payload_length = 5;  // RFC 6455 5.7 masked "Hello" header, but unfinished binary
+  EXPECT_EQ(header_bytes(h), (Bytes{0x02, 0x85, 0x37, 0xfa, 0x21, 0x3d}));
+}
+
+TEST(FrameHeader, ParsesRfcExamples) {
+  // RFC 6455 5.7: a single-frame masked text message "Hello".
+  const Bytes masked{0x81, 0x85, 0x37, 0xfa, 0x21, 0x3d, 0x7f, 0x9f, 0x4d, 0x51, 0x58};
+  FrameHeader h;
+  ASSERT_EQ(parse_frame_header(masked.data(), masked.size(), h), ParseStatus::complete);
+  EXPECT_TRUE(h.fin);
+  EXPECT_EQ(h.opcode, opcode::text);
+  EXPECT_TRUE(h.masked);
+  EXPECT_EQ(h.payload_length, 5u);
+  EXPECT_EQ(h.header_length, 6);
+  EXPECT_EQ(h.mask, (std::array<std::uint8_t, 4>{0x37, 0xfa, 0x21, 0x3d}));
+
+  // RFC 6455 5.7: 256 bytes binary in a single unmasked frame.
+  const Bytes len16{0x82, 0x7E, 0x01, 0x00};
+  ASSERT_EQ(parse_frame_header(len16.data(), len16.size(), h), ParseStatus::complete);
+  EXPECT_EQ(h.payload_length, 256u);
+  EXPECT_EQ(h.header_length, 4);
+
+  // RFC 6455 5.7: 64 KiB binary in a single unmasked frame.
+  const Bytes len64{0x82, 0x7F, 0, 0, 0, 0, 0, 1, 0, 0};
+  ASSERT_EQ(parse_frame_header(len64.data(), len64.size(), h), ParseStatus::complete);
+  EXPECT_EQ(h.payload_length, 65536u);
+  EXPECT_EQ(h.header_length, 10);
+}
+
+TEST(FrameHeader, RoundTripsEveryLengthForm) {
+  for (std::uint64_t len : {0ull, 1ull, 125ull, 126ull, 65535ull, 65536ull, (1ull << 40)}) {
+    for (bool masked : {false, true}) {
+      FrameHeader in;
+      in.opcode = opcode::binary;
+      in.masked = masked;
+      in.mask = {9, 8, 7, 6};
+      in.payload_length = len;
+      in.rsv1 = true;
+      const Bytes b = header_bytes(in);
+      FrameHeader out;
+      ASSERT_EQ(parse_frame_header(b.data(), b.size(), out), ParseStatus::complete);
+      EXPECT_EQ(out.payload_length, len);
+      EXPECT_EQ(out.masked, masked);
+      EXPECT_TRUE(out.rsv1);
+      EXPECT_EQ(out.header_length, b.size());
+      // Every strict prefix needs more bytes.
+      for (std::size_t n = 0; n < b.size(); ++n)
+        EXPECT_EQ(parse_frame_header(b.data(), n, out), ParseStatus::need_more) << len << " " << n;
+    }
+  }
+}
+
+TEST(FrameHeader, RejectsTopBitOf64BitLength) {
+  const Bytes b{0x82, 0x7F, 0x80, 0, 0, 0, 0, 0, 0, 0};
+  FrameHeader h;
+  EXPECT_EQ(parse_frame_header(b.data(), b.size(), h), ParseStatus::length_overflow);
+}
+
+TEST(ControlFrames, CloseFrameGolden) {
+  EXPECT_EQ(encode_close_frame(1001, "bye"), std::string("\x88\x05\x03\xe9" "bye", 7));
+  // Masked: payload XORed with the key.
+  const auto masked = encode_close_frame(1000, "", std::array<std::uint8_t, 4>{0xff, 0, 0, 0});
+  EXPECT_EQ(masked, std::string("\x88\x82\xff\x00\x00\x00\xfc\xe8", 8));
+  // Reasons are cut so the payload stays within 125 bytes.
+  EXPECT_EQ(encode_close_frame(1000, std::string(300, 'r')).size(), 2u + 125u);
+}
+
+TEST(FrameScanner, ForwardsWholeFramesAndCountsMessages) {
+  FrameScanner s({true, false, 1 << 20});
+  Bytes stream = frame(opcode::text, 3);
+  const Bytes b = frame(opcode::binary, 70000);
+  stream.insert(stream.end(), b.begin(), b.end());
+  const auto r = s.scan(stream.data(), stream.size());
+  EXPECT_EQ(r.forward, stream.size());
+  EXPECT_EQ(r.held, 0u);
+  EXPECT_EQ(r.violation, Violation::none);
+  EXPECT_EQ(s.messages(), 2u);
+  EXPECT_TRUE(s.at_boundary());
+}
+
+TEST(FrameScanner, FollowsPayloadAcrossReadsAndHoldsSplitHeaders) {
+  FrameScanner s({true, false, 1 << 20});
+  const Bytes f = frame(opcode::binary, 300);  // 4-byte length form + 4-byte mask: 8-byte header
+  // Split inside the header: the partial header is held back, nothing is forwarded.
+  auto r = s.scan(f.data(), 3);
+  EXPECT_EQ(r.forward, 0u);
+  EXPECT_EQ(r.held, 3u);
+  // Rescanned with more bytes, it goes through; payload follows in pieces.
+  r = s.scan(f.data(), 100);
+  EXPECT_EQ(r.forward, 100u);
+  EXPECT_FALSE(s.at_boundary());
+  r = s.scan(f.data() + 100, f.size() - 100);
+  EXPECT_EQ(r.forward, f.size() - 100);
+  EXPECT_TRUE(s.at_boundary());
+  EXPECT_EQ(s.messages(), 1u);
+}
+
+TEST(FrameScanner, FragmentedMessageWithInterleavedControlFrame) {
+  FrameScanner s({true, false, 1 << 20});
+  Bytes stream = frame(opcode::text, 10, false);
+  for (const Bytes& b : {frame(opcode::ping, 4), frame(opcode::continuation, 10, false),
+                         frame(opcode::continuation, 10, true)})
+    stream.insert(stream.end(), b.begin(), b.end());
+  const auto r = s.scan(stream.data(), stream.size());
+  EXPECT_EQ(r.violation, Violation::none);
+  EXPECT_EQ(r.forward, stream.size());
+  EXPECT_EQ(s.messages(), 1u);
+  EXPECT_FALSE(s.in_message());
+}
+
+struct ViolationCase {
+  const char* name;
+  Bytes stream;
+  ScanRules rules;
+  Violation expected;
+  std::size_t forward;  // bytes before the offending frame
+};
+
+class FrameScannerViolation : public ::testing::TestWithParam<ViolationCase> {};
+
+TEST_P(FrameScannerViolation, StopsBeforeTheOffendingFrame) {
+  const auto& c = GetParam();
+  FrameScanner s(c.rules);
+  const auto r = s.scan(c.stream.data(), c.stream.size());
+  EXPECT_EQ(r.violation, c.expected) << to_string(r.violation);
+  EXPECT_EQ(r.forward, c.forward);
+}
+
+Bytes concat(std::initializer_list<Bytes> parts) {
+  Bytes out;
+  for (const auto& p : parts) out.insert(out.end(), p.begin(), p.end());
+  return out;
+}
+
+const ScanRules kClient{true, false, 1000};
+const ScanRules kServer{false, false, 1000};
+
+INSTANTIATE_TEST_SUITE_P(
+    Rfc6455, FrameScannerViolation,
+    ::testing::Values(
+        ViolationCase{"unmasked_client", frame(opcode::text, 1, true, false), kClient,
+                      Violation::unmasked_client_frame, 0},
+        ViolationCase{"masked_server", frame(opcode::text, 1, true, true), kServer,
+                      Violation::masked_server_frame, 0},
+        ViolationCase{"rsv1_without_deflate", frame(opcode::text, 1, true, true, true), kClient,
+                      Violation::reserved_bits, 0},
+        ViolationCase{"rsv2", Bytes{0xA1, 0x80, 0, 0, 0, 0}, kClient, Violation::reserved_bits, 0},
+        ViolationCase{"rsv3", Bytes{0x91, 0x80, 0, 0, 0, 0}, kClient, Violation::reserved_bits, 0},
+        ViolationCase{"opcode_3", frame(0x3, 0), kClient, Violation::reserved_opcode, 0},
+        ViolationCase{"opcode_B", frame(0xB, 0), kClient, Violation::reserved_opcode, 0},
+        ViolationCase{"control_126", frame(opcode::ping, 126), kClient,
+                      Violation::control_too_long, 0},
+        ViolationCase{"control_fragmented", frame(opcode::close, 2, false), kClient,
+                      Violation::control_fragmented, 0},
+        ViolationCase{"continuation_first", frame(opcode::continuation, 1), kClient,
+                      Violation::unexpected_continuation, 0},
+        ViolationCase{"new_message_inside_fragmented",
+                      concat({frame(opcode::text, 1, false), frame(opcode::text, 1)}), kClient,
+                      Violation::expected_continuation, 7},
+        ViolationCase{"length_2_pow_63",
+                      Bytes{0x82, 0xFF, 0x80, 0, 0, 0, 0, 0, 0, 0, 1, 2, 3, 4}, kClient,
+                      Violation::length_overflow, 0},
+        ViolationCase{"too_big_single", concat({frame(opcode::text, 5), frame(opcode::binary, 1001)}),
+                      kClient, Violation::message_too_big, 11},
+        ViolationCase{"too_big_fragments",
+                      concat({frame(opcode::binary, 600, false),
+                              frame(opcode::continuation, 401, true)}),
+                      kClient, Violation::message_too_big, 608}),
+    [](const auto& param_info) { return std::string(param_info.param.name); });
+
+TEST(FrameScanner, DeflateAllowsRsv1OnFirstFrameOnly) {
+  FrameScanner s({true, true, 1 << 20});
+  const Bytes ok = concat({frame(opcode::text, 4, false, true, true), frame(opcode::continuation, 4)});
+  EXPECT_EQ(s.scan(ok.data(), ok.size()).violation, Violation::none);
+  const Bytes bad = concat({frame(opcode::text, 4, false, true, true),
+                            frame(opcode::continuation, 4, true, true, true)});
+  FrameScanner s2({true, true, 1 << 20});
+  EXPECT_EQ(s2.scan(bad.data(), bad.size()).violation, Violation::reserved_bits);
+}
+
+TEST(FrameScanner, StopAtBoundaryNeverSplitsAFrame) {
+  FrameScanner s({false, false, 1 << 20});
+  const Bytes two = concat({frame(opcode::text, 10, true, false), frame(opcode::text, 10, true, false)});
+  // Already at a boundary: stops at 0.
+  auto r = s.scan(two.data(), two.size(), true);
+  EXPECT_TRUE(r.stopped);
+  EXPECT_EQ(r.forward, 0u);
+  // Inside the first frame: runs to its end and stops before the second.
+  s.scan(two.data(), 5);
+  r = s.scan(two.data() + 5, two.size() - 5, true);
+  EXPECT_TRUE(r.stopped);
+  EXPECT_EQ(r.forward, 12u - 5u);
+}
+
+TEST(FrameScanner, RecordsCloseFrames) {
+  FrameScanner s({true, false, 1 << 20});
+  const Bytes c = frame(opcode::close, 2);
+  s.scan(c.data(), c.size());
+  EXPECT_TRUE(s.close_seen());
+}
+
+TEST(Violation, CloseCodes) {
+  EXPECT_EQ(close_code_for(Violation::message_too_big), 1009);
+  EXPECT_EQ(close_code_for(Violation::unmasked_client_frame), 1002);
+  EXPECT_EQ(close_code_for(Violation::reserved_opcode), 1002);
+}
+
+}  // namespace
+}  // namespace wsgate::ws

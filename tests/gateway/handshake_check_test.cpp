@@ -1,1 +1,84 @@
+#include "gateway/handshake_check.hpp"
+
 #include <gtest/gtest.h>
+
+namespace wsgate::gateway {
+namespace {
+
+namespace http = boost::beast::http;
+
+RequestHeader upgrade_request() {
+  RequestHeader req;
+  req.method(http::verb::get);
+  req.target("/chat");
+  req.version(11);
+  req.set(http::field::host, "example.com");
+  req.set(http::field::upgrade, "websocket");
+  req.set(http::field::connection, "keep-alive, Upgrade");
+  req.set(http::field::sec_websocket_version, "13");
+  req.set(http::field::sec_websocket_key, "dGhlIHNhbXBsZSBub25jZQ==");  // RFC 6455 1.3
+  return req;
+}
+
+TEST(HandshakeCheck, AcceptsRfcExample) {
+  const auto req = upgrade_request();
+  EXPECT_TRUE(wants_websocket(req));
+  EXPECT_EQ(check_websocket_handshake(req), HandshakeProblem::none);
+}
+
+TEST(HandshakeCheck, WantsWebsocketNeedsBothHeaders) {
+  auto req = upgrade_request();
+  req.set(http::field::connection, "keep-alive");
+  EXPECT_FALSE(wants_websocket(req));
+  req = upgrade_request();
+  req.set(http::field::upgrade, "h2c");
+  EXPECT_FALSE(wants_websocket(req));
+  req = upgrade_request();
+  req.set(http::field::upgrade, "WebSocket");  // case-insensitive token
+  EXPECT_TRUE(wants_websocket(req));
+}
+
+TEST(HandshakeCheck, EachProblem) {
+  auto req = upgrade_request();
+  req.method(http::verb::post);
+  EXPECT_EQ(check_websocket_handshake(req), HandshakeProblem::not_get);
+  req = upgrade_request();
+  req.version(10);
+  EXPECT_EQ(check_websocket_handshake(req), HandshakeProblem::not_http11);
+  req = upgrade_request();
+  req.erase(http::field::host);
+  EXPECT_EQ(check_websocket_handshake(req), HandshakeProblem::no_host);
+  req = upgrade_request();
+  req.set(http::field::sec_websocket_version, "8");
+  EXPECT_EQ(check_websocket_handshake(req), HandshakeProblem::bad_version);
+  req = upgrade_request();
+  req.erase(http::field::sec_websocket_version);
+  EXPECT_EQ(check_websocket_handshake(req), HandshakeProblem::bad_version);
+  for (const char* key : {"", "short==", "dGhlIHNhbXBsZSBub25jZQ", "dGhlIHNhbXBsZSBub25jZ!==",
+                          "dGhlIHNhbXBsZSBub25jZQ=="
+                          "x"}) {
+    req = upgrade_request();
+    req.set(http::field::sec_websocket_key, key);
+    EXPECT_EQ(check_websocket_handshake(req), HandshakeProblem::bad_key) << key;
+  }
+  req = upgrade_request();
+  req.erase(http::field::sec_websocket_key);
+  EXPECT_EQ(check_websocket_handshake(req), HandshakeProblem::bad_key);
+}
+
+TEST(OriginAllowed, EmptyListAllowsAll) {
+  EXPECT_TRUE(origin_allowed({}, "https://evil.example"));
+  EXPECT_TRUE(origin_allowed({}, ""));
+}
+
+TEST(OriginAllowed, ExactMatchOnly) {
+  const std::vector<std::string> allowed{"https://app.example.com"};
+  EXPECT_TRUE(origin_allowed(allowed, "https://app.example.com"));
+  EXPECT_TRUE(origin_allowed(allowed, "HTTPS://APP.EXAMPLE.COM"));
+  EXPECT_FALSE(origin_allowed(allowed, "https://app.example.com.evil"));
+  EXPECT_FALSE(origin_allowed(allowed, "http://app.example.com"));
+  EXPECT_FALSE(origin_allowed(allowed, ""));
+}
+
+}  // namespace
+}  // namespace wsgate::gateway
