@@ -46,6 +46,11 @@ wss.on('connection', (ws, req) => {
         const [, code, ...reason] = text.split(' ');
         return ws.close(Number(code), reason.join(' '));
       }
+      if (text === 'fragmented') {  // one message in three frames
+        ws.send('frag-', { fin: false });
+        ws.send('ment-', { fin: false });
+        return ws.send('ed', { fin: true });
+      }
       if (text.startsWith('burst ')) {  // "burst N SIZE": N messages of SIZE bytes, numbered
         const [, n, size] = text.split(' ').map(Number);
         for (let i = 0; i < n; i++) ws.send(`${i}:`.padEnd(size, 'x'));

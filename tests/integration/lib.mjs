@@ -1,0 +1,194 @@
+// Helpers for integration tests: start the real wsgate binary on a YAML file, real backends in
+// child processes, and real clients. Every process started here is stopped by its own PID.
+import { spawn, execFileSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import WebSocket from 'ws';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+export const root = path.resolve(here, '..', '..');
+export const wsgateBin = process.env.WSGATE_BIN ?? path.join(root, 'build', 'wsgate');
+const backendScript = path.join(root, 'tests', 'backends', 'chat_backend.mjs');
+
+const children = new Set();
+process.on('exit', () => { for (const c of children) { try { c.kill('SIGKILL'); } catch {} } });
+
+export function tempDir() {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'wsgate-it-'));
+  process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+function lines(stream, onLine) {
+  let buf = '';
+  stream.setEncoding('utf8');
+  stream.on('data', (chunk) => {
+    buf += chunk;
+    let i;
+    while ((i = buf.indexOf('\n')) >= 0) { onLine(buf.slice(0, i)); buf = buf.slice(i + 1); }
+  });
+}
+
+function withTimeout(promise, ms, what) {
+  let timer;
+  return Promise.race([
+    promise.finally(() => clearTimeout(timer)),
+    new Promise((_, reject) => { timer = setTimeout(() => reject(new Error(`timed out: ${what}`)), ms); }),
+  ]);
+}
+
+// A chat_backend.mjs child. kill() stops it by PID; restart() starts it again on the same port.
+export async function startBackend(name, { port = 0, env = {} } = {}) {
+  const proc = spawn(process.execPath, [backendScript, '--port', String(port), '--name', name],
+                     { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+  children.add(proc);
+  const output = [];
+  const ready = new Promise((resolve, reject) => {
+    lines(proc.stdout, (l) => {
+      output.push(l);
+      try { const m = JSON.parse(l); if (m.port) resolve(m.port); } catch {}
+    });
+    proc.on('exit', (code) => reject(new Error(`backend ${name} exited ${code}`)));
+  });
+  const actualPort = await withTimeout(ready, 10000, `backend ${name} start`);
+  proc.on('exit', () => children.delete(proc));
+  return {
+    name, port: actualPort, proc, output,
+    url: `ws://127.0.0.1:${actualPort}`,
+    kill(signal = 'SIGKILL') {
+      const exited = new Promise((r) => (proc.exitCode !== null || proc.signalCode) ? r() : proc.once('exit', r));
+      proc.kill(signal);
+      return exited;
+    },
+  };
+}
+
+// Starts wsgate on `yaml` (written to dir/gateway.yaml); resolves when every listener is bound.
+export async function startGateway(yaml, { dir = tempDir(), env = {} } = {}) {
+  const configPath = path.join(dir, 'gateway.yaml');
+  writeFileSync(configPath, yaml);
+  const proc = spawn(wsgateBin, ['--config', configPath],
+                     { cwd: dir, env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+  children.add(proc);
+  const logs = [];
+  const waiters = [];
+  const ports = {};
+  lines(proc.stderr, (l) => {
+    logs.push(l);
+    if (process.env.WSGATE_TEST_VERBOSE) console.error(`[wsgate] ${l}`);
+    const m = l.match(/ listening listener=(\S+) address=(\S+):(\d+)/);
+    if (m) ports[m[1]] = Number(m[3]);
+    for (const w of [...waiters]) if (w.re.test(l)) { waiters.splice(waiters.indexOf(w), 1); w.resolve(l); }
+  });
+  const exited = new Promise((resolve) => proc.on('exit', (code, signal) => {
+    children.delete(proc);
+    resolve({ code, signal });
+  }));
+  const gw = {
+    proc, logs, ports, dir, configPath, exited,
+    waitLog(re, ms = 5000) {
+      const found = logs.find((l) => re.test(l));
+      if (found) return Promise.resolve(found);
+      return withTimeout(new Promise((resolve) => waiters.push({ re, resolve })), ms,
+                         `log line ${re} (last lines:\n${logs.slice(-8).join('\n')})`);
+    },
+    url(listener = 'public', pathname = '/', scheme = 'ws') {
+      return `${scheme}://127.0.0.1:${ports[listener]}${pathname}`;
+    },
+    writeConfig(text) { writeFileSync(configPath, text); },
+    async stop() {
+      if (proc.exitCode === null && !proc.signalCode) proc.kill('SIGKILL');
+      await exited;
+    },
+  };
+  await withTimeout(Promise.race([gw.waitLog(/ started /, 10000), exited.then((e) => {
+    throw new Error(`wsgate exited ${JSON.stringify(e)} at start:\n${logs.join('\n')}`);
+  })]), 10000, 'wsgate start');
+  return gw;
+}
+
+// A WebSocket client that records everything it receives, for assertions.
+export function connect(url, { protocols, ...options } = {}) {
+  const ws = new WebSocket(url, protocols, { perMessageDeflate: false, ...options });
+  const received = [];
+  const waiters = [];
+  ws.on('message', (data, isBinary) => {
+    received.push({ data, isBinary });
+    while (waiters.length && received.length) waiters.shift()(received.shift());
+  });
+  ws.closed = new Promise((resolve) => ws.on('close', (code, reason) =>
+    resolve({ code, reason: reason.toString(), at: Date.now() })));
+  ws.next = (ms = 5000) => withTimeout(new Promise((resolve) => {
+    if (received.length) resolve(received.shift()); else waiters.push(resolve);
+  }), ms, 'next message');
+  ws.opened = new Promise((resolve, reject) => {
+    ws.on('open', () => resolve(ws));
+    ws.on('error', reject);
+    ws.on('unexpected-response', (req, res) => {
+      let body = '';
+      res.on('data', (c) => { body += c; });
+      res.on('end', () => {
+        const err = new Error(`HTTP ${res.statusCode}`);
+        err.status = res.statusCode;
+        err.headers = res.headers;
+        err.body = body;
+        reject(err);
+      });
+    });
+  });
+  ws.opened.catch(() => {});
+  return ws;
+}
+
+export async function open(url, options) {
+  const ws = connect(url, options);
+  await ws.opened;
+  return ws;
+}
+
+// Sends raw bytes and collects the response until the server closes or `until` matches.
+export function rawExchange(port, payload, { until, ms = 5000, keepWriting } = {}) {
+  return withTimeout(new Promise((resolve, reject) => {
+    const socket = net.connect(port, '127.0.0.1');
+    let data = Buffer.alloc(0);
+    socket.on('connect', () => { if (payload) socket.write(payload); if (keepWriting) keepWriting(socket); });
+    socket.on('data', (chunk) => {
+      data = Buffer.concat([data, chunk]);
+      if (until && until.test(data.toString('latin1'))) { socket.destroy(); resolve(data.toString('latin1')); }
+    });
+    socket.on('error', reject);
+    socket.on('close', () => resolve(data.toString('latin1')));
+  }), ms, 'raw exchange');
+}
+
+export function statusOf(response) {
+  const m = response.match(/^HTTP\/1\.1 (\d{3})/);
+  return m ? Number(m[1]) : null;
+}
+
+export function sleep(ms) { return new Promise((r) => setTimeout(r, ms)); }
+
+// A self-signed ECDSA P-256 certificate for `names` (first is the CN), in dir.
+export function makeCert(dir, base, names) {
+  const cert = path.join(dir, `${base}.crt`);
+  const key = path.join(dir, `${base}.key`);
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256',
+    '-nodes', '-keyout', key, '-out', cert, '-days', '2', '-subj', `/CN=${names[0]}`,
+    '-addext', `subjectAltName=${names.map((n) => `DNS:${n}`).join(',')}`], { stdio: 'ignore' });
+  return { cert, key };
+}
+
+export function routeYaml(routes, { listeners, extra = '' } = {}) {
+  return `threads: 2
+listeners:
+${listeners ?? '  - { name: public, bind: "127.0.0.1:0" }'}
+admin: { bind: "127.0.0.1:0" }
+drain_timeout: 5s
+${extra}
+routes:
+${routes}
+`;
+}

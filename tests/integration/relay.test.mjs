@@ -1,0 +1,189 @@
+// The frame relay through the real binary: payloads, ordering, fragments, control frames, close
+// codes both ways, extensions, subprotocols and the per-route limits.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import net from 'node:net';
+import { startBackend, startGateway, open, connect, routeYaml, sleep } from './lib.mjs';
+
+let backend, gw;
+
+before(async () => {
+  backend = await startBackend('w1', { env: { BACKEND_LOG_CLOSE: '1' } });
+  gw = await startGateway(routeYaml(`
+  - name: echo
+    match: { path_prefix: / }
+    backends: [ "${backend.url}" ]
+  - name: small
+    match: { path_prefix: /small }
+    backends: [ "${backend.url}" ]
+    limits: { max_message: 64KiB }
+  - name: idle
+    match: { path_prefix: /idle }
+    backends: [ "${backend.url}" ]
+    limits: { idle_timeout: 1s, ping_interval: 0s }
+  - name: pinged
+    match: { path_prefix: /pinged }
+    backends: [ "${backend.url}" ]
+    limits: { ping_interval: 300ms, pong_timeout: 400ms }
+`));
+});
+
+after(async () => {
+  await gw?.stop();
+  await backend?.kill();
+});
+
+test('text message round trip', async () => {
+  const ws = await open(gw.url('public', '/echo'));
+  ws.send('hello through wsgate');
+  const m = await ws.next();
+  assert.equal(m.isBinary, false);
+  assert.equal(m.data.toString(), 'hello through wsgate');
+  ws.close();
+});
+
+test('1 MiB binary message arrives byte for byte', async () => {
+  const ws = await open(gw.url('public', '/echo'));
+  const payload = randomBytes(1 << 20);
+  ws.send(payload);
+  const m = await ws.next(10000);
+  assert.equal(m.isBinary, true);
+  assert.ok(Buffer.compare(m.data, payload) === 0);
+  ws.close();
+});
+
+test('1,000 messages arrive in order both ways', async () => {
+  const ws = await open(gw.url('public', '/echo'));
+  for (let i = 0; i < 1000; i++) ws.send(`m${i}`);
+  for (let i = 0; i < 1000; i++) assert.equal((await ws.next()).data.toString(), `m${i}`);
+  ws.send('burst 1000 100');  // the backend sends 1,000 numbered messages
+  for (let i = 0; i < 1000; i++) {
+    const text = (await ws.next()).data.toString();
+    assert.equal(text.length, 100);
+    assert.ok(text.startsWith(`${i}:`), `message ${i} was ${text.slice(0, 10)}`);
+  }
+  ws.close();
+});
+
+test('fragmented messages both ways', async () => {
+  const ws = await open(gw.url('public', '/echo'));
+  ws.send('abc', { fin: false });
+  ws.send('def', { fin: false });
+  ws.send('ghi', { fin: true });
+  assert.equal((await ws.next()).data.toString(), 'abcdefghi');
+  ws.send('fragmented');
+  assert.equal((await ws.next()).data.toString(), 'frag-ment-ed');
+  ws.close();
+});
+
+test('ping from the client is answered by the backend', async () => {
+  const ws = await open(gw.url('public', '/echo'));
+  const pong = new Promise((resolve) => ws.once('pong', resolve));
+  ws.ping('are you there');
+  assert.equal((await pong).toString(), 'are you there');
+  ws.close();
+});
+
+test('close code and reason travel client to backend', async () => {
+  const ws = await open(gw.url('public', '/echo'));
+  ws.close(4001, 'client says bye');
+  const closed = await ws.closed;
+  assert.equal(closed.code, 4001);  // the backend echoes the code back
+  await sleep(200);
+  assert.ok(backend.output.some((l) => l.includes('"closed":4001') && l.includes('client says bye')),
+            backend.output.join('\n'));
+});
+
+test('close code and reason travel backend to client', async () => {
+  const ws = await open(gw.url('public', '/echo'));
+  ws.send('close 4002 server says bye');
+  const closed = await ws.closed;
+  assert.equal(closed.code, 4002);
+  assert.equal(closed.reason, 'server says bye');
+});
+
+test('permessage-deflate is negotiated end to end', async () => {
+  const ws = await open(gw.url('public', '/echo'), { perMessageDeflate: true });
+  assert.match(ws.extensions, /permessage-deflate/);
+  const text = 'compress me '.repeat(10000);
+  ws.send(text);
+  assert.equal((await ws.next()).data.toString(), text);
+  ws.send('extensions');
+  assert.match((await ws.next()).data.toString(), /permessage-deflate/);
+  ws.close();
+});
+
+test('the backend selects the subprotocol', async () => {
+  const ws = await open(gw.url('public', '/echo'), { protocols: ['unknown.v9', 'chat.v1'] });
+  assert.equal(ws.protocol, 'chat.v1');
+  ws.close();
+});
+
+test('a message over max_message closes with 1009 and others go on', async () => {
+  const bystander = await open(gw.url('public', '/small'));
+  const ws = await open(gw.url('public', '/small'));
+  ws.send(Buffer.alloc(64 * 1024));  // exactly the limit: fine
+  assert.equal((await ws.next()).data.length, 64 * 1024);
+  ws.send(Buffer.alloc(64 * 1024 + 1));
+  const closed = await ws.closed;
+  assert.equal(closed.code, 1009);
+  assert.equal(closed.reason, 'message too big');
+  bystander.send('still here');
+  assert.equal((await bystander.next()).data.toString(), 'still here');
+  bystander.close();
+});
+
+test('an idle session is closed with 1001 after idle_timeout', async () => {
+  const ws = await open(gw.url('public', '/idle'));
+  const t0 = Date.now();
+  const closed = await ws.closed;
+  assert.equal(closed.code, 1001);
+  assert.equal(closed.reason, 'idle timeout');
+  const elapsed = closed.at - t0;
+  assert.ok(elapsed >= 900 && elapsed < 4000, `closed after ${elapsed} ms`);
+});
+
+test('the gateway pings a silent client and closes one that never answers', async () => {
+  const alive = await open(gw.url('public', '/pinged'));
+  const pinged = new Promise((resolve) => alive.once('ping', resolve));
+  await pinged;  // answered automatically by ws
+  const dead = await open(gw.url('public', '/pinged'), { autoPong: false });
+  const closed = await dead.closed;
+  assert.equal(closed.code, 1001);
+  assert.equal(closed.reason, 'pong timeout');
+  assert.equal(alive.readyState, 1, 'the client that answers stays open');
+  alive.close();
+});
+
+// Raw frames for what a well-behaved client library will not send.
+async function rawSession(pathname) {
+  const socket = net.connect(gw.ports.public, '127.0.0.1');
+  await new Promise((r) => socket.once('connect', r));
+  socket.write(`GET ${pathname} HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+               'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n');
+  let data = Buffer.alloc(0);
+  socket.on('data', (c) => { data = Buffer.concat([data, c]); });
+  const ended = new Promise((r) => socket.on('close', r));
+  while (!data.includes('\r\n\r\n')) await sleep(10);
+  const head = data.subarray(0, data.indexOf('\r\n\r\n') + 4).toString();
+  return { socket, head, ended, rest: () => data.subarray(head.length) };
+}
+
+test('an unmasked client frame gets close 1002', async () => {
+  const s = await rawSession('/echo');
+  assert.match(s.head, /^HTTP\/1\.1 101/);
+  s.socket.write(Buffer.from([0x81, 0x02, 0x68, 0x69]));  // "hi", not masked
+  await s.ended;
+  const frame = s.rest();
+  assert.equal(frame[0], 0x88, 'a close frame');
+  assert.equal(frame.readUInt16BE(2), 1002);
+  assert.equal(frame.subarray(4, 2 + frame[1]).toString(), 'unmasked client frame');
+});
+
+test('a reserved opcode gets close 1002', async () => {
+  const s = await rawSession('/echo');
+  s.socket.write(Buffer.from([0x83, 0x80, 1, 2, 3, 4]));  // opcode 3, masked, empty
+  await s.ended;
+  assert.equal(s.rest().readUInt16BE(2), 1002);
+});
