@@ -1,7 +1,9 @@
 // A WebSocket backend for the demo and the integration tests: echo on /echo (and any other path),
 // broadcast chat on /chat, plus a few text commands the tests use. Prints {"port":N} when ready.
-//   node chat_backend.mjs --port 0 --name worker-1 [--host 127.0.0.1]
+//   node chat_backend.mjs --port 0 --name worker-1 [--host 127.0.0.1] [--cert C --key K]
+import { readFileSync } from 'node:fs';
 import http from 'node:http';
+import https from 'node:https';
 import { WebSocketServer } from 'ws';
 
 const args = Object.fromEntries(
@@ -10,7 +12,7 @@ const args = Object.fromEntries(
 const name = args.name ?? 'worker';
 const host = args.host ?? '127.0.0.1';
 
-const server = http.createServer((req, res) => {
+const handler = (req, res) => {
   if (req.url === '/healthz') {
     res.writeHead(200, { 'content-type': 'text/plain' });
     res.end(`ok ${name}\n`);
@@ -24,7 +26,11 @@ const server = http.createServer((req, res) => {
     res.end(JSON.stringify({ backend: name, method: req.method, url: req.url,
                              headers: req.headers, body: Buffer.concat(chunks).toString() }));
   });
-});
+};
+// With --cert/--key the backend speaks TLS (wss://), for the gateway's upstream TLS.
+const server = args.cert
+  ? https.createServer({ cert: readFileSync(args.cert), key: readFileSync(args.key) }, handler)
+  : http.createServer(handler);
 
 const supported = ['chat.v2', 'chat.v1'];
 const wss = new WebSocketServer({

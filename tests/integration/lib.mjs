@@ -41,8 +41,9 @@ function withTimeout(promise, ms, what) {
 }
 
 // A chat_backend.mjs child. kill() stops it by PID; restart() starts it again on the same port.
-export async function startBackend(name, { port = 0, env = {} } = {}) {
-  const proc = spawn(process.execPath, [backendScript, '--port', String(port), '--name', name],
+export async function startBackend(name, { port = 0, env = {}, tls } = {}) {
+  const tlsArgs = tls ? ['--cert', tls.cert, '--key', tls.key] : [];
+  const proc = spawn(process.execPath, [backendScript, '--port', String(port), '--name', name, ...tlsArgs],
                      { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
   children.add(proc);
   const output = [];
@@ -57,7 +58,7 @@ export async function startBackend(name, { port = 0, env = {} } = {}) {
   proc.on('exit', () => children.delete(proc));
   return {
     name, port: actualPort, proc, output,
-    url: `ws://127.0.0.1:${actualPort}`,
+    url: `${tls ? 'wss' : 'ws'}://127.0.0.1:${actualPort}`,
     kill(signal = 'SIGKILL') {
       const exited = new Promise((r) => (proc.exitCode !== null || proc.signalCode) ? r() : proc.once('exit', r));
       proc.kill(signal);

@@ -1,0 +1,105 @@
+// TLS through the real binary: termination with two certificates chosen by SNI, TLS 1.2+ only,
+// ALPN http/1.1, and wss:// backends verified against a CA file.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import tls from 'node:tls';
+import { startBackend, startGateway, open, connect, makeCert, tempDir, routeYaml } from './lib.mjs';
+
+let dir, backend, tlsBackend, gw, certA, certB;
+
+before(async () => {
+  dir = tempDir();
+  certA = makeCert(dir, 'a', ['a.wsgate.test']);
+  certB = makeCert(dir, 'b', ['b.wsgate.test', '*.b.wsgate.test']);
+  const backendCert = makeCert(dir, 'backend', ['localhost']);
+  backend = await startBackend('plain-1');
+  tlsBackend = await startBackend('tls-1', { tls: backendCert });
+  gw = await startGateway(routeYaml(`
+  - name: echo
+    match: { path_prefix: / }
+    backends: [ "${backend.url}" ]
+  - name: secure-upstream
+    match: { path_prefix: /upstream-tls }
+    backends: [ "wss://localhost:${tlsBackend.port}" ]
+    backend_ca_file: ${backendCert.cert}
+  - name: untrusted-upstream
+    match: { path_prefix: /untrusted }
+    backends: [ "wss://localhost:${tlsBackend.port}" ]
+    backend_ca_file: ${certA.cert}
+`, { listeners: `  - name: public
+    bind: "127.0.0.1:0"
+  - name: secure
+    bind: "127.0.0.1:0"
+    tls:
+      certificates:
+        - { cert: ${certA.cert}, key: ${certA.key} }
+        - { cert: ${certB.cert}, key: ${certB.key} }`, }), { dir });
+});
+
+after(async () => {
+  await gw?.stop();
+  await backend?.kill();
+  await tlsBackend?.kill();
+});
+
+function peerCertificate(servername, options = {}) {
+  return new Promise((resolve, reject) => {
+    const s = tls.connect({ host: '127.0.0.1', port: gw.ports.secure, servername,
+                            rejectUnauthorized: false, ALPNProtocols: ['h2', 'http/1.1'], ...options }, () => {
+      const info = { cn: s.getPeerCertificate().subject.CN, alpn: s.alpnProtocol, version: s.getProtocol() };
+      s.end();
+      resolve(info);
+    });
+    s.on('error', reject);
+  });
+}
+
+test('SNI selects the certificate; unknown names get the first', async () => {
+  assert.equal((await peerCertificate('a.wsgate.test')).cn, 'a.wsgate.test');
+  assert.equal((await peerCertificate('b.wsgate.test')).cn, 'b.wsgate.test');
+  assert.equal((await peerCertificate('x.b.wsgate.test')).cn, 'b.wsgate.test');  // wildcard SAN
+  assert.equal((await peerCertificate('other.test')).cn, 'a.wsgate.test');
+});
+
+test('ALPN picks http/1.1 and TLS 1.3 is offered', async () => {
+  const info = await peerCertificate('a.wsgate.test');
+  assert.equal(info.alpn, 'http/1.1');
+  assert.equal(info.version, 'TLSv1.3');
+});
+
+test('TLS 1.1 is refused', async () => {
+  await assert.rejects(peerCertificate('a.wsgate.test', { minVersion: 'TLSv1', maxVersion: 'TLSv1.1' }));
+});
+
+test('wss:// through the terminating listener, with each SNI name', async () => {
+  for (const [name, cert] of [['a.wsgate.test', certA], ['b.wsgate.test', certB]]) {
+    const ws = await open(`wss://127.0.0.1:${gw.ports.secure}/echo`,
+                          { servername: name, ca: [readFileSync(cert.cert)] });
+    const payload = randomBytes(200000);
+    ws.send(payload);
+    assert.ok(Buffer.compare((await ws.next()).data, payload) === 0);
+    ws.send('headers');
+    const seen = JSON.parse((await ws.next()).data.toString());
+    assert.equal(seen.headers['x-forwarded-proto'], 'https');
+    ws.close();
+    assert.equal((await ws.closed).code, 1005);
+  }
+});
+
+test('wss:// backend verified against backend_ca_file', async () => {
+  const ws = await open(gw.url('public', '/upstream-tls'));
+  ws.send('whoami');
+  assert.equal((await ws.next()).data.toString(), 'tls-1');
+  const payload = randomBytes(300000);
+  ws.send(payload);
+  assert.ok(Buffer.compare((await ws.next()).data, payload) === 0);
+  ws.close();
+});
+
+test('a backend certificate not signed by the CA gets 502', async () => {
+  const ws = connect(gw.url('public', '/untrusted'));
+  await assert.rejects(ws.opened, (err) => err.status === 502);
+  assert.ok(gw.logs.some((l) => /backend_tls_failed/.test(l)));
+});
