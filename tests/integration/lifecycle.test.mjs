@@ -1,0 +1,84 @@
+// Faults and signals through the real binary: a backend dying mid-session, SIGHUP reloads (good
+// and broken files) with live sessions, SIGTERM draining with 1001.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { startBackend, startGateway, open, connect, routeYaml, sleep } from './lib.mjs';
+
+test('a backend killed mid-session gives the client 1014 within a second', async () => {
+  const backend = await startBackend('doomed');
+  const gw = await startGateway(routeYaml(`
+  - { name: echo, match: { path_prefix: / }, backends: [ "${backend.url}" ] }`));
+  try {
+    const ws = await open(gw.url());
+    ws.send('whoami');
+    assert.equal((await ws.next()).data.toString(), 'doomed');
+    const t0 = Date.now();
+    await backend.kill('SIGKILL');
+    const closed = await ws.closed;
+    assert.equal(closed.code, 1014);
+    assert.equal(closed.reason, 'backend went away');
+    assert.ok(closed.at - t0 < 1000, `closed after ${closed.at - t0} ms`);
+    await gw.waitLog(/backend_gone/);
+  } finally {
+    await gw.stop();
+  }
+});
+
+test('SIGHUP adds a route while live sessions stay open; a broken file changes nothing', async () => {
+  const a = await startBackend('a');
+  const b = await startBackend('b');
+  const before = routeYaml(`
+  - { name: a, match: { path_prefix: /a }, backends: [ "${a.url}" ] }`);
+  const gw = await startGateway(before);
+  try {
+    const live = await open(gw.url('public', '/a'));
+    const missing = connect(gw.url('public', '/b'));
+    await assert.rejects(missing.opened, (err) => err.status === 404);
+
+    gw.writeConfig(before + `  - { name: b, match: { path_prefix: /b }, backends: [ "${b.url}" ] }\n`);
+    gw.proc.kill('SIGHUP');
+    await gw.waitLog(/config_reloaded .*routes=2/);
+    const added = await open(gw.url('public', '/b'));
+    added.send('whoami');
+    assert.equal((await added.next()).data.toString(), 'b');
+    live.send('whoami');
+    assert.equal((await live.next()).data.toString(), 'a', 'the session from before the reload lives on');
+
+    gw.writeConfig('routes: [ { backends: [] } ]\nlisteners: nope\n');
+    gw.proc.kill('SIGHUP');
+    await gw.waitLog(/reload_rejected/);
+    assert.ok(gw.logs.some((l) => /reload_failed .*routes\[0\]\.backends: must not be empty/.test(l)));
+    const still = await open(gw.url('public', '/b'));
+    still.send('whoami');
+    assert.equal((await still.next()).data.toString(), 'b', 'the running configuration stays');
+    for (const ws of [live, added, still]) ws.close();
+  } finally {
+    await gw.stop();
+    await a.kill();
+    await b.kill();
+  }
+});
+
+test('SIGTERM sends 1001 to every client and exits 0 after the drain', async () => {
+  const backend = await startBackend('w');
+  const gw = await startGateway(routeYaml(`
+  - { name: echo, match: { path_prefix: / }, backends: [ "${backend.url}" ] }`));
+  try {
+    const clients = await Promise.all([1, 2, 3, 4, 5].map(() => open(gw.url())));
+    // Everything sent before the signal is delivered before the 1001.
+    for (const ws of clients) ws.send('last words');
+    for (const ws of clients) assert.equal((await ws.next()).data.toString(), 'last words');
+    gw.proc.kill('SIGTERM');
+    for (const ws of clients) {
+      const closed = await ws.closed;
+      assert.equal(closed.code, 1001);
+      assert.equal(closed.reason, 'server shutting down');
+    }
+    const exit = await gw.exited;
+    assert.equal(exit.code, 0);
+    assert.ok(gw.logs.some((l) => / draining /.test(l)));
+  } finally {
+    await gw.stop();
+    await backend.kill();
+  }
+});
