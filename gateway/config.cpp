@@ -150,6 +150,7 @@ class Reader {
     }
     auto v = scalar(node, join(path, key));
     if (!v) return;
+    if (v->empty() && !required) return;  // "" spells out the default: no file
     out = resolve_path(*v);
     if (!std::ifstream(out).good()) error(node, join(path, key), "cannot read file " + out);
   }

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Installs, from Debian 12's apt, whatever wsgate needs to build, test and run its demo, and the
+# npm packages its tests and demo backends use. Installs nothing that is already there.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+packages=(
+  g++ cmake ninja-build pkg-config openssl
+  libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
+  libssl-dev libyaml-cpp-dev prometheus-cpp-dev libhiredis-dev
+  libgtest-dev libbenchmark-dev
+)
+command -v node >/dev/null || packages+=(nodejs)
+command -v npm >/dev/null || packages+=(npm)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "installing: ${missing[*]}"
+  sudo_cmd=()
+  [[ $(id -u) -eq 0 ]] || sudo_cmd=(sudo)
+  "${sudo_cmd[@]}" apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+# Test clients and demo backends (ws, socket.io), pinned by tests/package-lock.json.
+if [[ ! -d tests/node_modules ]] || [[ tests/package-lock.json -nt tests/node_modules ]]; then
+  (cd tests && npm ci --no-audit --no-fund --loglevel=error)
+fi

@@ -1,0 +1,77 @@
+// The shipped gateway.yaml: it validates with the development secrets the demo creates, and it
+// runs as it is (only its ports moved to free ones) with real backends and clients, plain and TLS.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { root, wsgateBin, tempDir, startBackend, startGateway, open } from './lib.mjs';
+
+function withDevSecrets() {
+  const dir = tempDir();
+  execFileSync(path.join(root, 'scripts', 'dev-secrets.sh'), [path.join(dir, 'certs')], { stdio: 'ignore' });
+  return dir;
+}
+
+test('--check-config accepts the shipped gateway.yaml', () => {
+  const dir = withDevSecrets();
+  const file = path.join(dir, 'gateway.yaml');
+  writeFileSync(file, readFileSync(path.join(root, 'gateway.yaml')));
+  const r = spawnSync(wsgateBin, ['--check-config', file], { encoding: 'utf8' });
+  assert.equal(r.stderr, '');
+  assert.equal(r.status, 0);
+  assert.equal(r.stdout, `${file}: ok\n`);
+});
+
+test('--check-config prints every error as FILE:LINE:COL and exits 1', () => {
+  const dir = tempDir();
+  const file = path.join(dir, 'broken.yaml');
+  writeFileSync(file, 'listeners:\n  - bind: 127.0.0.1\nroutes:\n  - backends: [ "http://x" ]\n    limits: { max_mesage: 1MiB }\n');
+  const r = spawnSync(wsgateBin, ['--check-config', file], { encoding: 'utf8' });
+  assert.equal(r.status, 1);
+  assert.deepEqual(r.stderr.trim().split('\n'), [
+    `${file}:2:11: listeners[0].bind: must be HOST:PORT, e.g. 127.0.0.1:8080 or [::1]:8080`,
+    `${file}:4:17: routes[0].backends[0]: must be ws://HOST:PORT or wss://HOST:PORT`,
+    `${file}:5:15: routes[0].limits.max_mesage: unknown key`,
+  ]);
+});
+
+test('--version and usage', () => {
+  assert.match(execFileSync(wsgateBin, ['--version'], { encoding: 'utf8' }), /^wsgate \d+\.\d+\.\d+\n$/);
+  assert.equal(spawnSync(wsgateBin, ['--bogus']).status, 2);
+});
+
+test('the shipped gateway.yaml runs with three workers, plain and TLS', async () => {
+  const dir = withDevSecrets();
+  const workers = await Promise.all([1, 2, 3].map((i) => startBackend(`worker-${i}`)));
+  let yaml = readFileSync(path.join(root, 'gateway.yaml'), 'utf8')
+    .replace(/127\.0\.0\.1:(8080|8443|9100)/g, '127.0.0.1:0');
+  workers.forEach((w, i) => { yaml = yaml.replaceAll(`127.0.0.1:900${i + 1}`, `127.0.0.1:${w.port}`); });
+  const gw = await startGateway(yaml, { dir });
+  try {
+    const seen = new Set();
+    for (let i = 0; i < 3; i++) {
+      const ws = await open(gw.url('public', '/echo'));
+      ws.send('whoami');
+      seen.add((await ws.next()).data.toString());
+      ws.close();
+    }
+    assert.deepEqual([...seen].sort(), ['worker-1', 'worker-2', 'worker-3'], 'round robin over the three');
+    const ca = readFileSync(path.join(dir, 'certs', 'dev.crt'));
+    const secure = await open(`wss://localhost:${gw.ports['public-tls']}/chat`, { ca });
+    const peer = await open(`wss://localhost:${gw.ports['public-tls']}/chat`, { ca });
+    secure.send('whoami');
+    const worker = (await secure.next()).data.toString();
+    assert.match(worker, /^worker-\d$/);
+    secure.send('hello room');
+    assert.equal((await secure.next()).data.toString(), 'hello room');
+    secure.close();
+    peer.close();
+    const health = await fetch(`http://127.0.0.1:${gw.ports.admin}/healthz`);
+    assert.equal(health.status, 200);
+    assert.equal((await fetch(`http://127.0.0.1:${gw.ports.admin}/readyz`)).status, 200);
+  } finally {
+    await gw.stop();
+    for (const w of workers) await w.kill();
+  }
+});
