@@ -52,10 +52,11 @@ void FrameRelay::start(std::string early_from_client, std::string early_from_bac
                              {"deflate", params_.deflate ? "yes" : "no"}});
   registry_.add(shared_from_this());
   if (!early_from_client.empty())
-    process(up_, reinterpret_cast<std::uint8_t*>(early_from_client.data()), early_from_client.size());
+    process(up_, reinterpret_cast<std::uint8_t*>(early_from_client.data()), early_from_client.size(),
+            started_);
   if (!early_from_backend.empty())
     process(down_, reinterpret_cast<std::uint8_t*>(early_from_backend.data()),
-            early_from_backend.size());
+            early_from_backend.size(), started_);
   if (finished_) return;
   pump(up_);
   pump(down_);
@@ -78,11 +79,12 @@ void FrameRelay::pump(Direction& d) {
     const std::size_t n = d.src->read_some(buf + d.held_size, want, ec);
     if (ec == asio::error::would_block) return wait_readable(d);
     if (ec) return on_source_end(d, ec);
-    if (d.upstream) last_client_byte_ = Clock::now();
+    const auto now = Clock::now();
+    if (d.upstream) last_client_byte_ = now;
     const bool drained = d.src->drained_after(want, n);
     const std::size_t total = d.held_size + n;
     d.held_size = 0;
-    if (!process(d, buf, total)) return;
+    if (!process(d, buf, total, now)) return;
     if (drained) return wait_readable(d);
   }
   asio::post(client_.socket().get_executor(), [self = shared_from_this(), &d] { self->pump(d); });
@@ -99,7 +101,8 @@ void FrameRelay::wait_readable(Direction& d) {
 }
 
 // Returns false when the direction must not read on now (a write is pending, or it has ended).
-bool FrameRelay::process(Direction& d, std::uint8_t* data, std::size_t size) {
+bool FrameRelay::process(Direction& d, std::uint8_t* data, std::size_t size,
+                         Clock::time_point now) {
   if (d.state == State::discarding) return true;
   if (d.state == State::done) return false;
   const auto r = d.scanner.scan(data, size, d.state == State::closing);
@@ -109,8 +112,11 @@ bool FrameRelay::process(Direction& d, std::uint8_t* data, std::size_t size) {
   }
   if (d.scanner.data_frames() != d.frames_seen) {
     d.frames_seen = d.scanner.data_frames();
-    last_data_ = Clock::now();
+    last_data_ = now;
   }
+  // The first close frame, from either side, names who ended the session.
+  if (d.scanner.close_seen() && end_reason_.empty())
+    end_reason_ = d.upstream ? "client closed" : "backend closed";
   const bool sent = send(d, data, r.forward);
   if (r.violation != ws::Violation::none) {
     const auto& route = params_.runtime->routes[params_.route].config->name;
@@ -210,7 +216,6 @@ void FrameRelay::on_source_end(Direction& d, error_code ec) {
     d.state = State::done;
     if (d.pending.empty()) d.dst->shutdown_send();
     else d.shutdown_after_flush = true;
-    if (end_reason_.empty()) end_reason_ = d.upstream ? "client closed" : "backend closed";
     start_linger();
     return maybe_finish();
   }

@@ -66,7 +66,7 @@ class FrameRelay : public Drainable, public std::enable_shared_from_this<FrameRe
 
   void pump(Direction& d);
   void wait_readable(Direction& d);
-  bool process(Direction& d, std::uint8_t* data, std::size_t size);
+  bool process(Direction& d, std::uint8_t* data, std::size_t size, Clock::time_point now);
   bool send(Direction& d, const std::uint8_t* data, std::size_t size);
   void flush(Direction& d);
   void on_source_end(Direction& d, error_code ec);

@@ -3,6 +3,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import { startBackend, startGateway, open, connect, routeYaml, sleep } from './lib.mjs';
 
@@ -93,6 +94,7 @@ test('close code and reason travel client to backend', async () => {
   await sleep(200);
   assert.ok(backend.output.some((l) => l.includes('"closed":4001') && l.includes('client says bye')),
             backend.output.join('\n'));
+  await gw.waitLog(/session_closed .*reason="client closed"/);
 });
 
 test('close code and reason travel backend to client', async () => {
@@ -186,4 +188,25 @@ test('a reserved opcode gets close 1002', async () => {
   s.socket.write(Buffer.from([0x83, 0x80, 1, 2, 3, 4]));  // opcode 3, masked, empty
   await s.ended;
   assert.equal(s.rest().readUInt16BE(2), 1002);
+});
+
+function rssKiB(pid) {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  return Number(status.match(/VmRSS:\s+(\d+) kB/)[1]);
+}
+
+test('a client that stops reading stalls the backend instead of filling the gateway', async () => {
+  const ws = await open(gw.url('public', '/echo'));
+  const before = rssKiB(gw.proc.pid);
+  ws._socket.pause();  // stop reading: the kernel buffers fill, then the gateway must stop reading too
+  ws.send('burst 300 100000');  // 30 MB from the backend
+  await sleep(1500);
+  const during = rssKiB(gw.proc.pid);
+  assert.ok(during - before < 8 * 1024, `gateway RSS grew by ${during - before} KiB while the client did not read`);
+  ws._socket.resume();
+  for (let i = 0; i < 300; i++) {
+    const text = (await ws.next(10000)).data.toString();
+    assert.ok(text.startsWith(`${i}:`) && text.length === 100000, `message ${i}`);
+  }
+  ws.close();
 });
