@@ -1,0 +1,437 @@
+#!/usr/bin/env python3
+"""wsgate side by side with NGINX, HAProxy, a direct connection and a minimal blind relay.
+
+Starts the Beast echo backend and every target, runs each scenario in interleaved rounds
+(direct, floor, wsgate, nginx, haproxy, direct, ...), and writes the medians, spreads and ratios to
+bench/results/latest.json, a Markdown report with a chart to bench/results/latest.md.
+
+The client and the backend are pinned to CPU 0 and the proxy under test to CPU 1 (taskset), so the
+proxies are compared on equal terms. Proxy CPU per message is utime+stime of the proxy over the
+measured window (/proc/PID/stat), divided by the messages echoed in it.
+
+  bench/run.py                  full run (about 15 minutes)
+  bench/run.py --rounds 5 --duration 8
+  bench/run.py --smoke          5-second check that wsbench, the backend and wsgate work (CI)
+"""
+import argparse
+import json
+import os
+import resource
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BUILD = os.environ.get("BUILD_DIR", os.path.join(ROOT, "build"))
+BIN = {
+    "wsbench": os.path.join(BUILD, "bench", "wsbench"),
+    "echo_backend": os.path.join(BUILD, "bench", "echo_backend"),
+    "floor_relay": os.path.join(BUILD, "bench", "floor_relay"),
+    "wsgate": os.path.join(BUILD, "wsgate"),
+}
+CLIENT_CPU, PROXY_CPU = "0", "1"
+NOFILE = 20000
+
+# name: (wsbench arguments, targets, tls)
+SCENARIOS = {
+    "echo64": (["--mode", "echo", "--connections", "50", "--size", "64"],
+               ["direct", "floor", "wsgate", "nginx", "haproxy"], False),
+    "echo16k": (["--mode", "echo", "--connections", "10", "--size", "16384", "--binary"],
+                ["direct", "floor", "wsgate", "nginx", "haproxy"], False),
+    "echo64_tls": (["--mode", "echo", "--connections", "50", "--size", "64"],
+                   ["direct", "wsgate", "nginx", "haproxy"], True),
+    "echo16k_tls": (["--mode", "echo", "--connections", "10", "--size", "16384", "--binary"],
+                    ["direct", "wsgate", "nginx", "haproxy"], True),
+    "latency5k": (["--mode", "open", "--connections", "100", "--size", "64", "--rate", "5000"],
+                  ["direct", "floor", "wsgate", "nginx", "haproxy"], False),
+    "upgrades": (["--mode", "upgrade", "--connections", "10"],
+                 ["direct", "floor", "wsgate", "nginx", "haproxy"], False),
+}
+PEERS = ("nginx", "haproxy")
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def raise_nofile():
+    resource.setrlimit(resource.RLIMIT_NOFILE, (NOFILE, NOFILE))
+
+
+def rss_kib(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+def wait_port(port, timeout=10):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"nothing listens on {port}")
+
+
+class Process:
+    """A child pinned to a CPU, stopped by its own PID."""
+
+    def __init__(self, name, cmd, cpu, log_dir, cwd=None):
+        self.name = name
+        self.log = open(os.path.join(log_dir, f"{name}.log"), "w")
+        self.proc = subprocess.Popen(["taskset", "-c", cpu] + cmd, stdout=subprocess.PIPE,
+                                     stderr=self.log, cwd=cwd, preexec_fn=raise_nofile, text=True)
+        self.pid = self.proc.pid
+
+    def first_line(self):
+        return self.proc.stdout.readline()
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.log.close()
+
+
+def fill(template, out, values):
+    with open(template) as f:
+        text = f.read()
+    for k, v in values.items():
+        text = text.replace(f"@{k}@", str(v))
+    with open(out, "w") as f:
+        f.write(text)
+
+
+class Bench:
+    def __init__(self, args):
+        self.args = args
+        self.dir = tempfile.mkdtemp(prefix="wsgate-bench-")
+        self.procs = []
+        self.targets = {}  # name -> {"plain": url, "tls": url, "pid": pid to measure}
+
+    def start(self, wanted):
+        d = self.dir
+        backend = Process("echo_backend", [BIN["echo_backend"]], CLIENT_CPU, d)
+        self.procs.append(backend)
+        bport = json.loads(backend.first_line())["port"]
+        self.targets["direct"] = {"plain": f"ws://127.0.0.1:{bport}/", "tls": None, "pid": 0}
+        cert, key = os.path.join(d, "bench.crt"), os.path.join(d, "bench.key")
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                        "ec_paramgen_curve:P-256", "-nodes", "-keyout", key, "-out", cert,
+                        "-days", "2", "-subj", "/CN=localhost"], check=True, capture_output=True)
+        pem = os.path.join(d, "bench.pem")
+        with open(pem, "w") as f:
+            f.write(open(cert).read() + open(key).read())
+        values = {"DIR": d, "BACKEND_PORT": bport, "CERT": cert, "KEY": key, "PEM": pem}
+
+        if "floor" in wanted:
+            floor = Process("floor", [BIN["floor_relay"], "0", str(bport)], PROXY_CPU, d)
+            self.procs.append(floor)
+            fport = json.loads(floor.first_line())["port"]
+            self.targets["floor"] = {"plain": f"ws://127.0.0.1:{fport}/", "tls": None, "pid": floor.pid}
+        for name in ("wsgate", "nginx", "haproxy"):
+            if name not in wanted:
+                continue
+            port, tls_port = free_port(), free_port()
+            vals = dict(values, PORT=port, TLS_PORT=tls_port)
+            if name == "wsgate":
+                conf = os.path.join(d, "wsgate.yaml")
+                fill(os.path.join(ROOT, "bench", "peers", "wsgate.yaml.in"), conf, vals)
+                p = Process(name, [BIN["wsgate"], "--config", conf], PROXY_CPU, d)
+                pid = p.pid
+            elif name == "nginx":
+                os.makedirs(os.path.join(d, "nginx-tmp"), exist_ok=True)
+                conf = os.path.join(d, "nginx.conf")
+                fill(os.path.join(ROOT, "bench", "peers", "nginx.conf.in"), conf, vals)
+                p = Process(name, ["nginx", "-c", conf, "-p", d], PROXY_CPU, d)
+                pid = None
+            else:
+                conf = os.path.join(d, "haproxy.cfg")
+                fill(os.path.join(ROOT, "bench", "peers", "haproxy.cfg.in"), conf, vals)
+                p = Process(name, ["haproxy", "-db", "-f", conf], PROXY_CPU, d)
+                pid = p.pid
+            self.procs.append(p)
+            wait_port(port)
+            wait_port(tls_port)
+            if name == "nginx":  # measure the worker, not the master
+                with open(f"/proc/{p.pid}/task/{p.pid}/children") as f:
+                    pid = int(f.read().split()[0])
+            self.targets[name] = {"plain": f"ws://127.0.0.1:{port}/",
+                                  "tls": f"wss://localhost:{tls_port}/", "pid": pid}
+
+    def stop(self):
+        for p in reversed(self.procs):
+            p.stop()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def wsbench(self, url, extra, pid):
+        cmd = ["taskset", "-c", CLIENT_CPU, BIN["wsbench"], "--url", url,
+               "--duration", str(self.args.duration), "--warmup", str(self.args.warmup)] + extra
+        if pid:
+            cmd += ["--cpu-pid", str(pid)]
+        out = subprocess.run(cmd, capture_output=True, text=True, preexec_fn=raise_nofile,
+                             timeout=self.args.duration + self.args.warmup + 60)
+        if out.returncode != 0:
+            raise RuntimeError(f"wsbench failed: {out.stderr}")
+        return json.loads(out.stdout.strip().splitlines()[-1])
+
+    def idle(self, target, tls, sessions):
+        """Holds `sessions` idle sessions through a target; returns RSS growth per session."""
+        t = self.targets[target]
+        url = t["tls"] if tls else t["plain"]
+        pid = t["pid"]
+        before = rss_kib(pid)
+        cmd = ["taskset", "-c", CLIENT_CPU, BIN["wsbench"], "--mode", "idle", "--url", url,
+               "--connections", str(sessions), "--duration", "3",
+               "--sources", str(1 + sessions // 20000)]
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True, preexec_fn=raise_nofile)
+        ready = json.loads(proc.stdout.readline())
+        time.sleep(1.5)
+        held = rss_kib(pid)
+        result = json.loads(proc.stdout.readline())
+        proc.wait()
+        time.sleep(1)  # let the proxy close the sessions before the next measurement
+        established = max(1, ready["established"])
+        return {"target": target, "tls": tls, "sessions": ready["established"],
+                "errors": ready["errors"] + result["errors"], "rss_before_kib": before,
+                "rss_held_kib": held, "kib_per_session": (held - before) / established}
+
+
+def summarize(runs):
+    """Medians and spreads per scenario and target."""
+    out = {}
+    for r in runs:
+        out.setdefault(r["scenario"], {}).setdefault(r["target"], []).append(r)
+    summary = {}
+    for scenario, by_target in out.items():
+        summary[scenario] = {}
+        for target, rs in by_target.items():
+            def med(key):
+                return statistics.median(x[key] for x in rs)
+
+            def spread(key):
+                return [min(x[key] for x in rs), max(x[key] for x in rs)]
+            summary[scenario][target] = {
+                "rounds": len(rs), "msgs_per_s": med("msgs_per_s"), "msgs_spread": spread("msgs_per_s"),
+                "cpu_us_per_msg": med("cpu_us_per_msg"), "cpu_spread": spread("cpu_us_per_msg"),
+                "p50_us": med("p50_us"), "p99_us": med("p99_us"), "p999_us": med("p999_us"),
+                "errors": sum(x["errors"] for x in rs)}
+    return summary
+
+
+def ratio(a, b):
+    return a / b if b else float("nan")
+
+
+def check_targets(summary, idle):
+    """The issue's targets, each with its measured figure and whether it holds."""
+    checks = []
+
+    def peers(s, key, best):
+        vals = [summary[s][p][key] for p in PEERS if p in summary.get(s, {})]
+        return best(vals) if vals else None
+
+    def add(name, value, limit, ok):
+        checks.append({"target": name, "value": round(value, 3) if value == value else None,
+                       "limit": limit, "met": bool(ok)})
+
+    s = summary
+    if "echo64" in s and "floor" in s["echo64"]:
+        w = s["echo64"]["wsgate"]
+        add("echo64 CPU/msg vs floor", ratio(w["cpu_us_per_msg"], s["echo64"]["floor"]["cpu_us_per_msg"]), "<= 1.05",
+            ratio(w["cpu_us_per_msg"], s["echo64"]["floor"]["cpu_us_per_msg"]) <= 1.05)
+        v = ratio(w["msgs_per_s"], peers("echo64", "msgs_per_s", max))
+        add("echo64 msgs/s vs best peer", v, ">= 1.0", v >= 1.0)
+    if "echo16k" in s and "floor" in s["echo16k"]:
+        w = s["echo16k"]["wsgate"]
+        v = ratio(w["cpu_us_per_msg"], s["echo16k"]["haproxy"]["cpu_us_per_msg"])
+        add("echo16k CPU/msg vs HAProxy", v, "<= 0.6", v <= 0.6)
+        v = ratio(w["msgs_per_s"], peers("echo16k", "msgs_per_s", max))
+        add("echo16k msgs/s vs best peer", v, ">= 1.1", v >= 1.1)
+    if "echo64_tls" in s:
+        w = s["echo64_tls"]["wsgate"]
+        v = ratio(w["msgs_per_s"], peers("echo64_tls", "msgs_per_s", max))
+        add("echo64 TLS msgs/s vs best peer", v, ">= 1.1", v >= 1.1)
+        v = ratio(w["cpu_us_per_msg"], peers("echo64_tls", "cpu_us_per_msg", min))
+        add("echo64 TLS CPU/msg vs best peer", v, "<= 0.9", v <= 0.9)
+    if "echo16k_tls" in s:
+        v = ratio(s["echo16k_tls"]["wsgate"]["msgs_per_s"], peers("echo16k_tls", "msgs_per_s", max))
+        add("echo16k TLS msgs/s vs best peer", v, ">= 1.0", v >= 1.0)
+    if "latency5k" in s:
+        d = s["latency5k"]["direct"]
+        for q in ("p50_us", "p99_us"):
+            added = {t: s["latency5k"][t][q] - d[q] for t in s["latency5k"] if t != "direct"}
+            best = min(added[p] for p in PEERS if p in added)
+            v = ratio(added["wsgate"], best)
+            add(f"latency5k added {q[:3]} vs best peer", v, "<= 1.0", added["wsgate"] <= best)
+    if "upgrades" in s:
+        w = s["upgrades"]["wsgate"]
+        v = ratio(w["cpu_us_per_msg"], peers("upgrades", "cpu_us_per_msg", min))
+        add("upgrade CPU vs best peer", v, "<= 0.85", v <= 0.85)
+        v = ratio(w["msgs_per_s"], peers("upgrades", "msgs_per_s", max))
+        add("upgrades/s vs best peer", v, ">= 1.1", v >= 1.1)
+    for row in idle:
+        if row["target"] == "wsgate" and row["sessions"] < 5000:
+            limit = 10 if row["tls"] else 3
+            add(f"idle KiB/session {'TLS' if row['tls'] else 'plain'}", row["kib_per_session"],
+                f"<= {limit}", row["kib_per_session"] <= limit)
+    return checks
+
+
+def report(results, path_md, path_png):
+    s, idle, checks = results["summary"], results["idle"], results["targets"]
+    lines = ["# wsgate benchmark", "",
+             f"Run {results['started']} on {results['machine']}; {results['rounds']} interleaved rounds of "
+             f"{results['duration']} s (+{results['warmup']} s warm-up) per scenario and target; medians, "
+             "spreads as [min, max]. Client and backend pinned to CPU 0, the proxy to CPU 1 (`taskset`). "
+             "Proxy CPU per message = (utime+stime) of the proxy over the window / messages echoed.", "",
+             "| scenario | target | msgs/s (spread) | × direct | proxy CPU µs/msg (spread) | p50 µs | p99 µs | errors |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- |"]
+    for scenario, by_target in s.items():
+        direct = by_target.get("direct", {}).get("msgs_per_s", 0)
+        for target, r in by_target.items():
+            cpu = "" if target == "direct" else \
+                f"{r['cpu_us_per_msg']:.2f} [{r['cpu_spread'][0]:.2f}, {r['cpu_spread'][1]:.2f}]"
+            lines.append(f"| {scenario} | {target} | {r['msgs_per_s']:.0f} [{r['msgs_spread'][0]:.0f}, "
+                         f"{r['msgs_spread'][1]:.0f}] | {ratio(r['msgs_per_s'], direct):.2f} | {cpu} | "
+                         f"{r['p50_us']:.0f} | {r['p99_us']:.0f} | {r['errors']} |")
+    lines += ["", "For `upgrades`, a message is one connect + upgrade + close cycle.", "",
+              "## Idle sessions (user-space RSS growth of the proxy)", "",
+              "| target | TLS | sessions | KiB per session | RSS before → held (KiB) | errors |",
+              "| --- | --- | --- | --- | --- | --- |"]
+    for r in idle:
+        lines.append(f"| {r['target']} | {'yes' if r['tls'] else 'no'} | {r['sessions']} | "
+                     f"{r['kib_per_session']:.2f} | {r['rss_before_kib']} → {r['rss_held_kib']} | {r['errors']} |")
+    lines += ["", "## Targets", "", "| target | measured | limit | met |", "| --- | --- | --- | --- |"]
+    for c in checks:
+        lines.append(f"| {c['target']} | {c['value']} | {c['limit']} | {'yes' if c['met'] else '**no**'} |")
+    lines += ["", f"![throughput relative to direct]({os.path.basename(path_png)})", ""]
+    with open(path_md, "w") as f:
+        f.write("\n".join(lines))
+    plot(s, path_png)
+
+
+def plot(summary, path_png):
+    if not shutil.which("gnuplot"):
+        return
+    targets = ["floor", "wsgate", "nginx", "haproxy"]
+    data = os.path.join(os.path.dirname(path_png), "latest.dat")
+    with open(data, "w") as f:
+        f.write("scenario " + " ".join(targets) + "\n")
+        for scenario, by_target in summary.items():
+            direct = by_target.get("direct", {}).get("msgs_per_s", 0)
+            vals = [f"{ratio(by_target[t]['msgs_per_s'], direct):.3f}" if t in by_target else "NaN"
+                    for t in targets]
+            f.write(scenario + " " + " ".join(vals) + "\n")
+    script = f"""set terminal pngcairo size 1000,500 noenhanced
+set output '{path_png}'
+set title 'Throughput relative to a direct connection (higher is better)'
+set style data histograms
+set style histogram clustered gap 1
+set style fill solid 0.8 border -1
+set yrange [0:*]
+set grid ytics
+set key top right
+plot '{data}' using 2:xtic(1) title columnheader(2), '' using 3 title columnheader(3), \\
+     '' using 4 title columnheader(4), '' using 5 title columnheader(5)
+"""
+    subprocess.run(["gnuplot"], input=script, text=True, check=False, capture_output=True)
+    os.remove(data)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--duration", type=float, default=5)
+    ap.add_argument("--warmup", type=float, default=1)
+    ap.add_argument("--scenarios", default=",".join(SCENARIOS))
+    ap.add_argument("--targets", default="direct,floor,wsgate,nginx,haproxy")
+    ap.add_argument("--idle-sessions", type=int, default=2000)
+    ap.add_argument("--idle-max", type=int, default=9900,
+                    help="sessions for the one-process capacity run of wsgate (0 skips it)")
+    ap.add_argument("--smoke", action="store_true", help="short CI check of wsbench, backend and wsgate")
+    ap.add_argument("--out", default=os.path.join(ROOT, "bench", "results"))
+    args = ap.parse_args()
+    if args.smoke:
+        args.rounds, args.duration, args.warmup = 1, 2, 0.5
+        args.scenarios, args.targets, args.idle_sessions, args.idle_max = "echo64", "direct,wsgate", 200, 0
+    scenarios = [x for x in args.scenarios.split(",") if x]
+    wanted = set(args.targets.split(","))
+    for tool in ("taskset", "openssl") + tuple(t for t in ("nginx", "haproxy") if t in wanted):
+        if not shutil.which(tool):
+            sys.exit(f"bench: {tool} is not installed (scripts/install-deps.sh --bench installs it)")
+
+    bench = Bench(args)
+    runs, idle = [], []
+    started = time.strftime("%Y-%m-%d %H:%M:%S")
+    try:
+        bench.start(wanted)
+        for scenario in scenarios:
+            extra, targets, tls = SCENARIOS[scenario]
+            targets = [t for t in targets if t in wanted]
+            for rnd in range(args.rounds):
+                for target in targets:
+                    t = bench.targets[target]
+                    url = t["tls"] if tls and t["tls"] else t["plain"]
+                    r = bench.wsbench(url, extra, t["pid"])
+                    r.update(scenario=scenario, target=target, round=rnd)
+                    runs.append(r)
+                    print(f"{scenario:12} round {rnd} {target:8} {r['msgs_per_s']:10.0f} msgs/s "
+                          f"cpu {r['cpu_us_per_msg']:7.2f} us/msg p50 {r['p50_us']:8.1f} "
+                          f"p99 {r['p99_us']:8.1f} errors {r['errors']}", flush=True)
+        if args.idle_sessions:
+            for target in ("floor", "wsgate", "nginx", "haproxy"):
+                if target not in wanted:
+                    continue
+                for tls in (False, True):
+                    if tls and not bench.targets[target]["tls"]:
+                        continue
+                    row = bench.idle(target, tls, args.idle_sessions)
+                    idle.append(row)
+                    print(f"idle {target:8} tls={tls!s:5} {row['sessions']} sessions "
+                          f"{row['kib_per_session']:.2f} KiB/session errors {row['errors']}", flush=True)
+        if args.idle_max and "wsgate" in wanted:
+            row = bench.idle("wsgate", False, args.idle_max)
+            row["per_million_gib"] = row["kib_per_session"] * 1e6 / 1024 / 1024
+            idle.append(row)
+            print(f"idle capacity: wsgate held {row['sessions']} sessions, {row['kib_per_session']:.2f} "
+                  f"KiB/session, 1,000,000 sessions ~ {row['per_million_gib']:.1f} GiB user space", flush=True)
+    finally:
+        bench.stop()
+
+    summary = summarize(runs)
+    results = {"started": started, "machine": f"{os.cpu_count()} CPUs, {os.uname().release}",
+               "rounds": args.rounds, "duration": args.duration, "warmup": args.warmup,
+               "summary": summary, "idle": idle, "runs": runs}
+    if args.smoke:
+        r = summary["echo64"]["wsgate"]
+        ok = r["msgs_per_s"] > 0 and r["errors"] == 0 and summary["echo64"]["direct"]["errors"] == 0
+        ok = ok and all(row["errors"] == 0 and row["sessions"] == args.idle_sessions for row in idle)
+        print(f"bench smoke: wsgate {r['msgs_per_s']:.0f} msgs/s, {r['cpu_us_per_msg']:.2f} us CPU/msg, "
+              f"idle {idle[0]['kib_per_session']:.2f} KiB/session: {'ok' if ok else 'FAILED'}")
+        sys.exit(0 if ok else 1)
+    results["targets"] = check_targets(summary, idle)
+    os.makedirs(args.out, exist_ok=True)
+    with open(os.path.join(args.out, "latest.json"), "w") as f:
+        json.dump(results, f, indent=1)
+    report(results, os.path.join(args.out, "latest.md"), os.path.join(args.out, "latest.png"))
+    print(open(os.path.join(args.out, "latest.md")).read())
+
+
+if __name__ == "__main__":
+    main()
