@@ -166,8 +166,13 @@ class Bench:
                 p = Process(name, ["haproxy", "-db", "-f", conf], PROXY_CPU, d)
                 pid = p.pid
             self.procs.append(p)
-            wait_port(port)
-            wait_port(tls_port)
+            try:
+                wait_port(port)
+                wait_port(tls_port)
+            except RuntimeError:
+                p.log.flush()
+                with open(p.log.name) as f:
+                    raise RuntimeError(f"{name} did not start: {f.read()[-2000:]}")
             if name == "nginx":  # measure the worker, not the master
                 with open(f"/proc/{p.pid}/task/{p.pid}/children") as f:
                     pid = int(f.read().split()[0])

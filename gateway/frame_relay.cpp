@@ -10,9 +10,6 @@
 namespace wsgate::gateway {
 namespace {
 
-// Reads per turn before yielding to other sessions on the thread: one busy client must not
-// starve the rest.
-constexpr int kReadsPerTurn = 8;
 // After a close starts, how long the peers get to answer with their close and FIN.
 constexpr auto kCloseLinger = std::chrono::seconds(3);
 
@@ -68,34 +65,124 @@ void FrameRelay::go_away() {
              "gateway shutting down");
 }
 
+// Resumes a direction whose state is unknown (after a flush, a TLS wait, or a yielded turn).
 void FrameRelay::pump(Direction& d) {
-  for (int turn = 0; turn < kReadsPerTurn; ++turn) {
-    if (finished_ || d.state == State::done || d.read_waiting || !d.pending.empty()) return;
-    const std::size_t capacity = limits_.max_frame_buffer;
-    std::uint8_t* buf = thread_buffer(capacity);
-    std::memcpy(buf, d.held, d.held_size);
-    const std::size_t want = capacity - d.held_size;
-    error_code ec;
-    const std::size_t n = d.src->read_some(buf + d.held_size, want, ec);
-    if (ec == asio::error::would_block) return wait_readable(d);
-    if (ec) return on_source_end(d, ec);
-    const auto now = Clock::now();
-    if (d.upstream) last_client_byte_ = now;
-    const bool drained = d.src->drained_after(want, n);
-    const std::size_t total = d.held_size + n;
-    d.held_size = 0;
-    if (!process(d, buf, total, now)) return;
-    if (drained) return wait_readable(d);
-  }
-  asio::post(client_.socket().get_executor(), [self = shared_from_this(), &d] { self->pump(d); });
+  if (d.read_waiting) return;  // the pending read resumes it
+  continue_with(d, read_step(d, nullptr, 0, false, false));
 }
 
+// One turn of a direction: what landed, topped up from the socket while it may hold more (up to
+// max_frame_buffer), scanned and written on. `socket_empty`: the landing read was short.
+FrameRelay::Next FrameRelay::read_step(Direction& d, std::uint8_t* landed_at, std::size_t landed,
+                                       bool socket_empty, bool in_bulk) {
+  if (finished_ || d.state == State::done || !d.pending.empty()) return Next::stop;
+  const auto now = Clock::now();
+  const std::size_t capacity = limits_.max_frame_buffer;
+  std::uint8_t* buf;
+  std::size_t total = 0;
+  bool drained = false;
+  if (d.src->is_tls()) {
+    buf = thread_buffer(capacity);  // plaintext goes here; OpenSSL reads the landed ciphertext
+    std::memcpy(buf, d.held, d.held_size);
+    total = d.held_size;
+    d.src->set_prefetch(landed_at, landed, socket_empty);
+  } else if (in_bulk) {
+    // A large read is scanned where it landed, the held header bytes just in front of it; one
+    // that filled the buffer is continued by the next read rather than here.
+    buf = landed_at - d.held_size;
+    std::memcpy(buf, d.held, d.held_size);
+    total = d.held_size + landed;
+    drained = true;
+  } else {
+    buf = thread_buffer(capacity);
+    std::memcpy(buf, d.held, d.held_size);
+    std::memcpy(buf + d.held_size, landed_at, landed);
+    total = d.held_size + landed;
+    drained = socket_empty;
+  }
+  d.held_size = 0;
+  error_code end;
+  while (!drained && total < capacity) {
+    error_code ec;
+    const std::size_t want = capacity - total;
+    const std::size_t n = d.src->read_some(buf + total, want, ec);
+    if (ec == asio::error::would_block) {
+      drained = true;
+    } else if (ec) {
+      end = ec;
+      break;
+    } else {
+      total += n;
+      drained = d.src->drained_after(want, n);
+    }
+  }
+  d.src->clear_prefetch();
+  if (landed > 0 || total > 0) {
+    d.last_read = now;
+    if (d.upstream) last_client_byte_ = now;
+  }
+  const bool go_on = process(d, buf, total, now);
+  if (end) {
+    on_source_end(d, end);
+    return Next::stop;
+  }
+  if (!go_on) return Next::stop;  // a write is pending (its flush resumes) or the direction ended
+  if (!drained) return Next::yield;
+  return d.src->read_wants_write() ? Next::tls_wait : Next::read;
+}
+
+void FrameRelay::continue_with(Direction& d, Next next) {
+  switch (next) {
+    case Next::stop: return;
+    case Next::read: return start_read(d);
+    case Next::tls_wait: return wait_readable(d);
+    case Next::yield:
+      // More may be waiting: let the thread's other sessions have a turn first.
+      asio::post(client_.socket().get_executor(), [self = shared_from_this(), &d] { self->pump(d); });
+      return;
+  }
+}
+
+void FrameRelay::start_read(Direction& d) {
+  d.read_waiting = true;
+  auto into = d.bulk ? asio::buffer(d.bulk.get() + ws::max_header_size, limits_.max_frame_buffer)
+                     : asio::buffer(d.landing);
+  d.src->socket().async_read_some(into, [self = shared_from_this(), &d](error_code ec, std::size_t n) {
+    self->on_landed(d, ec, n);
+  });
+}
+
+void FrameRelay::on_landed(Direction& d, error_code ec, std::size_t n) {
+  d.read_waiting = false;
+  if (finished_) return;
+  if (ec == asio::error::operation_aborted) {
+    // Cancelled to give a quiet direction's bulk buffer back (see on_timer); wait small again.
+    if (d.release_bulk) {
+      d.release_bulk = false;
+      d.bulk.reset();
+      start_read(d);
+    }
+    return;
+  }
+  if (ec) return on_source_end(d, ec);
+  const bool in_bulk = d.bulk != nullptr;
+  std::uint8_t* landed_at = in_bulk ? d.bulk.get() + ws::max_header_size : d.landing.data();
+  const std::size_t size = in_bulk ? limits_.max_frame_buffer : d.landing.size();
+  // Buffers change only between reads, never under a pending one.
+  if (!in_bulk && n == size)
+    d.bulk = std::make_unique<std::uint8_t[]>(ws::max_header_size + limits_.max_frame_buffer);
+  const Next next = read_step(d, landed_at, n, n < size, in_bulk);
+  if (in_bulk && n <= kLandingSize) d.bulk.reset();  // its bytes are forwarded or copied by now
+  continue_with(d, next);
+}
+
+// Only for a TLS read that must write first: wait for what OpenSSL asked for.
 void FrameRelay::wait_readable(Direction& d) {
   d.read_waiting = true;
   d.src->async_wait_read([self = shared_from_this(), &d](error_code ec) {
     d.read_waiting = false;
-    if (self->finished_ || ec == asio::error::operation_aborted) return;
-    if (ec) return self->on_source_end(d, ec);
+    if (self->finished_) return;
+    if (ec && ec != asio::error::operation_aborted) return self->on_source_end(d, ec);
     self->pump(d);
   });
 }
@@ -161,12 +248,17 @@ bool FrameRelay::send(Direction& d, const std::uint8_t* data, std::size_t size) 
   // The peer is slow: keep the rest and stop reading this direction until it is written.
   d.pending.assign(data + sent, data + size);
   d.pending_sent = 0;
+  wait_writable(d);
+  return false;
+}
+
+// A cancel (see on_timer) aborts every wait on a socket; a wait that was not meant is resumed.
+void FrameRelay::wait_writable(Direction& d) {
   d.dst->async_wait_write([self = shared_from_this(), &d](error_code ec) {
-    if (self->finished_ || ec == asio::error::operation_aborted) return;
-    if (ec) return self->on_sink_error(d, ec);
+    if (self->finished_) return;
+    if (ec && ec != asio::error::operation_aborted) return self->on_sink_error(d, ec);
     self->flush(d);
   });
-  return false;
 }
 
 void FrameRelay::flush(Direction& d) {
@@ -174,14 +266,7 @@ void FrameRelay::flush(Direction& d) {
     error_code ec;
     const std::size_t n =
         d.dst->write_some(d.pending.data() + d.pending_sent, d.pending.size() - d.pending_sent, ec);
-    if (ec == asio::error::would_block) {
-      d.dst->async_wait_write([self = shared_from_this(), &d](error_code wec) {
-        if (self->finished_ || wec == asio::error::operation_aborted) return;
-        if (wec) return self->on_sink_error(d, wec);
-        self->flush(d);
-      });
-      return;
-    }
+    if (ec == asio::error::would_block) return wait_writable(d);
     if (ec) return on_sink_error(d, ec);
     d.pending_sent += n;
   }
@@ -340,6 +425,8 @@ void FrameRelay::arm_timer() {
         next = std::min(next, std::max(last_client_byte_ + limits_.ping_interval, ping_retry_at_));
     }
   }
+  for (const Direction* d : {&up_, &down_})
+    if (d->bulk && d->read_waiting) next = std::min(next, d->last_read + kBulkIdle);
   timer_.expires_at(next);
   timer_.async_wait([self = shared_from_this(), gen = ++timer_generation_](error_code ec) {
     if (!ec && gen == self->timer_generation_) self->on_timer();
@@ -348,6 +435,13 @@ void FrameRelay::arm_timer() {
 
 void FrameRelay::on_timer() {
   const auto now = Clock::now();
+  for (Direction* d : {&up_, &down_}) {
+    if (d->bulk && d->read_waiting && !d->release_bulk && now - d->last_read >= kBulkIdle) {
+      d->release_bulk = true;  // on_landed sees the abort and waits on the small landing again
+      error_code ignored;
+      d->src->socket().cancel(ignored);
+    }
+  }
   if (linger_until_ != Clock::time_point{}) {
     if (now >= linger_until_) {
       if (end_reason_.empty()) end_reason_ = "close timeout";

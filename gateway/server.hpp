@@ -31,7 +31,9 @@ class Server {
  private:
   struct Worker {
     SessionRegistry registry;  // declared before io: sessions die with io and unregister
-    boost::asio::io_context io{1};
+    // A socket never leaves its thread, so per-descriptor reactor locks buy nothing; the
+    // scheduler keeps its lock because the control thread posts (drain) to every worker.
+    boost::asio::io_context io{BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO};
     std::vector<std::unique_ptr<Listener>> listeners;
     std::thread thread;
   };

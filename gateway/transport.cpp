@@ -5,9 +5,74 @@
 #include <openssl/err.h>
 #include <openssl/x509v3.h>
 
+#include <sys/socket.h>
+
+#include <algorithm>
 #include <cerrno>
+#include <cstring>
 
 namespace wsgate::gateway {
+
+struct Transport::BioState {
+  int fd = -1;
+  const std::uint8_t* prefetch = nullptr;
+  std::size_t prefetch_size = 0;
+  bool then_empty = false;
+};
+
+namespace {
+
+// OpenSSL's own socket BIO, plus prefetched bytes: the relay reads the socket through Asio (a
+// speculative read needs no epoll_ctl, a readiness wait does) and hands what it got to OpenSSL.
+int bio_read(BIO* bio, char* out, int size) {
+  auto* s = static_cast<Transport::BioState*>(BIO_get_data(bio));
+  BIO_clear_retry_flags(bio);
+  if (s->prefetch_size > 0) {
+    const std::size_t n = std::min<std::size_t>(s->prefetch_size, static_cast<std::size_t>(size));
+    std::memcpy(out, s->prefetch, n);
+    s->prefetch += n;
+    s->prefetch_size -= n;
+    return static_cast<int>(n);
+  }
+  if (s->then_empty) {
+    BIO_set_retry_read(bio);
+    return -1;
+  }
+  const ssize_t n = ::recv(s->fd, out, static_cast<std::size_t>(size), 0);
+  if (n >= 0) return static_cast<int>(n);
+  if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) BIO_set_retry_read(bio);
+  return -1;
+}
+
+int bio_write(BIO* bio, const char* data, int size) {
+  auto* s = static_cast<Transport::BioState*>(BIO_get_data(bio));
+  BIO_clear_retry_flags(bio);
+  const ssize_t n = ::send(s->fd, data, static_cast<std::size_t>(size), MSG_NOSIGNAL);
+  if (n >= 0) return static_cast<int>(n);
+  if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) BIO_set_retry_write(bio);
+  return -1;
+}
+
+long bio_ctrl(BIO*, int cmd, long, void*) { return cmd == BIO_CTRL_FLUSH ? 1 : 0; }
+
+int bio_create(BIO* bio) {
+  BIO_set_init(bio, 1);
+  return 1;
+}
+
+BIO_METHOD* bio_method() {
+  static BIO_METHOD* method = [] {
+    BIO_METHOD* m = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK, "wsgate socket");
+    BIO_meth_set_read(m, bio_read);
+    BIO_meth_set_write(m, bio_write);
+    BIO_meth_set_ctrl(m, bio_ctrl);
+    BIO_meth_set_create(m, bio_create);
+    return m;
+  }();
+  return method;
+}
+
+}  // namespace
 
 Transport::Transport(tcp::socket socket) : socket_(std::move(socket)) {
   error_code ec;
@@ -19,6 +84,7 @@ Transport::Transport(tcp::socket socket) : socket_(std::move(socket)) {
 Transport::Transport(Transport&& other) noexcept
     : socket_(std::move(other.socket_)),
       ssl_(std::exchange(other.ssl_, nullptr)),
+      bio_state_(std::move(other.bio_state_)),
       read_wants_(other.read_wants_),
       write_wants_(other.write_wants_) {}
 
@@ -26,18 +92,33 @@ Transport::~Transport() {
   if (ssl_) SSL_free(ssl_);
 }
 
+bool Transport::attach_bio() {
+  BIO* bio = BIO_new(bio_method());
+  if (!bio) return false;
+  bio_state_ = std::make_unique<BioState>();
+  bio_state_->fd = socket_.native_handle();
+  BIO_set_data(bio, bio_state_.get());
+  SSL_set_bio(ssl_, bio, bio);  // one BIO both ways: SSL owns the single reference
+  return true;
+}
+
+void Transport::set_prefetch(const std::uint8_t* data, std::size_t size, bool then_empty) {
+  if (!bio_state_) return;
+  bio_state_->prefetch = data;
+  bio_state_->prefetch_size = size;
+  bio_state_->then_empty = then_empty;
+}
+
 bool Transport::start_tls_server(SSL_CTX* ctx) {
   ssl_ = SSL_new(ctx);
-  if (!ssl_) return false;
-  SSL_set_fd(ssl_, socket_.native_handle());
+  if (!ssl_ || !attach_bio()) return false;
   SSL_set_accept_state(ssl_);
   return true;
 }
 
 bool Transport::start_tls_client(SSL_CTX* ctx, const std::string& host) {
   ssl_ = SSL_new(ctx);
-  if (!ssl_) return false;
-  SSL_set_fd(ssl_, socket_.native_handle());
+  if (!ssl_ || !attach_bio()) return false;
   SSL_set_connect_state(ssl_);
   error_code ec;
   asio::ip::make_address(host, ec);
@@ -81,6 +162,7 @@ std::size_t Transport::read_some(void* data, std::size_t size, error_code& ec) {
   const int r = SSL_read_ex(ssl_, data, size, &n);
   if (r == 1) {
     ec = {};
+    read_wants_ = asio::socket_base::wait_read;
     return n;
   }
   ec = tls_error(r, read_wants_);

@@ -9,6 +9,8 @@
 #include <openssl/ssl.h>
 
 #include <cstddef>
+#include <cstdint>
+#include <memory>
 #include <string>
 #include <utility>
 
@@ -32,6 +34,14 @@ class Transport {
   bool is_tls() const { return ssl_ != nullptr; }
   SSL* ssl() const { return ssl_; }
 
+  // TLS only: the next reads hand OpenSSL these bytes (already read from the socket) before they
+  // touch the socket; with `then_empty`, the socket is known to be drained, so once they are used
+  // up a read reports would_block without a recv() that could only say EAGAIN.
+  void set_prefetch(const std::uint8_t* data, std::size_t size, bool then_empty);
+  void clear_prefetch() { set_prefetch(nullptr, 0, false); }
+  // A read of ours wants the socket writable (a TLS read that must first write).
+  bool read_wants_write() const { return read_wants_ == asio::socket_base::wait_write; }
+
   // One non-blocking step each; `ec == asio::error::would_block` means wait and call again.
   // A read of 0 bytes is reported as asio::error::eof (for TLS: after close_notify or TCP FIN).
   std::size_t read_some(void* data, std::size_t size, error_code& ec);
@@ -43,6 +53,8 @@ class Transport {
   bool drained_after(std::size_t requested, std::size_t got) const {
     return ssl_ == nullptr && got < requested;
   }
+
+  struct BioState;  // what the TLS BIO reads from: the fd, and prefetched bytes
 
   // Wait until the last read (or write, or handshake) that returned would_block can progress;
   // for TLS that may be the opposite direction (a read that must first write, and vice versa).
@@ -121,8 +133,11 @@ class Transport {
  private:
   error_code tls_error(int result, asio::socket_base::wait_type& wants);
 
+  bool attach_bio();
+
   tcp::socket socket_;
   SSL* ssl_ = nullptr;
+  std::unique_ptr<BioState> bio_state_;  // on the heap: its address survives moves of Transport
   asio::socket_base::wait_type read_wants_ = asio::socket_base::wait_read;
   asio::socket_base::wait_type write_wants_ = asio::socket_base::wait_write;
 };

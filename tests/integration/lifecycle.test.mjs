@@ -76,7 +76,7 @@ test('SIGTERM sends 1001 to every client and exits 0 after the drain', async () 
     }
     const exit = await gw.exited;
     assert.equal(exit.code, 0);
-    assert.ok(gw.logs.some((l) => / draining /.test(l)));
+    await gw.waitLog(/ draining /);
   } finally {
     await gw.stop();
     await backend.kill();

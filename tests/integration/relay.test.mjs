@@ -210,3 +210,21 @@ test('a client that stops reading stalls the backend instead of filling the gate
   }
   ws.close();
 });
+
+test('a session that went quiet after large messages relays both ways again', async () => {
+  // Large messages move a direction to its bulk buffer; 2 s of quiet give it back by cancelling
+  // the pending read (and any other wait on that socket), which must resume without loss.
+  const ws = await open(gw.url('public', '/echo'));
+  const big = randomBytes(200000);
+  ws.send(big);
+  assert.ok(Buffer.compare((await ws.next()).data, big) === 0);
+  await sleep(2600);
+  ws.send('small after quiet');
+  assert.equal((await ws.next()).data.toString(), 'small after quiet');
+  const again = randomBytes(300000);
+  ws.send(again);
+  assert.ok(Buffer.compare((await ws.next()).data, again) === 0);
+  ws.send('burst 50 20000');
+  for (let i = 0; i < 50; i++) assert.ok((await ws.next()).data.toString().startsWith(`${i}:`));
+  ws.close();
+});

@@ -43,7 +43,7 @@ test('polling first, then the upgrade to websocket, and events both ways', async
     assert.equal(upgraded, 'websocket');
     const reply = await client.timeout(3000).emitWithAck('echo', { n: 42 });
     assert.deepEqual(reply, { echoed: { n: 42 }, transport: 'websocket' });
-    assert.ok(gw.logs.some((l) => /session_open route=socketio/.test(l)));
+    await gw.waitLog(/session_open route=socketio/);
   } finally {
     client.close();
   }

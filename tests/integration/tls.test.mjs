@@ -101,5 +101,5 @@ test('wss:// backend verified against backend_ca_file', async () => {
 test('a backend certificate not signed by the CA gets 502', async () => {
   const ws = connect(gw.url('public', '/untrusted'));
   await assert.rejects(ws.opened, (err) => err.status === 502);
-  assert.ok(gw.logs.some((l) => /backend_tls_failed/.test(l)));
+  await gw.waitLog(/backend_tls_failed/);
 });
