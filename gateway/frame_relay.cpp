@@ -36,7 +36,9 @@ FrameRelay::FrameRelay(Transport client, Transport backend, Params params,
       up_(client_, backend_, {true, params_.deflate, limits_.max_message}, true),
       // Backend messages are not capped: max_message protects the backend from its clients.
       down_(backend_, client_, {false, params_.deflate, UINT64_MAX}, false),
-      timer_(client_.socket().get_executor()) {}
+      timer_(client_.socket().get_executor()) {
+  up_.relay = down_.relay = this;
+}
 
 FrameRelay::~FrameRelay() { registry_.remove(this); }
 
@@ -67,40 +69,21 @@ void FrameRelay::go_away() {
 
 // Resumes a direction whose state is unknown (after a flush, a TLS wait, or a yielded turn).
 void FrameRelay::pump(Direction& d) {
-  if (d.read_waiting) return;  // the pending read resumes it
-  continue_with(d, read_step(d, nullptr, 0, false, false));
+  if (d.read_waiting) return;  // the pending wait resumes it
+  continue_with(d, read_step(d));
 }
 
-// One turn of a direction: what landed, topped up from the socket while it may hold more (up to
-// max_frame_buffer), scanned and written on. `socket_empty`: the landing read was short.
-FrameRelay::Next FrameRelay::read_step(Direction& d, std::uint8_t* landed_at, std::size_t landed,
-                                       bool socket_empty, bool in_bulk) {
+// One turn of a direction: read into the thread's buffer until the socket is found empty (or the
+// buffer is full), scan, write on.
+FrameRelay::Next FrameRelay::read_step(Direction& d) {
   if (finished_ || d.state == State::done || !d.pending.empty()) return Next::stop;
-  const auto now = Clock::now();
   const std::size_t capacity = limits_.max_frame_buffer;
-  std::uint8_t* buf;
-  std::size_t total = 0;
-  bool drained = false;
-  if (d.src->is_tls()) {
-    buf = thread_buffer(capacity);  // plaintext goes here; OpenSSL reads the landed ciphertext
-    std::memcpy(buf, d.held, d.held_size);
-    total = d.held_size;
-    d.src->set_prefetch(landed_at, landed, socket_empty);
-  } else if (in_bulk) {
-    // A large read is scanned where it landed, the held header bytes just in front of it; one
-    // that filled the buffer is continued by the next read rather than here.
-    buf = landed_at - d.held_size;
-    std::memcpy(buf, d.held, d.held_size);
-    total = d.held_size + landed;
-    drained = true;
-  } else {
-    buf = thread_buffer(capacity);
-    std::memcpy(buf, d.held, d.held_size);
-    std::memcpy(buf + d.held_size, landed_at, landed);
-    total = d.held_size + landed;
-    drained = socket_empty;
-  }
+  std::uint8_t* buf = thread_buffer(capacity);
+  std::memcpy(buf, d.held, d.held_size);
+  std::size_t total = d.held_size;
   d.held_size = 0;
+  d.src->begin_reads();
+  bool drained = false;
   error_code end;
   while (!drained && total < capacity) {
     error_code ec;
@@ -116,11 +99,8 @@ FrameRelay::Next FrameRelay::read_step(Direction& d, std::uint8_t* landed_at, st
       drained = d.src->drained_after(want, n);
     }
   }
-  d.src->clear_prefetch();
-  if (landed > 0 || total > 0) {
-    d.last_read = now;
-    if (d.upstream) last_client_byte_ = now;
-  }
+  const auto now = Clock::now();
+  if (d.upstream && total > 0) last_client_byte_ = now;
   const bool go_on = process(d, buf, total, now);
   if (end) {
     on_source_end(d, end);
@@ -145,35 +125,16 @@ void FrameRelay::continue_with(Direction& d, Next next) {
 
 void FrameRelay::start_read(Direction& d) {
   d.read_waiting = true;
-  auto into = d.bulk ? asio::buffer(d.bulk.get() + ws::max_header_size, limits_.max_frame_buffer)
-                     : asio::buffer(d.landing);
-  d.src->socket().async_read_some(into, [self = shared_from_this(), &d](error_code ec, std::size_t n) {
-    self->on_landed(d, ec, n);
-  });
+  d.readable.start(d.src->socket(), shared_from_this(), &FrameRelay::on_readable, &d);
 }
 
-void FrameRelay::on_landed(Direction& d, error_code ec, std::size_t n) {
+void FrameRelay::on_readable(void* direction, const error_code& ec) {
+  auto& d = *static_cast<Direction*>(direction);
+  FrameRelay& self = *d.relay;
   d.read_waiting = false;
-  if (finished_) return;
-  if (ec == asio::error::operation_aborted) {
-    // Cancelled to give a quiet direction's bulk buffer back (see on_timer); wait small again.
-    if (d.release_bulk) {
-      d.release_bulk = false;
-      d.bulk.reset();
-      start_read(d);
-    }
-    return;
-  }
-  if (ec) return on_source_end(d, ec);
-  const bool in_bulk = d.bulk != nullptr;
-  std::uint8_t* landed_at = in_bulk ? d.bulk.get() + ws::max_header_size : d.landing.data();
-  const std::size_t size = in_bulk ? limits_.max_frame_buffer : d.landing.size();
-  // Buffers change only between reads, never under a pending one.
-  if (!in_bulk && n == size)
-    d.bulk = std::make_unique<std::uint8_t[]>(ws::max_header_size + limits_.max_frame_buffer);
-  const Next next = read_step(d, landed_at, n, n < size, in_bulk);
-  if (in_bulk && n <= kLandingSize) d.bulk.reset();  // its bytes are forwarded or copied by now
-  continue_with(d, next);
+  if (self.finished_ || ec == asio::error::operation_aborted) return;
+  if (ec) return self.on_source_end(d, ec);
+  self.pump(d);
 }
 
 // Only for a TLS read that must write first: wait for what OpenSSL asked for.
@@ -181,8 +142,8 @@ void FrameRelay::wait_readable(Direction& d) {
   d.read_waiting = true;
   d.src->async_wait_read([self = shared_from_this(), &d](error_code ec) {
     d.read_waiting = false;
-    if (self->finished_) return;
-    if (ec && ec != asio::error::operation_aborted) return self->on_source_end(d, ec);
+    if (self->finished_ || ec == asio::error::operation_aborted) return;
+    if (ec) return self->on_source_end(d, ec);
     self->pump(d);
   });
 }
@@ -252,11 +213,10 @@ bool FrameRelay::send(Direction& d, const std::uint8_t* data, std::size_t size) 
   return false;
 }
 
-// A cancel (see on_timer) aborts every wait on a socket; a wait that was not meant is resumed.
 void FrameRelay::wait_writable(Direction& d) {
   d.dst->async_wait_write([self = shared_from_this(), &d](error_code ec) {
-    if (self->finished_) return;
-    if (ec && ec != asio::error::operation_aborted) return self->on_sink_error(d, ec);
+    if (self->finished_ || ec == asio::error::operation_aborted) return;
+    if (ec) return self->on_sink_error(d, ec);
     self->flush(d);
   });
 }
@@ -425,8 +385,6 @@ void FrameRelay::arm_timer() {
         next = std::min(next, std::max(last_client_byte_ + limits_.ping_interval, ping_retry_at_));
     }
   }
-  for (const Direction* d : {&up_, &down_})
-    if (d->bulk && d->read_waiting) next = std::min(next, d->last_read + kBulkIdle);
   timer_.expires_at(next);
   timer_.async_wait([self = shared_from_this(), gen = ++timer_generation_](error_code ec) {
     if (!ec && gen == self->timer_generation_) self->on_timer();
@@ -435,13 +393,6 @@ void FrameRelay::arm_timer() {
 
 void FrameRelay::on_timer() {
   const auto now = Clock::now();
-  for (Direction* d : {&up_, &down_}) {
-    if (d->bulk && d->read_waiting && !d->release_bulk && now - d->last_read >= kBulkIdle) {
-      d->release_bulk = true;  // on_landed sees the abort and waits on the small landing again
-      error_code ignored;
-      d->src->socket().cancel(ignored);
-    }
-  }
   if (linger_until_ != Clock::time_point{}) {
     if (now >= linger_until_) {
       if (end_reason_.empty()) end_reason_ = "close timeout";

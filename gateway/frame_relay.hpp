@@ -3,13 +3,13 @@
 #pragma once
 
 #include "gateway/frame_codec.hpp"
+#include "gateway/readiness_wait.hpp"
 #include "gateway/runtime.hpp"
 #include "gateway/session_registry.hpp"
 #include "gateway/transport.hpp"
 
 #include <boost/asio/steady_timer.hpp>
 
-#include <array>
 #include <chrono>
 #include <memory>
 #include <string>
@@ -44,16 +44,6 @@ class FrameRelay : public Drainable, public std::enable_shared_from_this<FrameRe
     done,        // source at EOF (or dead) and nothing left to write
   };
 
-  // Where a waiting read lands. Asio reads speculatively into a buffer without re-arming epoll
-  // (a bare readiness wait costs an epoll_ctl per message), and most WebSocket messages and their
-  // TLS records fit here whole: one recv() per message, like a blind relay. Two of these are the
-  // only read memory an idle session keeps.
-  static constexpr std::size_t kLandingSize = 256;
-  // A direction whose reads fill the landing switches to a bulk buffer of max_frame_buffer bytes
-  // (one recv() per arrival for large messages), and gives it back when its reads turn small or
-  // it has been quiet this long.
-  static constexpr auto kBulkIdle = std::chrono::seconds(2);
-
   // One direction: bytes read from src, scanned, written to dst. `pending` holds what dst could
   // not take yet; it exists only while dst is slow, and src is not read meanwhile (backpressure).
   struct Direction {
@@ -70,22 +60,19 @@ class FrameRelay : public Drainable, public std::enable_shared_from_this<FrameRe
     std::size_t held_size = 0;
     std::string close_frame;  // for State::closing
     bool shutdown_after_flush = false;
-    bool read_waiting = false;  // a read (or TLS wait) is pending and will resume this direction
-    std::array<std::uint8_t, kLandingSize> landing;
-    std::unique_ptr<std::uint8_t[]> bulk;  // ws::max_header_size bytes of room, then the read
-    Clock::time_point last_read{};
-    bool release_bulk = false;  // the pending bulk read was cancelled to give the buffer back
+    bool read_waiting = false;  // a wait is pending and will resume this direction
+    ReadinessWait readable;     // no buffer while waiting: reads go to the thread's buffer
+    FrameRelay* relay = nullptr;
     bool src_eof = false;
     std::uint64_t frames_seen = 0;
   };
 
   enum class Next { stop, read, tls_wait, yield };
   void pump(Direction& d);
-  Next read_step(Direction& d, std::uint8_t* landed_at, std::size_t landed, bool socket_empty,
-                 bool in_bulk);
+  Next read_step(Direction& d);
   void continue_with(Direction& d, Next next);
-  void on_landed(Direction& d, error_code ec, std::size_t n);
   void start_read(Direction& d);
+  static void on_readable(void* direction, const error_code& ec);
   void wait_readable(Direction& d);
   bool process(Direction& d, std::uint8_t* data, std::size_t size, Clock::time_point now);
   bool send(Direction& d, const std::uint8_t* data, std::size_t size);

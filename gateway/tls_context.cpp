@@ -32,6 +32,8 @@ void apply_common(SSL_CTX* ctx, int min_version) {
                             SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
   // A peer that drops TCP without close_notify is an EOF, not an error (WebSocket has its own close).
   SSL_CTX_set_options(ctx, SSL_OP_IGNORE_UNEXPECTED_EOF | SSL_OP_NO_RENEGOTIATION);
+  // One recv() takes every record that has arrived, instead of a header and then a body each.
+  SSL_CTX_set_read_ahead(ctx, 1);
 }
 
 int select_alpn(SSL*, const unsigned char** out, unsigned char* outlen, const unsigned char* in,

@@ -15,32 +15,25 @@ namespace wsgate::gateway {
 
 struct Transport::BioState {
   int fd = -1;
-  const std::uint8_t* prefetch = nullptr;
-  std::size_t prefetch_size = 0;
-  bool then_empty = false;
+  bool recv_was_short = false;  // the socket had no more than the last recv() took
 };
 
 namespace {
 
-// OpenSSL's own socket BIO, plus prefetched bytes: the relay reads the socket through Asio (a
-// speculative read needs no epoll_ctl, a readiness wait does) and hands what it got to OpenSSL.
+// OpenSSL's socket BIO, but one that remembers whether its last recv() emptied the socket, so the
+// relay can wait for readiness without a recv() whose only news is EAGAIN.
 int bio_read(BIO* bio, char* out, int size) {
   auto* s = static_cast<Transport::BioState*>(BIO_get_data(bio));
   BIO_clear_retry_flags(bio);
-  if (s->prefetch_size > 0) {
-    const std::size_t n = std::min<std::size_t>(s->prefetch_size, static_cast<std::size_t>(size));
-    std::memcpy(out, s->prefetch, n);
-    s->prefetch += n;
-    s->prefetch_size -= n;
+  const ssize_t n = ::recv(s->fd, out, static_cast<std::size_t>(size), 0);
+  if (n >= 0) {
+    s->recv_was_short = n < size;
     return static_cast<int>(n);
   }
-  if (s->then_empty) {
+  if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) {
+    s->recv_was_short = true;
     BIO_set_retry_read(bio);
-    return -1;
   }
-  const ssize_t n = ::recv(s->fd, out, static_cast<std::size_t>(size), 0);
-  if (n >= 0) return static_cast<int>(n);
-  if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) BIO_set_retry_read(bio);
   return -1;
 }
 
@@ -102,11 +95,13 @@ bool Transport::attach_bio() {
   return true;
 }
 
-void Transport::set_prefetch(const std::uint8_t* data, std::size_t size, bool then_empty) {
-  if (!bio_state_) return;
-  bio_state_->prefetch = data;
-  bio_state_->prefetch_size = size;
-  bio_state_->then_empty = then_empty;
+void Transport::begin_reads() {
+  if (bio_state_) bio_state_->recv_was_short = false;
+}
+
+bool Transport::drained_after(std::size_t requested, std::size_t got) const {
+  if (!ssl_) return got < requested;
+  return bio_state_->recv_was_short && SSL_has_pending(ssl_) == 0;
 }
 
 bool Transport::start_tls_server(SSL_CTX* ctx) {

@@ -34,11 +34,6 @@ class Transport {
   bool is_tls() const { return ssl_ != nullptr; }
   SSL* ssl() const { return ssl_; }
 
-  // TLS only: the next reads hand OpenSSL these bytes (already read from the socket) before they
-  // touch the socket; with `then_empty`, the socket is known to be drained, so once they are used
-  // up a read reports would_block without a recv() that could only say EAGAIN.
-  void set_prefetch(const std::uint8_t* data, std::size_t size, bool then_empty);
-  void clear_prefetch() { set_prefetch(nullptr, 0, false); }
   // A read of ours wants the socket writable (a TLS read that must first write).
   bool read_wants_write() const { return read_wants_ == asio::socket_base::wait_write; }
 
@@ -48,13 +43,15 @@ class Transport {
   std::size_t write_some(const void* data, std::size_t size, error_code& ec);
   void handshake_step(error_code& ec);
 
-  // True when a short read proves the socket is empty, so the caller may wait for readiness at
-  // once. TLS can hold whole records inside OpenSSL, so it never proves that.
-  bool drained_after(std::size_t requested, std::size_t got) const {
-    return ssl_ == nullptr && got < requested;
-  }
+  // Marks the start of a series of reads, after which drained() says whether the socket was
+  // found empty by one of them.
+  void begin_reads();
+  // True when a read since begin_reads() proved the socket empty, so the caller may wait for
+  // readiness: a short plain read, or for TLS a short recv() under OpenSSL with no record left
+  // inside it. (TLS reads ahead: one recv() takes every record that has arrived.)
+  bool drained_after(std::size_t requested, std::size_t got) const;
 
-  struct BioState;  // what the TLS BIO reads from: the fd, and prefetched bytes
+  struct BioState;  // what the TLS BIO works on: the fd, and whether its last recv() was short
 
   // Wait until the last read (or write, or handshake) that returned would_block can progress;
   // for TLS that may be the opposite direction (a read that must first write, and vice versa).

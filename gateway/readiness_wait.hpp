@@ -1,0 +1,35 @@
+// Waits until a socket may be read, without a buffer and without a system call: a reactor
+// operation on Asio's edge-triggered epoll registration, which async_wait would re-arm with an
+// epoll_ctl on every wait and a speculative async_read_some would probe with a recv() that fails.
+#pragma once
+
+#include <boost/asio/ip/tcp.hpp>
+
+#include <memory>
+
+namespace wsgate::gateway {
+
+class ReadinessWait {
+ public:
+  using Callback = void (*)(void* context, const boost::system::error_code& ec);
+
+  ReadinessWait();
+  ~ReadinessWait();
+  ReadinessWait(const ReadinessWait&) = delete;
+  ReadinessWait& operator=(const ReadinessWait&) = delete;
+
+  // Calls `callback(context, ec)` once the socket has been reported readable (or hung up) since
+  // the previous wait completed, at once if that happened while nobody waited. The caller must
+  // have read the socket until a read came back short or would_block before waiting again.
+  // `keep` is held until the callback has run; ec is operation_aborted after cancel/close.
+  // One wait at a time per object.
+  void start(boost::asio::ip::tcp::socket& socket, std::shared_ptr<void> keep, Callback callback,
+             void* context);
+  bool pending() const;
+
+ private:
+  struct Op;
+  std::unique_ptr<Op> op_;  // reused for every wait: no allocation per message
+};
+
+}  // namespace wsgate::gateway
