@@ -34,13 +34,21 @@ static void watch(struct side *s, int op, unsigned events) {
   epoll_ctl(ep, op, s->fd, &ev);
 }
 
+/* Pairs closed during one epoll_wait batch are freed after it: the batch may still hold an event
+ * for the other side. */
+static struct side *graveyard[512];
+static int buried;
+
 static void close_pair(struct side *s) {
   struct side *p = s->peer;
+  if (s->fd < 0) return;
   close(s->fd);
   close(p->fd);
+  s->fd = p->fd = -1;
   free(s->pending);
   free(p->pending);
-  free(s < p ? s : p); /* both sides live in one allocation */
+  s->pending = p->pending = NULL;
+  graveyard[buried++] = s < p ? s : p; /* both sides live in one allocation */
 }
 
 /* Bytes read from `from` go to `to`; what `to` cannot take now waits in to->pending. */
@@ -124,11 +132,13 @@ int main(int argc, char **argv) {
         watch(&pair[1], EPOLL_CTL_ADD, EPOLLIN);
         continue;
       }
+      if (s->fd < 0) continue; /* closed earlier in this batch */
       int rc = 0;
       if ((events[i].events & EPOLLOUT) && s->pending) rc = flush(s);
       if (rc == 0 && (events[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR)) && !s->peer->pending)
         rc = forward(s);
       if (rc < 0) close_pair(s);
     }
+    while (buried > 0) free(graveyard[--buried]);
   }
 }

@@ -381,6 +381,8 @@ def main():
         if not shutil.which(tool):
             sys.exit(f"bench: {tool} is not installed (scripts/install-deps.sh --bench installs it)")
 
+    # SIGTERM takes the same way out as Ctrl-C, so every process started here is stopped.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
     bench = Bench(args)
     runs, idle = [], []
     started = time.strftime("%Y-%m-%d %H:%M:%S")

@@ -262,10 +262,12 @@ class Connection : public std::enable_shared_from_this<Connection<Stream>> {
   void fail(const char* what, beast::error_code ec) {
     if (run_.stopping) return;
     run_.error(std::string(what) + ": " + ec.message());
-    // Keep the load up: a failed connection is replaced (idle mode counts it and moves on).
+    // Keep the load up: a failed connection is replaced after a pause (so a dead target is not
+    // hammered in a tight loop); idle mode counts it and moves on.
     if (run_.opt.mode != "idle") {
       auto next = std::make_shared<Connection>(run_, index_);
-      asio::post(run_.io, [next] { next->start(); });
+      auto pause = std::make_shared<asio::steady_timer>(run_.io, std::chrono::milliseconds(10));
+      pause->async_wait([next, pause](beast::error_code) { next->start(); });
     }
   }
 

@@ -47,6 +47,7 @@ struct ReadinessWait::Op : detail::reactor_op {
   std::shared_ptr<void> keep;
   Callback callback = nullptr;
   void* context = nullptr;
+  detail::reactor* reactor = nullptr;  // looked up once: use_service locks and searches
   bool in_use = false;
 };
 
@@ -63,10 +64,10 @@ void ReadinessWait::start(tcp::socket& socket, std::shared_ptr<void> keep, Callb
   op.callback = callback;
   op.context = context;
   op.in_use = true;
+  if (!op.reactor) op.reactor = &boost::asio::use_service<detail::reactor>(socket.get_executor().context());
   auto& impl = SocketInternals::impl(socket);
-  auto& reactor = boost::asio::use_service<detail::reactor>(socket.get_executor().context());
-  reactor.start_op(detail::reactor::read_op, impl.socket_, impl.reactor_data_, &op,
-                   /*is_continuation=*/false, /*allow_speculative=*/true);
+  op.reactor->start_op(detail::reactor::read_op, impl.socket_, impl.reactor_data_, &op,
+                       /*is_continuation=*/false, /*allow_speculative=*/true);
 }
 
 bool ReadinessWait::pending() const { return op_->in_use; }

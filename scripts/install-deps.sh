@@ -4,12 +4,17 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# --bench adds the peers and tools of bench/run.py (NGINX, HAProxy, gnuplot, perf).
+with_bench=0
+if [[ ${1:-} == --bench ]]; then with_bench=1; fi
+
 packages=(
-  g++ cmake ninja-build pkg-config openssl
+  g++ cmake ninja-build pkg-config openssl python3
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
   libssl-dev libyaml-cpp-dev prometheus-cpp-dev libhiredis-dev
   libgtest-dev libbenchmark-dev
 )
+if ((with_bench)); then packages+=(nginx haproxy gnuplot-nox linux-perf strace); fi
 command -v node >/dev/null || packages+=(nodejs)
 command -v npm >/dev/null || packages+=(npm)
 
@@ -22,7 +27,17 @@ if ((${#missing[@]})); then
   sudo_cmd=()
   [[ $(id -u) -eq 0 ]] || sudo_cmd=(sudo)
   "${sudo_cmd[@]}" apt-get update -qq
+  # Debian starts nginx and haproxy as services on install; the benchmark starts its own, on
+  # loopback and free ports, so keep the packages from starting anything (policy-rc.d).
+  policy=/usr/sbin/policy-rc.d
+  created_policy=0
+  if ((with_bench)) && [[ ! -e $policy ]]; then
+    printf '#!/bin/sh\nexit 101\n' | "${sudo_cmd[@]}" tee "$policy" >/dev/null
+    "${sudo_cmd[@]}" chmod +x "$policy"
+    created_policy=1
+  fi
   DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
+  if ((created_policy)); then "${sudo_cmd[@]}" rm -f "$policy"; fi
 fi
 
 # Test clients and demo backends (ws, socket.io), pinned by tests/package-lock.json.
