@@ -73,8 +73,9 @@ void FrameRelay::pump(Direction& d) {
   continue_with(d, read_step(d));
 }
 
-// One turn of a direction: read into the thread's buffer until the socket is found empty (or the
-// buffer is full), scan, write on.
+// One turn of a direction: read into the thread's buffer until a read would block (or the buffer
+// is full), scan, write on. Only would_block proves the socket empty: a short read may have an
+// EOF queued right behind its data, and edge-triggered readiness would never report it again.
 FrameRelay::Next FrameRelay::read_step(Direction& d) {
   if (finished_ || d.state == State::done || !d.pending.empty()) return Next::stop;
   const std::size_t capacity = limits_.max_frame_buffer;
@@ -82,7 +83,6 @@ FrameRelay::Next FrameRelay::read_step(Direction& d) {
   std::memcpy(buf, d.held, d.held_size);
   std::size_t total = d.held_size;
   d.held_size = 0;
-  d.src->begin_reads();
   bool drained = false;
   error_code end;
   while (!drained && total < capacity) {
@@ -96,7 +96,6 @@ FrameRelay::Next FrameRelay::read_step(Direction& d) {
       break;
     } else {
       total += n;
-      drained = d.src->drained_after(want, n);
     }
   }
   const auto now = Clock::now();

@@ -15,25 +15,17 @@ namespace wsgate::gateway {
 
 struct Transport::BioState {
   int fd = -1;
-  bool recv_was_short = false;  // the socket had no more than the last recv() took
 };
 
 namespace {
 
-// OpenSSL's socket BIO, but one that remembers whether its last recv() emptied the socket, so the
-// relay can wait for readiness without a recv() whose only news is EAGAIN.
+// OpenSSL's socket BIO, on the descriptor Asio owns, with MSG_NOSIGNAL on writes.
 int bio_read(BIO* bio, char* out, int size) {
   auto* s = static_cast<Transport::BioState*>(BIO_get_data(bio));
   BIO_clear_retry_flags(bio);
   const ssize_t n = ::recv(s->fd, out, static_cast<std::size_t>(size), 0);
-  if (n >= 0) {
-    s->recv_was_short = n < size;
-    return static_cast<int>(n);
-  }
-  if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) {
-    s->recv_was_short = true;
-    BIO_set_retry_read(bio);
-  }
+  if (n >= 0) return static_cast<int>(n);
+  if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) BIO_set_retry_read(bio);
   return -1;
 }
 
@@ -93,15 +85,6 @@ bool Transport::attach_bio() {
   BIO_set_data(bio, bio_state_.get());
   SSL_set_bio(ssl_, bio, bio);  // one BIO both ways: SSL owns the single reference
   return true;
-}
-
-void Transport::begin_reads() {
-  if (bio_state_) bio_state_->recv_was_short = false;
-}
-
-bool Transport::drained_after(std::size_t requested, std::size_t got) const {
-  if (!ssl_) return got < requested;
-  return bio_state_->recv_was_short && SSL_has_pending(ssl_) == 0;
 }
 
 bool Transport::start_tls_server(SSL_CTX* ctx) {

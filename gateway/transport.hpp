@@ -43,15 +43,7 @@ class Transport {
   std::size_t write_some(const void* data, std::size_t size, error_code& ec);
   void handshake_step(error_code& ec);
 
-  // Marks the start of a series of reads, after which drained() says whether the socket was
-  // found empty by one of them.
-  void begin_reads();
-  // True when a read since begin_reads() proved the socket empty, so the caller may wait for
-  // readiness: a short plain read, or for TLS a short recv() under OpenSSL with no record left
-  // inside it. (TLS reads ahead: one recv() takes every record that has arrived.)
-  bool drained_after(std::size_t requested, std::size_t got) const;
-
-  struct BioState;  // what the TLS BIO works on: the fd, and whether its last recv() was short
+  struct BioState;  // what the TLS BIO works on
 
   // Wait until the last read (or write, or handshake) that returned would_block can progress;
   // for TLS that may be the opposite direction (a read that must first write, and vice versa).

@@ -82,3 +82,51 @@ test('SIGTERM sends 1001 to every client and exits 0 after the drain', async () 
     await backend.kill();
   }
 });
+
+// A backend that upgrades, waits, then sends `last` and its FIN in one TCP segment: the EOF
+// already stands behind the data in the socket when the gateway reads (tests/backends).
+async function abruptBackend(last) {
+  const { spawn } = await import('node:child_process');
+  const proc = spawn('python3', [new URL('../backends/abrupt_backend.py', import.meta.url).pathname,
+                                 last.toString('hex')], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const port = await new Promise((resolve, reject) => {
+    proc.stdout.once('data', (d) => resolve(JSON.parse(d.toString()).port));
+    proc.once('exit', (code) => reject(new Error(`abrupt backend exited ${code}`)));
+  });
+  return { port, close: () => proc.kill('SIGKILL') };
+}
+
+test('data and FIN arriving together: the client gets the data and 1014 at once', async () => {
+  const server = await abruptBackend(Buffer.from([0x81, 0x03, 0x62, 0x79, 0x65]));  // text "bye"
+  const gw = await startGateway(routeYaml(`
+  - { name: abrupt, match: { path_prefix: / }, backends: [ "ws://127.0.0.1:${server.port}" ] }`));
+  try {
+    const ws = await open(gw.url());
+    assert.equal((await ws.next()).data.toString(), 'bye');
+    const t0 = Date.now();
+    const closed = await ws.closed;
+    assert.equal(closed.code, 1014);
+    assert.ok(closed.at - t0 < 1000, `closed after ${closed.at - t0} ms`);
+  } finally {
+    await gw.stop();
+    server.close();
+  }
+});
+
+test('a close frame and FIN arriving together end the session at once', async () => {
+  const server = await abruptBackend(Buffer.from([0x88, 0x04, 0x0f, 0xa0, 0x6f, 0x6b]));  // 4000 "ok"
+  const gw = await startGateway(routeYaml(`
+  - { name: abrupt, match: { path_prefix: / }, backends: [ "ws://127.0.0.1:${server.port}" ] }`));
+  try {
+    const ws = await open(gw.url());
+    const t0 = Date.now();
+    const closed = await ws.closed;
+    assert.equal(closed.code, 4000);
+    assert.equal(closed.reason, 'ok');
+    assert.ok(closed.at - t0 < 1500, `closed after ${closed.at - t0} ms`);  // 200 ms of it is the backend's wait
+    await gw.waitLog(/session_closed .*reason="backend closed"/);
+  } finally {
+    await gw.stop();
+    server.close();
+  }
+});
