@@ -182,7 +182,14 @@ class Bench:
     def stop(self):
         for p in reversed(self.procs):
             p.stop()
+        self.procs = []
         shutil.rmtree(self.dir, ignore_errors=True)
+
+    def restart(self, wanted):
+        self.stop()
+        self.dir = tempfile.mkdtemp(prefix="wsgate-bench-")
+        self.targets = {}
+        self.start(wanted)
 
     def wsbench(self, url, extra, pid):
         cmd = ["taskset", "-c", CLIENT_CPU, BIN["wsbench"], "--url", url,
@@ -408,11 +415,14 @@ def main():
                 for tls in (False, True):
                     if tls and not bench.targets[target]["tls"]:
                         continue
+                    # Fresh processes: a heap grown by earlier scenarios would hide the growth.
+                    bench.restart(wanted)
                     row = bench.idle(target, tls, args.idle_sessions)
                     idle.append(row)
                     print(f"idle {target:8} tls={tls!s:5} {row['sessions']} sessions "
                           f"{row['kib_per_session']:.2f} KiB/session errors {row['errors']}", flush=True)
         if args.idle_max and "wsgate" in wanted:
+            bench.restart(wanted)
             row = bench.idle("wsgate", False, args.idle_max)
             row["per_million_gib"] = row["kib_per_session"] * 1e6 / 1024 / 1024
             idle.append(row)
