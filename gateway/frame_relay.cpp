@@ -44,11 +44,13 @@ FrameRelay::~FrameRelay() { registry_.remove(this); }
 
 void FrameRelay::start(std::string early_from_client, std::string early_from_backend) {
   started_ = last_data_ = last_client_byte_ = Clock::now();
-  const auto& route = *params_.runtime->routes[params_.route].config;
-  log::info("session_open", {{"route", route.name},
-                             {"backend", route.backends[params_.backend].url},
-                             {"client", params_.client_ip},
-                             {"deflate", params_.deflate ? "yes" : "no"}});
+  if (log::enabled(log::Level::info)) {
+    const auto& route = *params_.runtime->routes[params_.route].config;
+    log::info("session_open", {{"route", route.name},
+                               {"backend", route.backends[params_.backend].url},
+                               {"client", params_.client_ip},
+                               {"deflate", params_.deflate ? "yes" : "no"}});
+  }
   registry_.add(shared_from_this());
   if (!early_from_client.empty())
     process(up_, reinterpret_cast<std::uint8_t*>(early_from_client.data()), early_from_client.size(),
@@ -249,8 +251,7 @@ void FrameRelay::on_source_end(Direction& d, error_code ec) {
     case State::closing:
       // The source ended mid-frame: no boundary will come to put a close frame at.
       d.state = State::done;
-      if (d.pending.empty()) d.dst->shutdown_send();
-      else d.shutdown_after_flush = true;
+      end_output(d);
       return maybe_finish();
     case State::relaying:
       break;
@@ -258,22 +259,39 @@ void FrameRelay::on_source_end(Direction& d, error_code ec) {
   if (d.scanner.close_seen()) {
     // Clean end: the peer sent its close frame, then FIN. Pass the FIN on after the last byte.
     d.state = State::done;
-    if (d.pending.empty()) d.dst->shutdown_send();
-    else d.shutdown_after_flush = true;
+    end_output(d);
     start_linger();
     return maybe_finish();
   }
+  peer_lost(/*backend=*/!d.upstream,
+            ec == asio::error::eof ? "closed without a close frame" : ec.message());
+}
+
+// A peer vanished without a close frame: the other side gets a close (1014 for the client when
+// the backend is gone, 1001 for the backend when the client is).
+void FrameRelay::peer_lost(bool backend, const std::string& why) {
   const auto& route = params_.runtime->routes[params_.route].config->name;
-  const std::string why = ec == asio::error::eof ? "closed without a close frame" : ec.message();
-  if (d.upstream) {
-    log::info("client_gone", {{"route", route}, {"client", params_.client_ip}, {"error", why}});
-    close_both(ws::close_code::going_away, "client went away", ws::close_code::going_away,
-               "client went away");
-  } else {
+  if (backend) {
     log::warn("backend_gone", {{"route", route}, {"client", params_.client_ip}, {"error", why}});
     close_both(ws::close_code::bad_gateway, "backend went away", ws::close_code::going_away,
                "backend went away");
+  } else {
+    log::info("client_gone", {{"route", route}, {"client", params_.client_ip}, {"error", why}});
+    close_both(ws::close_code::going_away, "client went away", ws::close_code::going_away,
+               "client went away");
   }
+}
+
+// Ends d's output after its last byte: TLS close_notify and FIN. When the session closes right
+// after (the other direction is over too), close() sends the FIN itself and shutdown() is skipped.
+void FrameRelay::end_output(Direction& d) {
+  if (!d.pending.empty()) {
+    d.shutdown_after_flush = true;
+    return;
+  }
+  const Direction& other = d.upstream ? down_ : up_;
+  const bool closing_now = d.state == State::done && other.state == State::done && other.pending.empty();
+  if (!closing_now || d.dst->is_tls()) d.dst->shutdown_send();
 }
 
 void FrameRelay::on_sink_error(Direction& d, error_code ec) {
@@ -284,18 +302,7 @@ void FrameRelay::on_sink_error(Direction& d, error_code ec) {
   d.state = State::done;
   Direction& other = d.upstream ? down_ : up_;
   other.src_eof = true;  // the dead peer is the other direction's source
-  const auto& route = params_.runtime->routes[params_.route].config->name;
-  if (d.upstream) {
-    log::warn("backend_gone", {{"route", route}, {"client", params_.client_ip},
-                               {"error", ec.message()}});
-    close_both(ws::close_code::bad_gateway, "backend went away", ws::close_code::going_away,
-               "backend went away");
-  } else {
-    log::info("client_gone", {{"route", route}, {"client", params_.client_ip},
-                              {"error", ec.message()}});
-    close_both(ws::close_code::going_away, "client went away", ws::close_code::going_away,
-               "client went away");
-  }
+  peer_lost(/*backend=*/d.upstream, ec.message());  // d's destination is the peer that died
   if (other.state == State::discarding) other.state = State::done;
   maybe_finish();
 }
@@ -307,8 +314,7 @@ void FrameRelay::begin_close(Direction& d, std::string frame) {
   if (d.src_eof) {
     // Mid-frame with no more bytes coming: end the stream without a close frame.
     d.state = State::done;
-    if (d.pending.empty()) d.dst->shutdown_send();
-    else d.shutdown_after_flush = true;
+    end_output(d);
     return;
   }
   d.state = State::closing;  // process() stops at the next boundary and calls finish_closing
@@ -319,8 +325,7 @@ void FrameRelay::finish_closing(Direction& d) {
   d.state = d.src_eof ? State::done : State::discarding;
   const bool written = send(d, reinterpret_cast<const std::uint8_t*>(frame.data()), frame.size());
   if (d.state == State::done && d.pending.empty() && !written) return;  // sink died in send()
-  if (d.pending.empty()) d.dst->shutdown_send();
-  else d.shutdown_after_flush = true;
+  end_output(d);
 }
 
 void FrameRelay::close_both(std::uint16_t client_code, std::string_view client_reason,
@@ -354,13 +359,15 @@ void FrameRelay::finish() {
   timer_.cancel();
   client_.close();
   backend_.close();
-  log::info("session_closed",
-            {{"route", params_.runtime->routes[params_.route].config->name},
-             {"client", params_.client_ip},
-             {"duration_ms", to_ms(Clock::now() - started_)},
-             {"messages_in", std::to_string(up_.scanner.messages())},
-             {"messages_out", std::to_string(down_.scanner.messages())},
-             {"reason", end_reason_.empty() ? "closed" : end_reason_}});
+  if (log::enabled(log::Level::info)) {
+    log::info("session_closed",
+              {{"route", params_.runtime->routes[params_.route].config->name},
+               {"client", params_.client_ip},
+               {"duration_ms", to_ms(Clock::now() - started_)},
+               {"messages_in", std::to_string(up_.scanner.messages())},
+               {"messages_out", std::to_string(down_.scanner.messages())},
+               {"reason", end_reason_.empty() ? "closed" : end_reason_}});
+  }
   registry_.remove(this);
 }
 

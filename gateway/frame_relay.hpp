@@ -80,6 +80,8 @@ class FrameRelay : public Drainable, public std::enable_shared_from_this<FrameRe
   void flush(Direction& d);
   void on_source_end(Direction& d, error_code ec);
   void on_sink_error(Direction& d, error_code ec);
+  void peer_lost(bool backend, const std::string& why);
+  void end_output(Direction& d);
   void begin_close(Direction& d, std::string frame);
   void finish_closing(Direction& d);
   void close_both(std::uint16_t client_code, std::string_view client_reason,

@@ -40,7 +40,7 @@ void Listener::stop() {
 }
 
 void Listener::accept() {
-  acceptor_.async_accept([this](boost::system::error_code ec, tcp::socket socket) {
+  acceptor_.async_accept(peer_, [this](boost::system::error_code ec, tcp::socket socket) {
     if (ec == asio::error::operation_aborted || !acceptor_.is_open()) return;
     if (ec) {
       // Out of descriptors (EMFILE) and the like: pause instead of spinning on the error.
@@ -51,7 +51,7 @@ void Listener::accept() {
       });
       return;
     }
-    on_accept_(std::move(socket));
+    on_accept_(std::move(socket), peer_);
     accept();
   });
 }

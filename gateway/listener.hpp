@@ -12,7 +12,7 @@ namespace wsgate::gateway {
 
 class Listener {
  public:
-  using OnAccept = std::function<void(boost::asio::ip::tcp::socket)>;
+  using OnAccept = std::function<void(boost::asio::ip::tcp::socket, const boost::asio::ip::tcp::endpoint&)>;
 
   Listener(boost::asio::io_context& io, OnAccept on_accept);
 
@@ -25,6 +25,7 @@ class Listener {
   void accept();
 
   boost::asio::ip::tcp::acceptor acceptor_;
+  boost::asio::ip::tcp::endpoint peer_;  // filled by accept(), which saves a getpeername()
   boost::asio::steady_timer retry_timer_;
   OnAccept on_accept_;
 };

@@ -62,9 +62,12 @@ bool Server::open_listeners() {
     }
     for (auto& w : workers_) {
       Worker* worker = w.get();
-      auto listener = std::make_unique<Listener>(worker->io, [this, worker, li](asio::ip::tcp::socket s) {
-        std::make_shared<UpgradeSession>(std::move(s), runtime_.load(), li, worker->registry)->start();
-      });
+      auto listener = std::make_unique<Listener>(
+          worker->io, [this, worker, li](asio::ip::tcp::socket s, const asio::ip::tcp::endpoint& peer) {
+            std::make_shared<UpgradeSession>(std::move(s), peer.address().to_string(),
+                                             runtime_.load(), li, worker->registry)
+                ->start();
+          });
       if (auto ec = listener->open(endpoint)) {
         log::error("listen_failed", {{"listener", lc.name}, {"address", to_string(endpoint)},
                                      {"error", ec.message()}});

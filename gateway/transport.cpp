@@ -61,8 +61,7 @@ BIO_METHOD* bio_method() {
 
 Transport::Transport(tcp::socket socket) : socket_(std::move(socket)) {
   error_code ec;
-  socket_.non_blocking(true, ec);
-  socket_.native_non_blocking(true, ec);
+  socket_.non_blocking(true, ec);  // sets O_NONBLOCK on the descriptor too: one ioctl
   socket_.set_option(tcp::no_delay(true), ec);
 }
 
@@ -182,10 +181,5 @@ void Transport::close() {
   socket_.close(ec);
 }
 
-std::string Transport::remote_ip() const {
-  error_code ec;
-  auto ep = socket_.remote_endpoint(ec);
-  return ec ? std::string("unknown") : ep.address().to_string();
-}
 
 }  // namespace wsgate::gateway

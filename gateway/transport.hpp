@@ -117,7 +117,6 @@ class Transport {
   bool is_open() const { return socket_.is_open(); }
 
   tcp::socket& socket() { return socket_; }
-  std::string remote_ip() const;
 
  private:
   error_code tls_error(int result, asio::socket_base::wait_type& wants);

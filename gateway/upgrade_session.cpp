@@ -33,14 +33,15 @@ bool has_no_body(unsigned status) {
 
 }  // namespace
 
-UpgradeSession::UpgradeSession(tcp::socket socket, std::shared_ptr<const Runtime> runtime,
-                               std::size_t listener, SessionRegistry& registry)
+UpgradeSession::UpgradeSession(tcp::socket socket, std::string client_ip,
+                               std::shared_ptr<const Runtime> runtime, std::size_t listener,
+                               SessionRegistry& registry)
     : rt_(std::move(runtime)),
       listener_(listener),
       registry_(registry),
       client_(std::move(socket)),
       timer_(client_.socket().get_executor()),
-      client_ip_(client_.remote_ip()) {}
+      client_ip_(std::move(client_ip)) {}
 
 UpgradeSession::~UpgradeSession() { registry_.remove(this); }
 

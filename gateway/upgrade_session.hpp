@@ -21,7 +21,7 @@ namespace wsgate::gateway {
 
 class UpgradeSession : public Drainable, public std::enable_shared_from_this<UpgradeSession> {
  public:
-  UpgradeSession(tcp::socket socket, std::shared_ptr<const Runtime> runtime,
+  UpgradeSession(tcp::socket socket, std::string client_ip, std::shared_ptr<const Runtime> runtime,
                  std::size_t listener, SessionRegistry& registry);
   ~UpgradeSession() override;
 
