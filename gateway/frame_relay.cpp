@@ -126,7 +126,8 @@ void FrameRelay::continue_with(Direction& d, Next next) {
 
 void FrameRelay::start_read(Direction& d) {
   d.read_waiting = true;
-  d.readable.start(d.src->socket(), shared_from_this(), &FrameRelay::on_readable, &d);
+  // No buffer while waiting: the reads that follow go to the thread's buffer.
+  d.src->wait_readable(shared_from_this(), &FrameRelay::on_readable, &d);
 }
 
 void FrameRelay::on_readable(void* direction, const error_code& ec) {

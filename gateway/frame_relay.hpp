@@ -3,7 +3,6 @@
 #pragma once
 
 #include "gateway/frame_codec.hpp"
-#include "gateway/readiness_wait.hpp"
 #include "gateway/runtime.hpp"
 #include "gateway/session_registry.hpp"
 #include "gateway/transport.hpp"
@@ -61,7 +60,6 @@ class FrameRelay : public Drainable, public std::enable_shared_from_this<FrameRe
     std::string close_frame;  // for State::closing
     bool shutdown_after_flush = false;
     bool read_waiting = false;  // a wait is pending and will resume this direction
-    ReadinessWait readable;     // no buffer while waiting: reads go to the thread's buffer
     FrameRelay* relay = nullptr;
     bool src_eof = false;
     std::uint64_t frames_seen = 0;

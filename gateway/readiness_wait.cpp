@@ -37,13 +37,16 @@ struct ReadinessWait::Op : detail::reactor_op {
                           std::size_t) {
     auto* op = static_cast<Op*>(base);
     op->in_use = false;
-    // Take everything out first: the callback may destroy the object that owns this Op.
+    // Take everything out first: the callback may destroy the object that owns this Op, and
+    // `self` may be the last reference to it.
+    std::shared_ptr<Op> self = std::move(op->self);
     std::shared_ptr<void> keep = std::move(op->keep);
     const boost::system::error_code ec = op->ec_;
     op->ec_ = {};
     if (owner) op->callback(op->context, ec);  // owner is null when the io_context is destroyed
   }
 
+  std::shared_ptr<Op> self;  // set while queued in the reactor
   std::shared_ptr<void> keep;
   Callback callback = nullptr;
   void* context = nullptr;
@@ -51,15 +54,19 @@ struct ReadinessWait::Op : detail::reactor_op {
   bool in_use = false;
 };
 
-ReadinessWait::ReadinessWait() : op_(std::make_unique<Op>()) {}
+ReadinessWait::ReadinessWait() : op_(std::make_shared<Op>()) {}
 
-ReadinessWait::~ReadinessWait() {
-  // The Op is queued only while `keep` holds the owner alive, so it is never destroyed queued.
-}
+ReadinessWait::ReadinessWait(ReadinessWait&&) noexcept = default;
+
+ReadinessWait::~ReadinessWait() = default;
 
 void ReadinessWait::start(tcp::socket& socket, std::shared_ptr<void> keep, Callback callback,
                           void* context) {
+  // A cancelled wait may still sit in Asio's completion queue: it finishes on its own (it holds
+  // itself), and this wait gets a fresh Op rather than re-queueing one that is queued.
+  if (op_->in_use) op_ = std::make_shared<Op>();
   Op& op = *op_;
+  op.self = op_;
   op.keep = std::move(keep);
   op.callback = callback;
   op.context = context;
@@ -70,6 +77,6 @@ void ReadinessWait::start(tcp::socket& socket, std::shared_ptr<void> keep, Callb
                        /*is_continuation=*/false, /*allow_speculative=*/true);
 }
 
-bool ReadinessWait::pending() const { return op_->in_use; }
+bool ReadinessWait::pending() const { return op_ && op_->in_use; }
 
 }  // namespace wsgate::gateway

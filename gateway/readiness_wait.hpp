@@ -15,8 +15,8 @@ class ReadinessWait {
 
   ReadinessWait();
   ~ReadinessWait();
-  ReadinessWait(const ReadinessWait&) = delete;
-  ReadinessWait& operator=(const ReadinessWait&) = delete;
+  ReadinessWait(ReadinessWait&&) noexcept;
+  ReadinessWait& operator=(ReadinessWait&&) = delete;
 
   // Calls `callback(context, ec)` once the socket has been reported readable (or hung up) since
   // the previous wait completed, at once if that happened while nobody waited. The caller must
@@ -29,7 +29,10 @@ class ReadinessWait {
 
  private:
   struct Op;
-  std::unique_ptr<Op> op_;  // reused for every wait: no allocation per message
+  // Reused for every wait: no allocation per message. A started Op also holds itself until Asio
+  // has completed it, so destroying this object (or closing the socket) under a pending wait is
+  // safe: the wait ends as operation_aborted.
+  std::shared_ptr<Op> op_;
 };
 
 }  // namespace wsgate::gateway

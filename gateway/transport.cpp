@@ -61,12 +61,24 @@ BIO_METHOD* bio_method() {
 
 Transport::Transport(tcp::socket socket) : socket_(std::move(socket)) {
   error_code ec;
-  socket_.non_blocking(true, ec);  // sets O_NONBLOCK on the descriptor too: one ioctl
+  // Reads and writes are recv()/send() on the descriptor, so only O_NONBLOCK matters; Asio
+  // already set it on a socket it connected, and knows, so this is one ioctl at most.
+  socket_.native_non_blocking(true, ec);
   socket_.set_option(tcp::no_delay(true), ec);
 }
 
+namespace {
+
+error_code last_socket_error() {
+  if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) return asio::error::would_block;
+  return error_code(errno, boost::system::system_category());
+}
+
+}  // namespace
+
 Transport::Transport(Transport&& other) noexcept
     : socket_(std::move(other.socket_)),
+      readable_(std::move(other.readable_)),
       ssl_(std::exchange(other.ssl_, nullptr)),
       bio_state_(std::move(other.bio_state_)),
       read_wants_(other.read_wants_),
@@ -133,7 +145,15 @@ error_code Transport::tls_error(int result, asio::socket_base::wait_type& wants)
 }
 
 std::size_t Transport::read_some(void* data, std::size_t size, error_code& ec) {
-  if (!ssl_) return socket_.read_some(asio::buffer(data, size), ec);
+  if (!ssl_) {
+    const ssize_t n = ::recv(socket_.native_handle(), data, size, 0);
+    if (n > 0) {
+      ec = {};
+      return static_cast<std::size_t>(n);
+    }
+    ec = n == 0 ? error_code(asio::error::eof) : last_socket_error();
+    return 0;
+  }
   ERR_clear_error();
   std::size_t n = 0;
   const int r = SSL_read_ex(ssl_, data, size, &n);
@@ -147,7 +167,15 @@ std::size_t Transport::read_some(void* data, std::size_t size, error_code& ec) {
 }
 
 std::size_t Transport::write_some(const void* data, std::size_t size, error_code& ec) {
-  if (!ssl_) return socket_.write_some(asio::buffer(data, size), ec);
+  if (!ssl_) {
+    const ssize_t n = ::send(socket_.native_handle(), data, size, MSG_NOSIGNAL);
+    if (n >= 0) {
+      ec = {};
+      return static_cast<std::size_t>(n);
+    }
+    ec = last_socket_error();
+    return 0;
+  }
   ERR_clear_error();
   std::size_t n = 0;
   const int r = SSL_write_ex(ssl_, data, size, &n);

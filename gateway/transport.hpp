@@ -3,6 +3,8 @@
 // idle connection holds no record buffers (SSL_MODE_RELEASE_BUFFERS) and no Asio ssl::stream buffers.
 #pragma once
 
+#include "gateway/readiness_wait.hpp"
+
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 
@@ -45,12 +47,28 @@ class Transport {
 
   struct BioState;  // what the TLS BIO works on
 
-  // Wait until the last read (or write, or handshake) that returned would_block can progress;
-  // for TLS that may be the opposite direction (a read that must first write, and vice versa).
-  template <class Handler>
+  // Wait until the last read (or handshake) that returned would_block can progress; for TLS that
+  // may be writability (a read that must first write). Readability is awaited with a
+  // ReadinessWait, which needs no epoll_ctl, because every read before it ended in would_block.
+  template <class Handler>  // void(error_code)
   void async_wait_read(Handler&& h) {
-    socket_.async_wait(read_wants_, std::forward<Handler>(h));
+    if (read_wants_ != asio::socket_base::wait_read) {
+      socket_.async_wait(read_wants_, std::forward<Handler>(h));
+      return;
+    }
+    struct Holder {
+      std::decay_t<Handler> handler;
+      static void invoke(void* self, const error_code& ec) { static_cast<Holder*>(self)->handler(ec); }
+    };
+    auto holder = std::make_shared<Holder>(Holder{std::forward<Handler>(h)});
+    Holder* raw = holder.get();
+    readable_.start(socket_, std::move(holder), &Holder::invoke, raw);
   }
+  // The relay's form of the same wait: a plain callback, and `keep` held until it has run.
+  void wait_readable(std::shared_ptr<void> keep, ReadinessWait::Callback callback, void* context) {
+    readable_.start(socket_, std::move(keep), callback, context);
+  }
+  // Write waits are rare (a slow peer): Asio's own async_wait is fine for them.
   template <class Handler>
   void async_wait_write(Handler&& h) {
     socket_.async_wait(write_wants_, std::forward<Handler>(h));
@@ -124,6 +142,7 @@ class Transport {
   bool attach_bio();
 
   tcp::socket socket_;
+  ReadinessWait readable_;
   SSL* ssl_ = nullptr;
   std::unique_ptr<BioState> bio_state_;  // on the heap: its address survives moves of Transport
   asio::socket_base::wait_type read_wants_ = asio::socket_base::wait_read;
