@@ -116,7 +116,7 @@ void FrameRelay::continue_with(Direction& d, Next next) {
   switch (next) {
     case Next::stop: return;
     case Next::read: return start_read(d);
-    case Next::tls_wait: return wait_readable(d);
+    case Next::tls_wait: return wait_for_tls(d);
     case Next::yield:
       // More may be waiting: let the thread's other sessions have a turn first.
       asio::post(client_.socket().get_executor(), [self = shared_from_this(), &d] { self->pump(d); });
@@ -140,7 +140,7 @@ void FrameRelay::on_readable(void* direction, const error_code& ec) {
 }
 
 // Only for a TLS read that must write first: wait for what OpenSSL asked for.
-void FrameRelay::wait_readable(Direction& d) {
+void FrameRelay::wait_for_tls(Direction& d) {
   d.read_waiting = true;
   d.src->async_wait_read([self = shared_from_this(), &d](error_code ec) {
     d.read_waiting = false;

@@ -71,7 +71,7 @@ class FrameRelay : public Drainable, public std::enable_shared_from_this<FrameRe
   void continue_with(Direction& d, Next next);
   void start_read(Direction& d);
   static void on_readable(void* direction, const error_code& ec);
-  void wait_readable(Direction& d);
+  void wait_for_tls(Direction& d);
   bool process(Direction& d, std::uint8_t* data, std::size_t size, Clock::time_point now);
   bool send(Direction& d, const std::uint8_t* data, std::size_t size);
   void wait_writable(Direction& d);
