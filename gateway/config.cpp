@@ -1,7 +1,10 @@
 #include "gateway/config.hpp"
 
+#include "auth/algorithm.hpp"
+
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -155,6 +158,16 @@ class Reader {
     if (!std::ifstream(out).good()) error(node, join(path, key), "cannot read file " + out);
   }
 
+  void read_bool(const YAML::Node& map, std::string_view key, const std::string& path, bool& out) {
+    auto node = map[std::string(key)];
+    if (!node) return;
+    auto v = scalar(node, join(path, key));
+    if (!v) return;
+    if (*v == "true") out = true;
+    else if (*v == "false") out = false;
+    else error(node, join(path, key), "must be true or false");
+  }
+
   void read_string_list(const YAML::Node& map, std::string_view key, const std::string& path,
                         std::vector<std::string>& out) {
     auto node = map[std::string(key)];
@@ -280,7 +293,119 @@ void read_route_limits(Reader& r, const YAML::Node& node, const std::string& pat
     r.error(node, path + ".idle_timeout", "must be greater than 0");
 }
 
-void read_routes(Reader& r, const YAML::Node& node, std::vector<Route>& out) {
+std::optional<TokenSource> parse_token_source(std::string_view text) {
+  if (text == "protocol") return TokenSource{TokenSource::Kind::protocol, ""};
+  const auto colon = text.find(':');
+  if (colon == std::string_view::npos || colon + 1 == text.size()) return std::nullopt;
+  const auto kind = text.substr(0, colon);
+  const std::string name(text.substr(colon + 1));
+  if (kind == "header") return TokenSource{TokenSource::Kind::header, name};
+  if (kind == "query") return TokenSource{TokenSource::Kind::query, name};
+  if (kind == "cookie") return TokenSource{TokenSource::Kind::cookie, name};
+  return std::nullopt;
+}
+
+void read_provider(Reader& r, const YAML::Node& item, const std::string& path, AuthProvider& p) {
+  r.check_keys(item, path, {"name", "issuer", "audiences", "algorithms", "keys", "token_from",
+                            "leeway", "forward_claims"});
+  r.read_string(item, "issuer", path, p.issuer);
+  r.read_string_list(item, "audiences", path, p.audiences);
+  r.read_duration(item, "leeway", path, p.leeway);
+  if (auto algs = item["algorithms"]; !algs) {
+    r.error(item, path + ".algorithms", "is required (an explicit allowlist, e.g. [HS256])");
+  } else if (r.expect_seq(algs, path + ".algorithms")) {
+    if (algs.size() == 0) r.error(algs, path + ".algorithms", "must not be empty");
+    for (std::size_t i = 0; i < algs.size(); ++i) {
+      auto a = r.scalar(algs[i], index_path(path + ".algorithms", i));
+      if (!a) continue;
+      if (!auth::parse_algorithm(*a))
+        r.error(algs[i], index_path(path + ".algorithms", i),
+                "must be one of HS256 HS384 HS512 RS256 RS384 RS512 PS256 PS384 PS512 ES256 ES384 EdDSA");
+      else p.algorithms.push_back(*a);
+    }
+  }
+  if (auto keys = item["keys"]; !keys) {
+    r.error(item, path + ".keys", "is required");
+  } else if (r.expect_seq(keys, path + ".keys")) {
+    if (keys.size() == 0) r.error(keys, path + ".keys", "must not be empty");
+    for (std::size_t i = 0; i < keys.size(); ++i) {
+      const auto kpath = index_path(path + ".keys", i);
+      if (!r.expect_map(keys[i], kpath)) continue;
+      r.check_keys(keys[i], kpath, {"secret_file", "pem_file", "jwks_file", "kid"});
+      KeySource k;
+      r.read_file_path(keys[i], "secret_file", kpath, k.secret_file, false);
+      r.read_file_path(keys[i], "pem_file", kpath, k.pem_file, false);
+      r.read_file_path(keys[i], "jwks_file", kpath, k.jwks_file, false);
+      r.read_string(keys[i], "kid", kpath, k.kid);
+      const int set = !!keys[i]["secret_file"] + !!keys[i]["pem_file"] + !!keys[i]["jwks_file"];
+      if (set != 1) r.error(keys[i], kpath, "needs exactly one of secret_file, pem_file, jwks_file");
+      p.keys.push_back(std::move(k));
+    }
+  }
+  if (auto sources = item["token_from"]; sources && r.expect_seq(sources, path + ".token_from")) {
+    p.token_from.clear();
+    for (std::size_t i = 0; i < sources.size(); ++i) {
+      auto s = r.scalar(sources[i], index_path(path + ".token_from", i));
+      if (!s) continue;
+      if (auto t = parse_token_source(*s)) p.token_from.push_back(*t);
+      else r.error(sources[i], index_path(path + ".token_from", i),
+                   "must be header:NAME, query:NAME, cookie:NAME or protocol");
+    }
+  }
+  if (auto fwd = item["forward_claims"]; fwd && r.expect_map(fwd, path + ".forward_claims")) {
+    for (const auto& kv : fwd) {
+      auto header = r.scalar(kv.second, path + ".forward_claims." + kv.first.as<std::string>());
+      if (header) p.forward_claims.emplace_back(kv.first.as<std::string>(), *header);
+    }
+  }
+}
+
+void read_auth(Reader& r, const YAML::Node& node, std::vector<AuthProvider>& out) {
+  if (!r.expect_map(node, "auth")) return;
+  r.check_keys(node, "auth", {"providers"});
+  auto providers = node["providers"];
+  if (!providers || !r.expect_seq(providers, "auth.providers")) return;
+  std::set<std::string> names;
+  for (std::size_t i = 0; i < providers.size(); ++i) {
+    const auto path = index_path("auth.providers", i);
+    if (!r.expect_map(providers[i], path)) continue;
+    AuthProvider p;
+    r.read_string(providers[i], "name", path, p.name);
+    if (p.name.empty()) r.error(providers[i], path + ".name", "is required");
+    else if (!names.insert(p.name).second) r.error(providers[i], path + ".name", "duplicate name " + p.name);
+    read_provider(r, providers[i], path, p);
+    out.push_back(std::move(p));
+  }
+}
+
+void read_route_auth(Reader& r, const YAML::Node& item, const std::string& path, Route& route,
+                     const std::vector<AuthProvider>& providers) {
+  if (auto a = item["auth"]) {
+    r.read_string(item, "auth", path, route.auth);
+    const bool known = std::any_of(providers.begin(), providers.end(),
+                                   [&](const AuthProvider& p) { return p.name == route.auth; });
+    if (!route.auth.empty() && !known) r.error(a, path + ".auth", "no auth provider named " + route.auth);
+  }
+  if (auto rules = item["require_claims"]; rules && r.expect_seq(rules, path + ".require_claims")) {
+    for (std::size_t i = 0; i < rules.size(); ++i) {
+      const auto rpath = index_path(path + ".require_claims", i);
+      if (!r.expect_map(rules[i], rpath)) continue;
+      r.check_keys(rules[i], rpath, {"claim", "equals", "contains"});
+      ClaimRequirement c;
+      r.read_string(rules[i], "claim", rpath, c.claim);
+      c.contains = static_cast<bool>(rules[i]["contains"]);
+      r.read_string(rules[i], c.contains ? "contains" : "equals", rpath, c.value);
+      if (c.claim.empty() || (!rules[i]["equals"] == !rules[i]["contains"]))
+        r.error(rules[i], rpath, "needs claim and exactly one of equals, contains");
+      route.require_claims.push_back(std::move(c));
+    }
+    if (route.auth.empty()) r.error(rules, path + ".require_claims", "needs auth on the route");
+  }
+  r.read_bool(item, "close_at_expiry", path, route.close_at_expiry);
+}
+
+void read_routes(Reader& r, const YAML::Node& node, std::vector<Route>& out,
+                 const std::vector<AuthProvider>& providers) {
   if (!r.expect_seq(node, "routes")) return;
   if (node.size() == 0) r.error(node, "routes", "must not be empty");
   std::set<std::string> names;
@@ -291,7 +416,8 @@ void read_routes(Reader& r, const YAML::Node& node, std::vector<Route>& out) {
     if (!r.expect_map(item, path)) continue;
     r.check_keys(item, path,
                  {"name", "match", "backends", "backend_ca_file", "connect_timeout",
-                  "response_timeout", "limits", "allowed_origins"});
+                  "response_timeout", "limits", "allowed_origins", "auth", "require_claims",
+                  "close_at_expiry"});
     Route route;
     route.name = "route" + std::to_string(i);
     r.read_string(item, "name", path, route.name);
@@ -326,6 +452,7 @@ void read_routes(Reader& r, const YAML::Node& node, std::vector<Route>& out) {
     r.read_duration(item, "response_timeout", path, route.response_timeout);
     if (auto limits = item["limits"]) read_route_limits(r, limits, path + ".limits", route.limits);
     r.read_string_list(item, "allowed_origins", path, route.allowed_origins);
+    read_route_auth(r, item, path, route, providers);
     out.push_back(std::move(route));
   }
 }
@@ -333,7 +460,7 @@ void read_routes(Reader& r, const YAML::Node& node, std::vector<Route>& out) {
 void read_root(Reader& r, const YAML::Node& root, Config& cfg) {
   if (!r.expect_map(root, "")) return;
   r.check_keys(root, "",
-               {"threads", "log", "listeners", "admin", "http", "drain_timeout", "routes"});
+               {"threads", "log", "listeners", "admin", "http", "drain_timeout", "auth", "routes"});
   if (auto threads = root["threads"]) {
     std::uint64_t n = 0;
     r.read_size(root, "threads", "", n, 0, 256);
@@ -348,7 +475,8 @@ void read_root(Reader& r, const YAML::Node& root, Config& cfg) {
   }
   if (auto http = root["http"]) read_http(r, http, cfg.http);
   r.read_duration(root, "drain_timeout", "", cfg.drain_timeout);
-  if (auto routes = root["routes"]) read_routes(r, routes, cfg.routes);
+  if (auto auth = root["auth"]) read_auth(r, auth, cfg.auth_providers);
+  if (auto routes = root["routes"]) read_routes(r, routes, cfg.routes, cfg.auth_providers);
   else r.error(root, "routes", "is required");
 }
 

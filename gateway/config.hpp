@@ -54,6 +54,44 @@ struct Backend {
   std::uint16_t port = 0;
 };
 
+// Where a key comes from; exactly one of the three files is set.
+struct KeySource {
+  std::string secret_file;  // HMAC secret, raw bytes (trailing newline ignored)
+  std::string pem_file;     // PEM public key (RSA >= 2048, EC P-256/P-384, Ed25519)
+  std::string jwks_file;    // JWKS document
+  std::string kid;          // for secret_file and pem_file; JWKS keys carry their own
+};
+
+struct TokenSource {
+  enum class Kind { header, query, cookie, protocol };
+  Kind kind = Kind::header;
+  std::string name;  // header, query parameter or cookie name; unused for protocol
+};
+
+struct AuthProvider {
+  std::string name;
+  std::string issuer;                    // empty: not checked
+  std::vector<std::string> audiences;    // empty: not checked
+  std::vector<std::string> algorithms;   // allowlist, required: no algorithm is allowed by default
+  std::vector<KeySource> keys;
+  // In order. "header:Authorization" takes a Bearer token; "protocol" the browser trick
+  // Sec-WebSocket-Protocol: bearer, TOKEN (the token entry is removed before the backend).
+  std::vector<TokenSource> token_from = {{TokenSource::Kind::header, "Authorization"},
+                                         {TokenSource::Kind::query, "access_token"},
+                                         {TokenSource::Kind::cookie, "access_token"},
+                                         {TokenSource::Kind::protocol, ""}};
+  Duration leeway = 30s;
+  // Verified claims to request headers for the backend; a client's own headers of these names
+  // are removed first, so they cannot be forged.
+  std::vector<std::pair<std::string, std::string>> forward_claims;
+};
+
+struct ClaimRequirement {
+  std::string claim;
+  bool contains = false;  // contains: an array element or a space-separated word; else equals
+  std::string value;
+};
+
 struct RouteLimits {
   std::uint64_t max_message = 1 << 20;  // one message, all fragments, as sent on the wire; over: 1009
   Duration idle_timeout = 60s;          // no data message either way; then 1001 "idle timeout"
@@ -72,6 +110,9 @@ struct Route {
   Duration response_timeout = 30s;  // backend's answer to the forwarded request; then 504
   RouteLimits limits;
   std::vector<std::string> allowed_origins;  // empty: any Origin; else exact match or 403
+  std::string auth;                          // provider name; empty: no authentication
+  std::vector<ClaimRequirement> require_claims;  // failing one: 403
+  bool close_at_expiry = false;              // close live sessions with 1008 when the token expires
 };
 
 struct Config {
@@ -82,6 +123,7 @@ struct Config {
   Admin admin;
   HttpLimits http;
   Duration drain_timeout = 10s;  // SIGTERM: how long sessions get to finish after their 1001
+  std::vector<AuthProvider> auth_providers;
   std::vector<Route> routes;
 };
 

@@ -44,6 +44,11 @@ FrameRelay::~FrameRelay() { registry_.remove(this); }
 
 void FrameRelay::start(std::string early_from_client, std::string early_from_backend) {
   started_ = last_data_ = last_client_byte_ = Clock::now();
+  if (params_.expires_at_unix > 0) {
+    const auto now_unix = std::chrono::duration_cast<std::chrono::seconds>(
+                              std::chrono::system_clock::now().time_since_epoch()).count();
+    token_expiry_ = started_ + std::chrono::seconds(params_.expires_at_unix - now_unix);
+  }
   if (log::enabled(log::Level::info)) {
     const auto& route = *params_.runtime->routes[params_.route].config;
     log::info("session_open", {{"route", route.name},
@@ -384,7 +389,7 @@ void FrameRelay::arm_timer() {
   if (linger_until_ != Clock::time_point{}) {
     next = linger_until_;
   } else {
-    next = last_data_ + limits_.idle_timeout;
+    next = std::min(last_data_ + limits_.idle_timeout, token_expiry_);
     if (limits_.ping_interval.count() > 0) {
       if (ping_sent_ > last_client_byte_)
         next = std::min(next, ping_sent_ + limits_.pong_timeout);
@@ -406,6 +411,10 @@ void FrameRelay::on_timer() {
       return finish();
     }
     return arm_timer();
+  }
+  if (now >= token_expiry_) {
+    return close_both(ws::close_code::policy_violation, "token expired", ws::close_code::going_away,
+                      "token expired");
   }
   if (now - last_data_ >= limits_.idle_timeout) {
     return close_both(ws::close_code::going_away, "idle timeout", ws::close_code::going_away,

@@ -26,6 +26,7 @@ class FrameRelay : public Drainable, public std::enable_shared_from_this<FrameRe
     std::size_t backend = 0;
     bool deflate = false;  // permessage-deflate negotiated: RSV1 is legal on data frames
     std::string client_ip;
+    std::int64_t expires_at_unix = 0;  // close with 1008 at this time (route's close_at_expiry)
   };
 
   FrameRelay(Transport client, Transport backend, Params params, SessionRegistry& registry);
@@ -107,6 +108,7 @@ class FrameRelay : public Drainable, public std::enable_shared_from_this<FrameRe
   Clock::time_point ping_sent_{};       // the latest gateway ping; 0 = none outstanding
   Clock::time_point ping_retry_at_{};   // a ping that found no frame boundary waits until then
   Clock::time_point linger_until_{};    // set once a close is under way
+  Clock::time_point token_expiry_ = Clock::time_point::max();
   std::uint64_t timer_generation_ = 0;
   std::string end_reason_;
   bool closing_started_ = false;

@@ -2,7 +2,61 @@
 
 #include <boost/asio/io_context.hpp>
 
+#include <fstream>
+#include <sstream>
+
 namespace wsgate::gateway {
+
+namespace {
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+// Loads a provider's keys (files are read at load and on every reload: key rotation is a SIGHUP).
+std::vector<auth::VerificationKey> load_keys(const config::AuthProvider& p, const std::string& where,
+                                             std::vector<std::string>& errors) {
+  std::vector<auth::VerificationKey> keys;
+  for (const auto& k : p.keys) {
+    if (!k.secret_file.empty()) {
+      std::string secret = read_file(k.secret_file);
+      while (!secret.empty() && (secret.back() == '\n' || secret.back() == '\r')) secret.pop_back();
+      if (secret.size() < 32)  // RFC 7518 3.2: at least the hash size for HS256
+        errors.push_back(where + ": " + k.secret_file + ": HMAC secret shorter than 32 bytes");
+      keys.push_back(auth::VerificationKey::from_secret(std::move(secret), k.kid));
+    } else if (!k.pem_file.empty()) {
+      std::string error;
+      if (auto key = auth::VerificationKey::from_pem(read_file(k.pem_file), k.kid, error))
+        keys.push_back(std::move(*key));
+      else errors.push_back(where + ": " + k.pem_file + ": " + error);
+    } else if (!k.jwks_file.empty()) {
+      std::vector<std::string> problems;
+      auto set = auth::parse_jwks(read_file(k.jwks_file), problems);
+      for (const auto& e : problems) errors.push_back(where + ": " + k.jwks_file + ": " + e);
+      for (auto& key : set) keys.push_back(std::move(key));
+    }
+  }
+  return keys;
+}
+
+std::unique_ptr<auth::JwtVerifier> make_verifier(const config::AuthProvider& p,
+                                                 const config::Route& route,
+                                                 std::vector<auth::VerificationKey> keys) {
+  auth::VerifierConfig vc;
+  for (const auto& a : p.algorithms) vc.algorithms.push_back(*auth::parse_algorithm(a));
+  vc.issuer = p.issuer;
+  vc.audiences = p.audiences;
+  vc.leeway_seconds = std::chrono::duration_cast<std::chrono::seconds>(p.leeway).count();
+  for (const auto& c : route.require_claims)
+    vc.required_claims.push_back({c.claim, c.contains ? auth::ClaimRule::Kind::contains
+                                                      : auth::ClaimRule::Kind::equals, c.value});
+  return std::make_unique<auth::JwtVerifier>(std::move(vc), std::move(keys));
+}
+
+}  // namespace
 
 std::shared_ptr<const Runtime> Runtime::build(config::Config cfg, std::vector<std::string>& errors) {
   auto rt = std::make_shared<Runtime>();
@@ -13,6 +67,10 @@ std::shared_ptr<const Runtime> Runtime::build(config::Config cfg, std::vector<st
   std::vector<routing::RouteMatch> matches;
   for (const auto& route : c.routes) matches.push_back({route.host, route.path_prefix});
   rt->table = routing::RouteTable(std::move(matches));
+
+  std::vector<std::vector<auth::VerificationKey>> provider_keys;
+  for (const auto& p : c.auth_providers)
+    provider_keys.push_back(load_keys(p, c.source_file + ": auth " + p.name, errors));
 
   boost::asio::io_context io;
   boost::asio::ip::tcp::resolver resolver(io);
@@ -36,6 +94,11 @@ std::shared_ptr<const Runtime> Runtime::build(config::Config cfg, std::vector<st
       std::string error;
       r.backend_tls = make_client_tls_context(route.backend_ca_file, error);
       if (!r.backend_tls) errors.push_back(c.source_file + ": routes " + route.name + ": " + error);
+    }
+    for (std::size_t i = 0; i < c.auth_providers.size(); ++i) {
+      if (c.auth_providers[i].name != route.auth) continue;
+      r.auth = &c.auth_providers[i];
+      r.verifier = make_verifier(c.auth_providers[i], route, provider_keys[i]);
     }
     rt->routes.push_back(std::move(r));
   }

@@ -2,6 +2,7 @@
 // resolved addresses and TLS contexts. Immutable once built; a reload builds a new one and swaps it.
 #pragma once
 
+#include "auth/jwt_verifier.hpp"
 #include "gateway/config.hpp"
 #include "gateway/tls_context.hpp"
 #include "routing/backend_picker.hpp"
@@ -20,6 +21,8 @@ struct RouteRuntime {
   std::unique_ptr<routing::BackendPicker> picker;
   std::vector<boost::asio::ip::tcp::endpoint> endpoints;  // one per backend, resolved at load
   SslCtxPtr backend_tls;                                 // set when any backend is wss://
+  const config::AuthProvider* auth = nullptr;            // the route's provider, if any
+  std::unique_ptr<auth::JwtVerifier> verifier;           // its keys and rules plus the route's claims
 };
 
 struct Runtime {

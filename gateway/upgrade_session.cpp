@@ -4,6 +4,9 @@
 #include "gateway/handshake_check.hpp"
 #include "gateway/header_rewrite.hpp"
 #include "gateway/log.hpp"
+#include "gateway/token_extraction.hpp"
+
+#include <boost/json/serialize.hpp>
 
 #include <boost/beast/core/buffers_to_string.hpp>
 #include <boost/beast/http/rfc7230.hpp>
@@ -160,6 +163,7 @@ void UpgradeSession::handle_request() {
   }
   if (!origin_allowed(route_->config->allowed_origins, req[http::field::origin]))
     return reject(403, "Forbidden", "origin not allowed");
+  if (route_->verifier && !authenticate(req)) return;
 
   if (!req.keep_alive()) close_after_response_ = true;
   rewrite_request(req, {client_ip_, client_.is_tls(), upgrade_});
@@ -169,6 +173,41 @@ void UpgradeSession::handle_request() {
   backend_order_ = route_->picker->pick_order(std::chrono::steady_clock::now());
   attempt_ = 0;
   connect_next_backend();
+}
+
+// Verifies the route's token; on success the verified claims become request headers for the
+// backend. A client's own headers of those names are removed first, so they cannot be forged.
+bool UpgradeSession::authenticate(http::request_header<>& req) {
+  const auto& provider = *route_->auth;
+  auto taken = take_token(req, provider.token_from);
+  if (!taken) {
+    reject(401, "Unauthorized", "missing token", "WWW-Authenticate",
+           R"(Bearer realm="wsgate", error="invalid_token", error_description="missing token")");
+    return false;
+  }
+  const auto now = std::chrono::duration_cast<std::chrono::seconds>(
+                       std::chrono::system_clock::now().time_since_epoch()).count();
+  const auto verified = route_->verifier->verify(taken->token, now);
+  if (verified.result != auth::error::none) {
+    const std::string description(auth::to_string(verified.result));
+    if (auth::is_forbidden(verified.result)) {
+      reject(403, "Forbidden", description, "WWW-Authenticate",
+             R"(Bearer realm="wsgate", error="insufficient_scope", error_description=")" + description + "\"");
+    } else {
+      reject(401, "Unauthorized", description, "WWW-Authenticate",
+             R"(Bearer realm="wsgate", error="invalid_token", error_description=")" + description + "\"");
+    }
+    return false;
+  }
+  for (const auto& [claim, header] : provider.forward_claims) {
+    req.erase(header);
+    if (const auto* value = verified.claims.if_contains(claim))
+      req.set(header, value->is_string() ? std::string(value->get_string()) : boost::json::serialize(*value));
+  }
+  protocol_token_ = taken->from_protocol;
+  if (const auto* exp = verified.claims.if_contains("exp"); exp && exp->is_number())
+    token_expires_at_ = static_cast<std::int64_t>(exp->to_number<double>());
+  return true;
 }
 
 void UpgradeSession::connect_next_backend() {
@@ -280,6 +319,9 @@ void UpgradeSession::on_backend_response() {
     if (!beast::iequals(res[http::field::upgrade], "websocket"))
       return reject(502, "Bad Gateway", "backend switched to something other than websocket");
     rewrite_response(res, true);
+    // The client offered "bearer" only to carry its token: it must see one of its offers chosen.
+    if (protocol_token_ && res.count(http::field::sec_websocket_protocol) == 0)
+      res.set(http::field::sec_websocket_protocol, "bearer");
     out_ = serialize(res.base());
     phase_ = Phase::respond;
     client_.async_write_all(out_.data(), out_.size(), [self = shared_from_this()](error_code ec) {
@@ -317,7 +359,7 @@ void UpgradeSession::on_response_sent(error_code ec) {
 }
 
 void UpgradeSession::reject(unsigned status, std::string_view reason, std::string_view detail,
-                            std::string_view extra_header, std::string_view extra_value) {
+                            std::string_view extra_header, const std::string& extra_value) {
   log::info("request_rejected", {{"status", std::to_string(status)},
                                  {"route", std::string(route_name())},
                                  {"client", client_ip_},
@@ -370,6 +412,7 @@ void UpgradeSession::start_relay() {
   params.deflate = http::ext_list(res[http::field::sec_websocket_extensions])
                        .exists("permessage-deflate");
   params.client_ip = client_ip_;
+  if (route_->config->close_at_expiry) params.expires_at_unix = token_expires_at_;
   auto relay = std::make_shared<FrameRelay>(std::move(client_), std::move(*backend_),
                                             std::move(params), registry_);
   relay->start(beast::buffers_to_string(client_buf_.data()),

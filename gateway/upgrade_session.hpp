@@ -38,7 +38,8 @@ class UpgradeSession : public Drainable, public std::enable_shared_from_this<Upg
   void parse_request();
   void handle_request();
   void reject(unsigned status, std::string_view reason, std::string_view detail,
-              std::string_view extra_header = {}, std::string_view extra_value = {});
+              std::string_view extra_header = {}, const std::string& extra_value = {});
+  bool authenticate(boost::beast::http::request_header<>& req);
 
   void connect_next_backend();
   void on_connected(std::size_t backend, error_code ec);
@@ -80,6 +81,8 @@ class UpgradeSession : public Drainable, public std::enable_shared_from_this<Upg
   const RouteRuntime* route_ = nullptr;
   std::size_t route_index_ = 0;
   bool upgrade_ = false;
+  bool protocol_token_ = false;        // the token came as Sec-WebSocket-Protocol: bearer, TOKEN
+  std::int64_t token_expires_at_ = 0;  // Unix seconds; 0: no token or no exp
   bool head_request_ = false;
   std::vector<std::size_t> backend_order_;
   std::size_t attempt_ = 0;
