@@ -1,14 +1,20 @@
 // wsgate's command line: run the gateway, check a configuration file, print the version.
 // Exit status: 0 success, 1 invalid configuration or failure to start, 2 usage.
 
+#include "auth/token_minter.hpp"
 #include "gateway/config.hpp"
 #include "gateway/log.hpp"
 #include "gateway/runtime.hpp"
 #include "gateway/server.hpp"
 
+#include <boost/json/parse.hpp>
+
+#include <chrono>
 #include <csignal>
 #include <cstring>
+#include <fstream>
 #include <iostream>
+#include <sstream>
 #include <string_view>
 
 namespace {
@@ -16,7 +22,61 @@ namespace {
 void usage(std::ostream& out) {
   out << "usage: wsgate [--config FILE]     run the gateway (default FILE: gateway.yaml)\n"
          "       wsgate --check-config FILE validate FILE, print every error as FILE:LINE:COL\n"
+         "       wsgate token --secret-file F --sub SUBJECT [--ttl 1h] [--iss ISSUER] [--aud AUDIENCE]\n"
+         "                    [--kid KID] [--claim NAME=VALUE]...   mint a development HS256 token\n"
          "       wsgate --version\n";
+}
+
+// `wsgate token`: a development HS256 token signed with a secret file, printed on stdout.
+int mint_token(int argc, char** argv) {
+  std::string secret_file, kid;
+  auto ttl = std::chrono::milliseconds(std::chrono::hours(1));
+  boost::json::object claims;
+  for (int i = 2; i < argc; ++i) {
+    const std::string_view arg = argv[i];
+    if (i + 1 >= argc) {
+      usage(std::cerr);
+      return 2;
+    }
+    const std::string value = argv[++i];
+    if (arg == "--secret-file") secret_file = value;
+    else if (arg == "--sub") claims["sub"] = value;
+    else if (arg == "--iss") claims["iss"] = value;
+    else if (arg == "--aud") claims["aud"] = value;
+    else if (arg == "--kid") kid = value;
+    else if (arg == "--ttl") {
+      auto d = wsgate::config::parse_duration(value);
+      if (!d) {
+        std::cerr << "wsgate token: --ttl must be a duration such as 30s, 15m or 1h\n";
+        return 2;
+      }
+      ttl = *d;
+    } else if (arg == "--claim" && value.find('=') != std::string::npos) {
+      // A value that reads as JSON (number, true, array) is kept as such, anything else a string.
+      const auto eq = value.find('=');
+      boost::system::error_code ec;
+      auto v = boost::json::parse(value.substr(eq + 1), ec);
+      claims[value.substr(0, eq)] = ec ? boost::json::value(value.substr(eq + 1)) : v;
+    } else {
+      usage(std::cerr);
+      return 2;
+    }
+  }
+  std::ifstream in(secret_file, std::ios::binary);
+  if (secret_file.empty() || !in) {
+    std::cerr << "wsgate token: cannot read --secret-file " << secret_file << "\n";
+    return 1;
+  }
+  std::stringstream s;
+  s << in.rdbuf();
+  std::string secret = s.str();
+  while (!secret.empty() && (secret.back() == '\n' || secret.back() == '\r')) secret.pop_back();
+  const auto now = std::chrono::duration_cast<std::chrono::seconds>(
+                       std::chrono::system_clock::now().time_since_epoch()).count();
+  claims["iat"] = now;
+  claims["exp"] = now + std::chrono::duration_cast<std::chrono::seconds>(ttl).count();
+  std::cout << wsgate::auth::mint_hs256(claims, secret, kid) << '\n';
+  return 0;
 }
 
 int check_config(const std::string& path) {
@@ -51,6 +111,7 @@ int run(const std::string& path) {
 
 int main(int argc, char** argv) {
   std::string config = "gateway.yaml";
+  if (argc > 1 && std::string_view(argv[1]) == "token") return mint_token(argc, argv);
   for (int i = 1; i < argc; ++i) {
     const std::string_view arg = argv[i];
     if (arg == "--version") {

@@ -1,0 +1,146 @@
+// JWT authentication through the real binary: each token source, the 401/403 answers, claims
+// forwarded (and forged copies removed), the query token stripped, the bearer subprotocol, and a
+// session closed when its token expires. Tokens are minted with `wsgate token`.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { wsgateBin, tempDir, startBackend, startGateway, open, connect, routeYaml } from './lib.mjs';
+
+let dir, secretFile, otherSecretFile, backend, gw;
+
+function token(args = [], secret = secretFile) {
+  return execFileSync(wsgateBin, ['token', '--secret-file', secret, '--sub', 'alice', '--iss', 'wsgate-dev',
+                                  '--aud', 'wsgate', ...args], { encoding: 'utf8' }).trim();
+}
+
+async function backendView(ws) {
+  ws.send('headers');
+  return JSON.parse((await ws.next()).data.toString());
+}
+
+before(async () => {
+  dir = tempDir();
+  secretFile = path.join(dir, 'dev.secret');
+  otherSecretFile = path.join(dir, 'other.secret');
+  writeFileSync(secretFile, randomBytes(48).toString('base64') + '\n');
+  writeFileSync(otherSecretFile, randomBytes(48).toString('base64'));
+  backend = await startBackend('w1');
+  gw = await startGateway(routeYaml(`
+  - { name: secure, match: { path_prefix: /secure }, auth: dev, backends: [ "${backend.url}" ] }
+  - name: scoped
+    match: { path_prefix: /scoped }
+    auth: dev
+    require_claims: [ { claim: scope, contains: chat } ]
+    backends: [ "${backend.url}" ]
+  - { name: expiring, match: { path_prefix: /expiring }, auth: dev, close_at_expiry: true, backends: [ "${backend.url}" ] }
+  - { name: open, match: { path_prefix: /open }, backends: [ "${backend.url}" ] }`, { extra: `auth:
+  providers:
+    - name: dev
+      issuer: wsgate-dev
+      audiences: [ wsgate ]
+      algorithms: [ HS256 ]
+      keys: [ { secret_file: ${secretFile} } ]
+      token_from: [ "header:Authorization", "query:access_token", "cookie:access_token", "protocol" ]
+      leeway: 0s
+      forward_claims: { sub: X-User-Id }` }), { dir });
+});
+
+after(async () => {
+  await gw?.stop();
+  await backend?.kill();
+});
+
+function rejected(url, options) {
+  const ws = connect(url, options);
+  return ws.opened.then(() => { ws.close(); throw new Error('upgrade was accepted'); }, (err) => err);
+}
+
+test('no token: 401 with a Bearer challenge', async () => {
+  const err = await rejected(gw.url('public', '/secure'));
+  assert.equal(err.status, 401);
+  assert.equal(err.headers['www-authenticate'],
+               'Bearer realm="wsgate", error="invalid_token", error_description="missing token"');
+  await gw.waitLog(/request_rejected status=401 route=secure .*reason="missing token"/);
+  assert.ok(!gw.logs.some((l) => l.includes('eyJ')), 'no token in the logs');
+});
+
+test('Authorization: Bearer, with the claim forwarded and a forged X-User-Id replaced', async () => {
+  const ws = await open(gw.url('public', '/secure'),
+                        { headers: { authorization: `Bearer ${token()}`, 'x-user-id': 'mallory' } });
+  const seen = await backendView(ws);
+  assert.equal(seen.headers['x-user-id'], 'alice');
+  ws.close();
+});
+
+test('a query token is taken out of the URL the backend sees', async () => {
+  const ws = await open(gw.url('public', `/secure/room?x=1&access_token=${token()}&y=2`));
+  const seen = await backendView(ws);
+  assert.equal(seen.url, '/secure/room?x=1&y=2');
+  assert.equal(seen.headers['x-user-id'], 'alice');
+  ws.close();
+});
+
+test('a cookie token', async () => {
+  const ws = await open(gw.url('public', '/secure'), { headers: { cookie: `theme=dark; access_token=${token()}` } });
+  assert.equal((await backendView(ws)).headers['x-user-id'], 'alice');
+  ws.close();
+});
+
+test('the browser subprotocol trick: bearer, TOKEN', async () => {
+  const alone = await open(gw.url('public', '/secure'), { protocols: ['bearer', token()] });
+  assert.equal(alone.protocol, 'bearer', 'the client sees one of its offers chosen');
+  assert.equal((await backendView(alone)).headers['sec-websocket-protocol'], undefined);
+  alone.close();
+  const withApp = await open(gw.url('public', '/secure'), { protocols: ['bearer', token(), 'chat.v1'] });
+  assert.equal(withApp.protocol, 'chat.v1');
+  assert.equal((await backendView(withApp)).headers['sec-websocket-protocol'], 'chat.v1');
+  withApp.close();
+});
+
+test('bad tokens: 401 with the reason', async () => {
+  const cases = [
+    [token([], otherSecretFile), 'bad signature'],
+    [token(['--ttl', '0s']), 'token expired'],
+    [((t) => { const i = t.length - 10; return t.slice(0, i) + (t[i] === 'A' ? 'B' : 'A') + t.slice(i + 1); })(token()),
+     'bad signature'],
+    [token().slice(0, -4), 'malformed token'],  // a cut signature leaves a non-canonical base64url tail
+    ['not.a.token', 'malformed token'],
+    [execFileSync(wsgateBin, ['token', '--secret-file', secretFile, '--sub', 'a', '--iss', 'someone-else', '--aud', 'wsgate'],
+                  { encoding: 'utf8' }).trim(), 'wrong issuer'],
+  ];
+  for (const [t, reason] of cases) {
+    const err = await rejected(gw.url('public', '/secure'), { headers: { authorization: `Bearer ${t}` } });
+    assert.equal(err.status, 401, reason);
+    assert.equal(err.headers['www-authenticate'],
+                 `Bearer realm="wsgate", error="invalid_token", error_description="${reason}"`);
+  }
+});
+
+test('a required claim that fails: 403 insufficient_scope', async () => {
+  const err = await rejected(gw.url('public', '/scoped'),
+                             { headers: { authorization: `Bearer ${token(['--claim', 'scope=read'])}` } });
+  assert.equal(err.status, 403);
+  assert.equal(err.headers['www-authenticate'],
+               'Bearer realm="wsgate", error="insufficient_scope", error_description="required claim mismatch"');
+  const ok = await open(gw.url('public', '/scoped'),
+                        { headers: { authorization: `Bearer ${token(['--claim', 'scope=read chat'])}` } });
+  ok.close();
+});
+
+test('a route without auth passes without a token', async () => {
+  const ws = await open(gw.url('public', '/open'));
+  ws.close();
+});
+
+test('a live session is closed with 1008 when its token expires', async () => {
+  const ws = await open(gw.url('public', '/expiring'),
+                        { headers: { authorization: `Bearer ${token(['--ttl', '2s'])}` } });
+  ws.send('still valid');
+  assert.equal((await ws.next()).data.toString(), 'still valid');
+  const closed = await ws.closed;
+  assert.equal(closed.code, 1008);
+  assert.equal(closed.reason, 'token expired');
+});
