@@ -191,3 +191,82 @@ TEST(Config, UnreadableFile) {
 
 }  // namespace
 }  // namespace wsgate::config
+
+namespace wsgate::config {
+namespace {
+
+TEST(ConfigAuth, ProvidersAndRouteAuth) {
+  const auto dir = std::filesystem::temp_directory_path() / "wsgate_config_auth_test";
+  std::filesystem::create_directories(dir);
+  std::ofstream(dir / "dev.secret") << "0123456789abcdef0123456789abcdef";
+  auto r = load_config_text(R"(
+listeners: [ { bind: "127.0.0.1:1" } ]
+auth:
+  providers:
+    - name: dev
+      issuer: wsgate-dev
+      audiences: [ wsgate ]
+      algorithms: [ HS256, EdDSA ]
+      keys: [ { secret_file: dev.secret, kid: k1 } ]
+      token_from: [ "header:Authorization", "query:t", protocol ]
+      leeway: 5s
+      forward_claims: { sub: X-User-Id }
+routes:
+  - backends: [ "ws://127.0.0.1:1" ]
+    auth: dev
+    require_claims: [ { claim: scope, contains: chat }, { claim: tier, equals: gold } ]
+    close_at_expiry: true
+)", "gw.yaml", dir.string(), [](const std::string&) -> std::optional<std::string> { return std::nullopt; });
+  ASSERT_TRUE(r.errors.empty()) << r.errors.front();
+  const auto& p = r.config->auth_providers.at(0);
+  EXPECT_EQ(p.algorithms, (std::vector<std::string>{"HS256", "EdDSA"}));
+  EXPECT_EQ(p.keys.at(0).secret_file, (dir / "dev.secret").string());
+  EXPECT_EQ(p.keys.at(0).kid, "k1");
+  ASSERT_EQ(p.token_from.size(), 3u);
+  EXPECT_EQ(p.token_from[1].kind, TokenSource::Kind::query);
+  EXPECT_EQ(p.token_from[1].name, "t");
+  EXPECT_EQ(p.token_from[2].kind, TokenSource::Kind::protocol);
+  EXPECT_EQ(p.leeway, std::chrono::seconds(5));
+  EXPECT_EQ(p.forward_claims.at(0), (std::pair<std::string, std::string>{"sub", "X-User-Id"}));
+  const auto& route = r.config->routes.at(0);
+  EXPECT_EQ(route.auth, "dev");
+  ASSERT_EQ(route.require_claims.size(), 2u);
+  EXPECT_TRUE(route.require_claims[0].contains);
+  EXPECT_FALSE(route.require_claims[1].contains);
+  EXPECT_TRUE(route.close_at_expiry);
+  std::filesystem::remove_all(dir);
+}
+
+TEST(ConfigAuth, EveryMistakeWithItsPlace) {
+  auto r = load_config_text(R"(listeners: [ { bind: "127.0.0.1:1" } ]
+auth:
+  providers:
+    - name: dev
+      algorithms: [ none ]
+      keys: [ { kid: x } ]
+      token_from: [ "body:token" ]
+    - issuer: x
+routes:
+  - backends: [ "ws://127.0.0.1:1" ]
+    auth: prod
+  - backends: [ "ws://127.0.0.1:1" ]
+    require_claims: [ { claim: scope } ]
+    close_at_expiry: maybe
+)", "gw.yaml", "/tmp", [](const std::string&) -> std::optional<std::string> { return std::nullopt; });
+  const std::vector<std::string> expected{
+      "gw.yaml:5:21: auth.providers[0].algorithms[0]: must be one of HS256 HS384 HS512 RS256 RS384 RS512 PS256 PS384 PS512 ES256 ES384 EdDSA",
+      "gw.yaml:6:15: auth.providers[0].keys[0]: needs exactly one of secret_file, pem_file, jwks_file",
+      "gw.yaml:7:21: auth.providers[0].token_from[0]: must be header:NAME, query:NAME, cookie:NAME or protocol",
+      "gw.yaml:8:7: auth.providers[1].name: is required",
+      "gw.yaml:8:7: auth.providers[1].algorithms: is required (an explicit allowlist, e.g. [HS256])",
+      "gw.yaml:8:7: auth.providers[1].keys: is required",
+      "gw.yaml:11:11: routes[0].auth: no auth provider named prod",
+      "gw.yaml:13:23: routes[1].require_claims[0]: needs claim and exactly one of equals, contains",
+      "gw.yaml:13:21: routes[1].require_claims: needs auth on the route",
+      "gw.yaml:14:22: routes[1].close_at_expiry: must be true or false",
+  };
+  EXPECT_EQ(r.errors, expected);
+}
+
+}  // namespace
+}  // namespace wsgate::config
