@@ -18,16 +18,24 @@ for i in 1 2 3; do
 done
 sleep 0.5
 
+token=$(build/wsgate token --secret-file certs/dev.secret --sub demo-user --iss wsgate-dev \
+         --aud wsgate --ttl 24h)
+
 cat <<TXT
 
 wsgate demo — three backend workers on 127.0.0.1:9001-9003, gateway on gateway.yaml
 
-  plain:   ws://127.0.0.1:8080/chat     (broadcast chat)   ws://127.0.0.1:8080/echo   (echo)
-  TLS:     wss://localhost:8443/chat    (self-signed certs/dev.crt)
-  admin:   http://127.0.0.1:9100/healthz   http://127.0.0.1:9100/readyz
+  chat (needs the token):  ws://127.0.0.1:8080/chat?access_token=$token
+  echo (open):             ws://127.0.0.1:8080/echo
+  TLS:                     wss://localhost:8443/chat?access_token=...  (self-signed certs/dev.crt)
+  admin:                   http://127.0.0.1:9100/healthz   http://127.0.0.1:9100/readyz
 
-  try:     node tests/clients/ws_client.mjs ws://127.0.0.1:8080/chat
-           then type lines; 'whoami' answers with the worker's name
+  token (24 h, HS256, sub=demo-user):
+    $token
+
+  try:  node tests/clients/ws_client.mjs ws://127.0.0.1:8080/chat --token $token
+        then type lines; 'whoami' answers with the worker's name
+  more: build/wsgate token --secret-file certs/dev.secret --sub alice --iss wsgate-dev --aud wsgate
 
 TXT
 build/wsgate --config gateway.yaml &

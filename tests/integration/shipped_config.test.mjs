@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { root, wsgateBin, tempDir, startBackend, startGateway, open } from './lib.mjs';
+import { root, wsgateBin, tempDir, startBackend, startGateway, open, connect } from './lib.mjs';
 
 function withDevSecrets() {
   const dir = tempDir();
@@ -58,8 +58,14 @@ test('the shipped gateway.yaml runs with three workers, plain and TLS', async ()
     }
     assert.deepEqual([...seen].sort(), ['worker-1', 'worker-2', 'worker-3'], 'round robin over the three');
     const ca = readFileSync(path.join(dir, 'certs', 'dev.crt'));
-    const secure = await open(`wss://localhost:${gw.ports['public-tls']}/chat`, { ca });
-    const peer = await open(`wss://localhost:${gw.ports['public-tls']}/chat`, { ca });
+    const chatUrl = `wss://localhost:${gw.ports['public-tls']}/chat`;
+    const refused = connect(chatUrl, { ca });
+    await assert.rejects(refused.opened, (err) => err.status === 401, '/chat needs a token');
+    const token = execFileSync(wsgateBin, ['token', '--secret-file', path.join(dir, 'certs', 'dev.secret'),
+                                           '--sub', 'demo', '--iss', 'wsgate-dev', '--aud', 'wsgate'],
+                               { encoding: 'utf8' }).trim();
+    const secure = await open(`${chatUrl}?access_token=${token}`, { ca });
+    const peer = await open(chatUrl, { ca, headers: { authorization: `Bearer ${token}` } });
     secure.send('whoami');
     const worker = (await secure.next()).data.toString();
     assert.match(worker, /^worker-\d$/);
