@@ -106,7 +106,8 @@ test('bad tokens: 401 with the reason', async () => {
     [token(['--ttl', '0s']), 'token expired'],
     [((t) => { const i = t.length - 10; return t.slice(0, i) + (t[i] === 'A' ? 'B' : 'A') + t.slice(i + 1); })(token()),
      'bad signature'],
-    [token().slice(0, -4), 'malformed token'],  // a cut signature leaves a non-canonical base64url tail
+    [token().slice(0, -3), 'bad signature'],    // 40 characters: canonical base64url, wrong length
+    [`${token().slice(0, -1)}!`, 'malformed token'],  // not base64url
     ['not.a.token', 'malformed token'],
     [execFileSync(wsgateBin, ['token', '--secret-file', secretFile, '--sub', 'a', '--iss', 'someone-else', '--aud', 'wsgate'],
                   { encoding: 'utf8' }).trim(), 'wrong issuer'],
