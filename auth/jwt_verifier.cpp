@@ -8,6 +8,7 @@
 #include <boost/json/value.hpp>
 
 #include <algorithm>
+#include <atomic>
 #include <optional>
 
 namespace wsgate::auth {
@@ -77,7 +78,10 @@ std::string scalar_text(const json::value& v) {
 }  // namespace
 
 JwtVerifier::JwtVerifier(VerifierConfig config, std::vector<VerificationKey> keys)
-    : config_(std::move(config)), keys_(std::move(keys)) {}
+    : config_(std::move(config)), keys_(std::move(keys)) {
+  static std::atomic<std::uint64_t> next_id{1};
+  id_ = next_id.fetch_add(1, std::memory_order_relaxed);
+}
 
 Verified JwtVerifier::verify(std::string_view token, std::int64_t now) const {
   Verified out;

@@ -64,12 +64,15 @@ class JwtVerifier {
   Verified verify(std::string_view token, std::int64_t now) const;
 
   const VerifierConfig& config() const { return config_; }
+  // Unique for the life of the process, even across reloads: the verified-token cache keys on it.
+  std::uint64_t id() const { return id_; }
 
  private:
   error check_claims(const boost::json::object& claims, std::int64_t now) const;
 
   VerifierConfig config_;
   std::vector<VerificationKey> keys_;
+  std::uint64_t id_;
 };
 
 }  // namespace wsgate::auth

@@ -4,6 +4,7 @@
 #include "gateway/handshake_check.hpp"
 #include "gateway/header_rewrite.hpp"
 #include "gateway/log.hpp"
+#include "auth/verified_token_cache.hpp"
 #include "gateway/token_extraction.hpp"
 
 #include <boost/json/serialize.hpp>
@@ -187,7 +188,21 @@ bool UpgradeSession::authenticate(http::request_header<>& req) {
   }
   const auto now = std::chrono::duration_cast<std::chrono::seconds>(
                        std::chrono::system_clock::now().time_since_epoch()).count();
-  const auto verified = route_->verifier->verify(taken->token, now);
+  // Per thread: a session never leaves its thread, so the cache needs no lock.
+  thread_local auth::VerifiedTokenCache cache;
+  const auto& verifier = *route_->verifier;
+  auth::Verified verified;
+  if (const auto* claims = cache.find(verifier.id(), taken->token, now)) {
+    verified.result = auth::error::none;
+    verified.claims = *claims;
+  } else {
+    verified = verifier.verify(taken->token, now);
+    const auto* exp = verified.claims.if_contains("exp");
+    if (verified.result == auth::error::none && exp && exp->is_number())
+      cache.insert(verifier.id(), taken->token,
+                   static_cast<std::int64_t>(exp->to_number<double>()) + verifier.config().leeway_seconds,
+                   verified.claims);
+  }
   if (verified.result != auth::error::none) {
     const std::string description(auth::to_string(verified.result));
     if (auth::is_forbidden(verified.result)) {

@@ -3,6 +3,7 @@
 #include "auth/base64url.hpp"
 #include "auth/jwt_verifier.hpp"
 #include "auth/signature.hpp"
+#include "auth/verified_token_cache.hpp"
 #include "tests/support/jwt_factory.hpp"
 
 #include <benchmark/benchmark.h>
@@ -63,5 +64,22 @@ BENCHMARK_CAPTURE(BM_Verify, ES384, Algorithm::ES384);
 BENCHMARK_CAPTURE(BM_SignatureOnly, ES384, Algorithm::ES384);
 BENCHMARK_CAPTURE(BM_Verify, EdDSA, Algorithm::EdDSA);
 BENCHMARK_CAPTURE(BM_SignatureOnly, EdDSA, Algorithm::EdDSA);
+
+}  // namespace
+
+namespace {
+
+// A reconnecting client: the token is found in the per-thread verified-token cache.
+void BM_CacheHit(benchmark::State& state) {
+  wsgate::auth::VerifiedTokenCache cache;
+  const std::string token = mint(Algorithm::ES256, header_for(Algorithm::ES256, "k1"), kClaims);
+  cache.insert(1, token, kNow + 3600, {{"sub", "alice"}});
+  for (auto _ : state) {
+    const auto* claims = cache.find(1, token, kNow);
+    if (!claims) state.SkipWithError("miss");
+    benchmark::DoNotOptimize(claims);
+  }
+}
+BENCHMARK(BM_CacheHit);
 
 }  // namespace
