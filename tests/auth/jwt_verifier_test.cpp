@@ -251,3 +251,27 @@ TEST(Base64url, StrictAndRoundTrips) {
 
 }  // namespace
 }  // namespace wsgate::auth
+
+namespace wsgate::auth {
+namespace {
+
+using namespace testing;
+
+// RFC 7515 4 and RFC 7519 4: a parser must reject duplicate names or use only the lexically last
+// one. Boost.JSON keeps the last; these tests pin that down, so a duplicate cannot smuggle "none".
+TEST(JwtVerifier, DuplicateNamesUseTheLastOne) {
+  VerifierConfig c;
+  c.algorithms = {Algorithm::HS256};
+  JwtVerifier v(c, {VerificationKey::from_secret(kSecret)});
+  auto r = v.verify(mint(Algorithm::HS256, R"({"alg":"none","alg":"HS256"})",
+                         R"({"sub":"alice","sub":"admin","exp":1800003600})"),
+                    1'800'000'000);
+  ASSERT_EQ(r.result, error::none) << to_string(r.result);
+  EXPECT_EQ(r.claims.at("sub").as_string(), "admin");
+  EXPECT_EQ(v.verify(mint(Algorithm::HS256, R"({"alg":"HS256","alg":"none"})", R"({"exp":1800003600})"),
+                     1'800'000'000).result,
+            error::algorithm_not_allowed);
+}
+
+}  // namespace
+}  // namespace wsgate::auth
