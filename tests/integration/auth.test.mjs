@@ -5,7 +5,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { wsgateBin, tempDir, startBackend, startGateway, open, connect, routeYaml } from './lib.mjs';
 
@@ -144,4 +144,38 @@ test('a live session is closed with 1008 when its token expires', async () => {
   const closed = await ws.closed;
   assert.equal(closed.code, 1008);
   assert.equal(closed.reason, 'token expired');
+});
+
+test('keys rotate by kid on SIGHUP, from a JWKS file, without a restart', async () => {
+  const rdir = tempDir();
+  const secrets = [1, 2].map((i) => {
+    const file = path.join(rdir, `s${i}.secret`);
+    writeFileSync(file, randomBytes(48).toString('base64'));
+    return file;
+  });
+  const jwks = path.join(rdir, 'keys.json');
+  const jwk = (kid, file) => ({ kty: 'oct', kid, k: Buffer.from(readFileSync(file, 'utf8')).toString('base64url') });
+  writeFileSync(jwks, JSON.stringify({ keys: [jwk('k1', secrets[0])] }));
+  const rotated = await startGateway(routeYaml(`
+  - { name: secure, match: { path_prefix: / }, auth: rot, backends: [ "${backend.url}" ] }`, { extra: `auth:
+  providers:
+    - { name: rot, issuer: wsgate-dev, audiences: [ wsgate ], algorithms: [ HS256 ], keys: [ { jwks_file: ${jwks} } ] }` }), { dir: rdir });
+  const withKid = (kid, secret) => execFileSync(wsgateBin, ['token', '--secret-file', secret, '--kid', kid, '--sub', 'a',
+                                                             '--iss', 'wsgate-dev', '--aud', 'wsgate'], { encoding: 'utf8' }).trim();
+  try {
+    const before = await open(rotated.url(), { headers: { authorization: `Bearer ${withKid('k1', secrets[0])}` } });
+    writeFileSync(jwks, JSON.stringify({ keys: [jwk('k2', secrets[1])] }));
+    rotated.proc.kill('SIGHUP');
+    await rotated.waitLog(/config_reloaded/);
+    const after = await open(rotated.url(), { headers: { authorization: `Bearer ${withKid('k2', secrets[1])}` } });
+    const old = await rejected(rotated.url(), { headers: { authorization: `Bearer ${withKid('k1', secrets[0])}` } });
+    assert.equal(old.status, 401);
+    assert.match(old.headers['www-authenticate'], /error_description="unknown key"/);
+    before.send('whoami');
+    assert.equal((await before.next()).data.toString(), 'w1', 'a session from before the rotation lives on');
+    before.close();
+    after.close();
+  } finally {
+    await rotated.stop();
+  }
 });
