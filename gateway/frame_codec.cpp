@@ -155,7 +155,6 @@ ScanResult FrameScanner::scan(const std::uint8_t* data, std::size_t size, bool s
     }
     if (auto v = check(h); v != Violation::none) return {pos, 0, v, false};
     if (h.is_control()) {
-      last_control_ = h.opcode;
       if (h.opcode == opcode::close) close_seen_ = true;
     } else {
       message_bytes_ = (h.opcode == opcode::continuation ? message_bytes_ : 0) + h.payload_length;

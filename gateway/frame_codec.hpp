@@ -110,8 +110,6 @@ class FrameScanner {
   std::uint64_t messages() const { return messages_; }
   std::uint64_t data_frames() const { return data_frames_; }
   bool close_seen() const { return close_seen_; }
-  std::uint8_t last_control_opcode() const { return last_control_; }
-  void set_deflate(bool on) { rules_.deflate = on; }
 
  private:
   Violation check(const FrameHeader& h) const;
@@ -121,7 +119,6 @@ class FrameScanner {
   std::uint64_t message_bytes_ = 0;  // payload so far of the open data message
   bool in_message_ = false;          // a data message has started and its FIN frame not yet seen
   bool close_seen_ = false;
-  std::uint8_t last_control_ = 0;
   std::uint64_t messages_ = 0;
   std::uint64_t data_frames_ = 0;
 };

@@ -77,6 +77,5 @@ void ReadinessWait::start(tcp::socket& socket, std::shared_ptr<void> keep, Callb
                        /*is_continuation=*/false, /*allow_speculative=*/true);
 }
 
-bool ReadinessWait::pending() const { return op_ && op_->in_use; }
 
 }  // namespace wsgate::gateway

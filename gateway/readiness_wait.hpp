@@ -25,7 +25,6 @@ class ReadinessWait {
   // One wait at a time per object.
   void start(boost::asio::ip::tcp::socket& socket, std::shared_ptr<void> keep, Callback callback,
              void* context);
-  bool pending() const;
 
  private:
   struct Op;

@@ -34,7 +34,6 @@ class Transport {
   // `host` is sent as SNI (unless an IP literal) and verified against the certificate.
   bool start_tls_client(SSL_CTX* ctx, const std::string& host);
   bool is_tls() const { return ssl_ != nullptr; }
-  SSL* ssl() const { return ssl_; }
 
   // A read of ours wants the socket writable (a TLS read that must first write).
   bool read_wants_write() const { return read_wants_ == asio::socket_base::wait_write; }
