@@ -137,7 +137,14 @@ class Bench:
         pem = os.path.join(d, "bench.pem")
         with open(pem, "w") as f:
             f.write(open(cert).read() + open(key).read())
-        values = {"DIR": d, "BACKEND_PORT": bport, "CERT": cert, "KEY": key, "PEM": pem}
+        # Every client sends a JWT: wsgate verifies it on its route, the others pass it through.
+        secret = os.path.join(d, "bench.secret")
+        with open(secret, "w") as f:
+            f.write(os.urandom(48).hex())
+        self.token = subprocess.run(
+            [BIN["wsgate"], "token", "--secret-file", secret, "--sub", "bench", "--iss", "wsgate-bench",
+             "--aud", "wsgate", "--ttl", "6h"], check=True, capture_output=True, text=True).stdout.strip()
+        values = {"DIR": d, "BACKEND_PORT": bport, "CERT": cert, "KEY": key, "PEM": pem, "SECRET": secret}
 
         if "floor" in wanted:
             floor = Process("floor", [BIN["floor_relay"], "0", str(bport)], PROXY_CPU, d)
@@ -193,7 +200,8 @@ class Bench:
 
     def wsbench(self, url, extra, pid):
         cmd = ["taskset", "-c", CLIENT_CPU, BIN["wsbench"], "--url", url,
-               "--duration", str(self.args.duration), "--warmup", str(self.args.warmup)] + extra
+               "--duration", str(self.args.duration), "--warmup", str(self.args.warmup),
+               "--header", f"Authorization: Bearer {self.token}"] + extra
         if pid:
             cmd += ["--cpu-pid", str(pid)]
         out = subprocess.run(cmd, capture_output=True, text=True, preexec_fn=raise_nofile,
@@ -210,6 +218,7 @@ class Bench:
         before = rss_kib(pid)
         cmd = ["taskset", "-c", CLIENT_CPU, BIN["wsbench"], "--mode", "idle", "--url", url,
                "--connections", str(sessions), "--duration", "3",
+               "--header", f"Authorization: Bearer {self.token}",
                "--sources", str(1 + sessions // 20000)]
         proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True, preexec_fn=raise_nofile)
         ready = json.loads(proc.stdout.readline())

@@ -48,6 +48,7 @@ struct Options {
   int sources = 1;      // idle: spread connections over 127.0.0.1 .. 127.0.0.N
   int cpu_pid = 0;      // report this process's CPU time over the measured window
   int concurrency = 200;  // idle: connects in flight at once
+  std::vector<std::pair<std::string, std::string>> headers;  // added to every upgrade request
 };
 
 struct Target {
@@ -167,6 +168,11 @@ class Connection : public std::enable_shared_from_this<Connection<Stream>> {
     ws_.read_message_max(64u << 20);
     ws_.auto_fragment(false);
     ws_.binary(run_.opt.binary);
+    if (!run_.opt.headers.empty()) {
+      ws_.set_option(websocket::stream_base::decorator([this](websocket::request_type& req) {
+        for (const auto& [name, value] : run_.opt.headers) req.set(name, value);
+      }));
+    }
     ws_.async_handshake(run_.target.host + ":" + run_.target.port, run_.target.path,
                         [self = this->shared_from_this()](beast::error_code ec) {
                           if (ec) return self->fail("handshake", ec);
@@ -349,6 +355,12 @@ Options parse_options(int argc, char** argv) {
     else if (a == "--sources") o.sources = std::stoi(value());
     else if (a == "--cpu-pid") o.cpu_pid = std::stoi(value());
     else if (a == "--concurrency") o.concurrency = std::stoi(value());
+    else if (a == "--header") {
+      const std::string h = value();
+      const auto colon = h.find(':');
+      if (colon == std::string::npos) throw std::runtime_error("--header takes NAME: VALUE");
+      o.headers.emplace_back(h.substr(0, colon), h.substr(h.find_first_not_of(' ', colon + 1)));
+    }
     else throw std::runtime_error("unknown option " + a);
   }
   if (o.mode != "echo" && o.mode != "open" && o.mode != "upgrade" && o.mode != "idle")
@@ -367,7 +379,8 @@ int main(int argc, char** argv) {
     std::cerr << "wsbench: " << e.what() << "\n"
               << "usage: wsbench --url ws[s]://HOST:PORT/PATH [--mode echo|open|upgrade|idle]\n"
                  "         [--connections N] [--size BYTES] [--binary] [--duration S] [--warmup S]\n"
-                 "         [--rate MSGS_PER_S] [--sources N] [--cpu-pid PID] [--concurrency N]\n";
+                 "         [--rate MSGS_PER_S] [--sources N] [--cpu-pid PID] [--concurrency N]\n"
+                 "         [--header 'NAME: VALUE']...\n";
     return 2;
   }
   run.tls.set_verify_mode(ssl::verify_none);  // a benchmark of the relay, not of PKI
