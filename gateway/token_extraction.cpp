@@ -35,7 +35,9 @@ std::optional<std::string> from_query(http::request_header<>& req, const std::st
 }
 
 std::optional<std::string> from_cookie(const http::request_header<>& req, const std::string& name) {
-  for (auto it = req.find(http::field::cookie); it != req.end() && it->name() == http::field::cookie; ++it) {
+  // Every Cookie field, wherever it stands among the others.
+  auto [first, last] = req.equal_range(http::field::cookie);
+  for (auto it = first; it != last; ++it) {
     std::string_view cookies = it->value();
     while (!cookies.empty()) {
       const auto semi = cookies.find(';');
