@@ -17,6 +17,7 @@ namespace json = boost::json;
 std::string_view to_string(error e) {
   switch (e) {
     case error::none: return "ok";
+    case error::missing_token: return "missing token";
     case error::malformed: return "malformed token";
     case error::algorithm_not_allowed: return "algorithm not allowed";
     case error::unknown_key: return "unknown key";

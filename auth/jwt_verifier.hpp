@@ -17,6 +17,7 @@ namespace wsgate::auth {
 
 enum class error {
   none,
+  missing_token,          // the request carries none where the provider looks (never from verify)
   malformed,              // not three base64url segments of JSON objects, or a claim of the wrong type
   algorithm_not_allowed,  // "none", unknown, or not on the provider's allowlist
   unknown_key,            // no key with the token's kid (or none of the algorithm's family)

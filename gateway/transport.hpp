@@ -131,7 +131,6 @@ class Transport {
   void shutdown_send();
   // Cancels pending waits (their handlers see operation_aborted) and closes the socket.
   void close();
-  bool is_open() const { return socket_.is_open(); }
 
   tcp::socket& socket() { return socket_; }
 

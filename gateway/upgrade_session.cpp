@@ -77,7 +77,7 @@ void UpgradeSession::go_away() {
 void UpgradeSession::on_tls_handshake(error_code ec) {
   if (phase_ != Phase::tls_handshake) return;
   if (ec) {
-    log::debug("tls_handshake_failed", {{"client", client_ip_}, {"error", ec.message()}});
+    log::info("tls_handshake_failed", {{"client", client_ip_}, {"error", ec.message()}});
     return finish();
   }
   read_request();
@@ -181,48 +181,45 @@ void UpgradeSession::handle_request() {
 bool UpgradeSession::authenticate(http::request_header<>& req) {
   const auto& provider = *route_->auth;
   auto taken = take_token(req, provider.token_from);
-  if (!taken) {
-    reject(401, "Unauthorized", "missing token", "WWW-Authenticate",
-           R"(Bearer realm="wsgate", error="invalid_token", error_description="missing token")");
-    return false;
-  }
+  if (!taken) return reject_token(auth::error::missing_token);
   const auto now = std::chrono::duration_cast<std::chrono::seconds>(
                        std::chrono::system_clock::now().time_since_epoch()).count();
   // Per thread: a session never leaves its thread, so the cache needs no lock.
   thread_local auth::VerifiedTokenCache cache;
   const auto& verifier = *route_->verifier;
   auth::Verified verified;
-  if (const auto* claims = cache.find(verifier.id(), taken->token, now)) {
-    verified.result = auth::error::none;
-    verified.claims = *claims;
-  } else {
+  const boost::json::object* claims = cache.find(verifier.id(), taken->token, now);
+  if (!claims) {
     verified = verifier.verify(taken->token, now);
-    const auto* exp = verified.claims.if_contains("exp");
-    if (verified.result == auth::error::none && exp && exp->is_number())
+    if (verified.result != auth::error::none) return reject_token(verified.result);
+    claims = &verified.claims;
+    if (const auto* exp = claims->if_contains("exp"); exp && exp->is_number())
       cache.insert(verifier.id(), taken->token,
                    static_cast<std::int64_t>(exp->to_number<double>()) + verifier.config().leeway_seconds,
-                   verified.claims);
-  }
-  if (verified.result != auth::error::none) {
-    const std::string description(auth::to_string(verified.result));
-    if (auth::is_forbidden(verified.result)) {
-      reject(403, "Forbidden", description, "WWW-Authenticate",
-             R"(Bearer realm="wsgate", error="insufficient_scope", error_description=")" + description + "\"");
-    } else {
-      reject(401, "Unauthorized", description, "WWW-Authenticate",
-             R"(Bearer realm="wsgate", error="invalid_token", error_description=")" + description + "\"");
-    }
-    return false;
+                   *claims);
   }
   for (const auto& [claim, header] : provider.forward_claims) {
     req.erase(header);
-    if (const auto* value = verified.claims.if_contains(claim))
+    if (const auto* value = claims->if_contains(claim))
       req.set(header, value->is_string() ? std::string(value->get_string()) : boost::json::serialize(*value));
   }
   protocol_token_ = taken->from_protocol;
-  if (const auto* exp = verified.claims.if_contains("exp"); exp && exp->is_number())
+  if (const auto* exp = claims->if_contains("exp"); exp && exp->is_number())
     token_expires_at_ = static_cast<std::int64_t>(exp->to_number<double>());
   return true;
+}
+
+// RFC 6750 3: 401 with error="invalid_token" for a missing or bad token, 403 with
+// error="insufficient_scope" when a required claim fails. Returns false for authenticate().
+bool UpgradeSession::reject_token(auth::error e) {
+  const std::string description(auth::to_string(e));
+  const bool forbidden = auth::is_forbidden(e);
+  reject(forbidden ? 403 : 401, forbidden ? "Forbidden" : "Unauthorized", description,
+         "WWW-Authenticate",
+         std::string(R"(Bearer realm="wsgate", error=")") +
+             (forbidden ? "insufficient_scope" : "invalid_token") +
+             R"(", error_description=")" + description + "\"");
+  return false;
 }
 
 void UpgradeSession::connect_next_backend() {

@@ -40,6 +40,7 @@ class UpgradeSession : public Drainable, public std::enable_shared_from_this<Upg
   void reject(unsigned status, std::string_view reason, std::string_view detail,
               std::string_view extra_header = {}, const std::string& extra_value = {});
   bool authenticate(boost::beast::http::request_header<>& req);
+  bool reject_token(auth::error e);
 
   void connect_next_backend();
   void on_connected(std::size_t backend, error_code ec);
