@@ -78,10 +78,18 @@ std::string scalar_text(const json::value& v) {
 
 }  // namespace
 
-JwtVerifier::JwtVerifier(VerifierConfig config, std::vector<VerificationKey> keys)
-    : config_(std::move(config)), keys_(std::move(keys)) {
+JwtVerifier::JwtVerifier(VerifierConfig config, std::vector<VerificationKey> keys,
+                         std::vector<std::shared_ptr<const KeySet>> remote)
+    : config_(std::move(config)), keys_(std::move(keys)), remote_(std::move(remote)) {
   static std::atomic<std::uint64_t> next_id{1};
   id_ = next_id.fetch_add(1, std::memory_order_relaxed);
+}
+
+std::uint64_t JwtVerifier::key_generation() const {
+  // Generations only grow, so their sum changes whenever any one does.
+  std::uint64_t sum = 0;
+  for (const auto& set : remote_) sum += set->generation();
+  return sum;
 }
 
 Verified JwtVerifier::verify(std::string_view token, std::int64_t now) const {
@@ -112,21 +120,27 @@ Verified JwtVerifier::verify(std::string_view token, std::int64_t now) const {
 
   const KeyType wanted = key_type_for(*alg);
   const std::string_view signing_input = token.substr(0, dot2);
-  bool any_key = false, verified = false;
-  for (const auto& key : keys_) {
-    if (!kid.empty() && key.kid() != kid) continue;
-    if (key.type() != wanted) {
-      if (!kid.empty()) {
-        out.result = error::key_type_mismatch;
-        return out;
+  bool any_key = false, verified = false, mismatch = false;
+  auto try_keys = [&](const std::vector<VerificationKey>& keys) {
+    for (const auto& key : keys) {
+      if (!kid.empty() && key.kid() != kid) continue;
+      if (key.type() != wanted) {
+        mismatch = mismatch || !kid.empty();
+        continue;
       }
-      continue;
+      any_key = true;
+      if (verify_signature(*alg, key, signing_input, *signature)) return true;
     }
-    any_key = true;
-    if (verify_signature(*alg, key, signing_input, *signature)) {
-      verified = true;
-      break;
-    }
+    return false;
+  };
+  verified = try_keys(keys_);
+  for (std::size_t i = 0; !verified && i < remote_.size(); ++i) {
+    const auto snapshot = remote_[i]->snapshot();  // held while its keys are in use
+    verified = try_keys(snapshot->keys);
+  }
+  if (mismatch && !verified) {
+    out.result = error::key_type_mismatch;
+    return out;
   }
   if (!any_key) {
     out.result = error::unknown_key;

@@ -4,6 +4,7 @@
 #pragma once
 
 #include "auth/algorithm.hpp"
+#include "auth/key_set.hpp"
 #include "auth/verification_key.hpp"
 
 #include <boost/json/object.hpp>
@@ -59,7 +60,9 @@ struct Verified {
 
 class JwtVerifier {
  public:
-  JwtVerifier(VerifierConfig config, std::vector<VerificationKey> keys);
+  // `keys` are fixed (files); each of `remote` may be replaced while the verifier lives (JWKS URLs).
+  JwtVerifier(VerifierConfig config, std::vector<VerificationKey> keys,
+              std::vector<std::shared_ptr<const KeySet>> remote = {});
 
   // `now` is Unix seconds (wall clock), passed in so tests need no sleeps.
   Verified verify(std::string_view token, std::int64_t now) const;
@@ -67,12 +70,16 @@ class JwtVerifier {
   const VerifierConfig& config() const { return config_; }
   // Unique for the life of the process, even across reloads: the verified-token cache keys on it.
   std::uint64_t id() const { return id_; }
+  // Changes whenever a remote key set does: a cached verdict from older keys no longer counts.
+  std::uint64_t key_generation() const;
+  bool has_remote_keys() const { return !remote_.empty(); }
 
  private:
   error check_claims(const boost::json::object& claims, std::int64_t now) const;
 
   VerifierConfig config_;
   std::vector<VerificationKey> keys_;
+  std::vector<std::shared_ptr<const KeySet>> remote_;
   std::uint64_t id_;
 };
 

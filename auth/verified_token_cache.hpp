@@ -18,10 +18,12 @@ class VerifiedTokenCache {
   explicit VerifiedTokenCache(std::size_t capacity = 10'000) : capacity_(capacity) {}
 
   // The claims `verifier` accepted `token` with, if that was before `valid_until` (Unix seconds,
-  // exp plus leeway) and `now` is still earlier.
-  const boost::json::object* find(std::uint64_t verifier, std::string_view token, std::int64_t now);
-  void insert(std::uint64_t verifier, std::string_view token, std::int64_t valid_until,
-              boost::json::object claims);
+  // exp plus leeway), `now` is still earlier and the verifier's keys are those it was checked with
+  // (a rotated-out key no longer vouches for its tokens).
+  const boost::json::object* find(std::uint64_t verifier, std::uint64_t key_generation,
+                                  std::string_view token, std::int64_t now);
+  void insert(std::uint64_t verifier, std::uint64_t key_generation, std::string_view token,
+              std::int64_t valid_until, boost::json::object claims);
   std::size_t size() const { return entries_.size(); }
 
  private:
@@ -35,6 +37,7 @@ class VerifiedTokenCache {
     std::size_t operator()(const Key& k) const;  // the digest is already uniform: take its bytes
   };
   struct Entry {
+    std::uint64_t key_generation;
     std::int64_t valid_until;
     boost::json::object claims;
   };

@@ -2,6 +2,7 @@
 
 #include "auth/algorithm.hpp"
 
+#include <boost/url/parse.hpp>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -305,6 +306,29 @@ std::optional<TokenSource> parse_token_source(std::string_view text) {
   return std::nullopt;
 }
 
+void read_jwks_url(Reader& r, const YAML::Node& node, const std::string& path, JwksUrl& j) {
+  r.read_string(node, "jwks_url", path, j.url);
+  r.read_file_path(node, "ca_file", path, j.ca_file, false);
+  r.read_duration(node, "refresh_interval", path, j.refresh_interval);
+  r.read_duration(node, "min_refresh_interval", path, j.min_refresh_interval);
+  r.read_duration(node, "fetch_timeout", path, j.fetch_timeout);
+  auto parsed = boost::urls::parse_absolute_uri(j.url);
+  if (!parsed || parsed->scheme() != "https" || parsed->encoded_host().empty() ||
+      parsed->has_userinfo() || parsed->has_fragment()) {
+    r.error(node["jwks_url"], path + ".jwks_url", "must be an https:// URL without user or fragment");
+    return;
+  }
+  j.host = parsed->host_address();  // an IPv6 literal without its brackets
+  if (parsed->has_port()) {
+    if (parsed->port_number() == 0)
+      r.error(node["jwks_url"], path + ".jwks_url", "port must be 1-65535");
+    j.port = parsed->port_number();
+  }
+  j.target = parsed->encoded_target().empty() ? "/" : std::string(parsed->encoded_target());
+  if (j.refresh_interval < j.min_refresh_interval || j.min_refresh_interval.count() <= 0)
+    r.error(node, path, "needs 0 < min_refresh_interval <= refresh_interval");
+}
+
 void read_provider(Reader& r, const YAML::Node& item, const std::string& path, AuthProvider& p) {
   r.check_keys(item, path, {"name", "issuer", "audiences", "algorithms", "keys", "token_from",
                             "leeway", "forward_claims"});
@@ -331,14 +355,22 @@ void read_provider(Reader& r, const YAML::Node& item, const std::string& path, A
     for (std::size_t i = 0; i < keys.size(); ++i) {
       const auto kpath = index_path(path + ".keys", i);
       if (!r.expect_map(keys[i], kpath)) continue;
-      r.check_keys(keys[i], kpath, {"secret_file", "pem_file", "jwks_file", "kid"});
+      r.check_keys(keys[i], kpath,
+                   {"secret_file", "pem_file", "jwks_file", "jwks_url", "kid", "ca_file",
+                    "refresh_interval", "min_refresh_interval", "fetch_timeout"});
       KeySource k;
       r.read_file_path(keys[i], "secret_file", kpath, k.secret_file, false);
       r.read_file_path(keys[i], "pem_file", kpath, k.pem_file, false);
       r.read_file_path(keys[i], "jwks_file", kpath, k.jwks_file, false);
       r.read_string(keys[i], "kid", kpath, k.kid);
-      const int set = !!keys[i]["secret_file"] + !!keys[i]["pem_file"] + !!keys[i]["jwks_file"];
-      if (set != 1) r.error(keys[i], kpath, "needs exactly one of secret_file, pem_file, jwks_file");
+      const int set = !!keys[i]["secret_file"] + !!keys[i]["pem_file"] + !!keys[i]["jwks_file"] +
+                      !!keys[i]["jwks_url"];
+      if (set != 1)
+        r.error(keys[i], kpath, "needs exactly one of secret_file, pem_file, jwks_file, jwks_url");
+      if (keys[i]["jwks_url"]) read_jwks_url(r, keys[i], kpath, k.jwks_url.emplace());
+      else if (keys[i]["ca_file"] || keys[i]["refresh_interval"] || keys[i]["min_refresh_interval"] ||
+               keys[i]["fetch_timeout"])
+        r.error(keys[i], kpath, "ca_file and the refresh settings go with jwks_url only");
       p.keys.push_back(std::move(k));
     }
   }

@@ -54,11 +54,27 @@ struct Backend {
   std::uint16_t port = 0;
 };
 
-// Where a key comes from; exactly one of the three files is set.
+// A JWKS document published by the identity provider, fetched over HTTPS at start and refreshed in
+// the background; a failed refresh keeps the last good set.
+struct JwksUrl {
+  std::string url;                   // as written: https://host[:port]/path
+  std::string host;
+  std::uint16_t port = 443;
+  std::string target = "/";          // path and query sent in the GET
+  std::string ca_file;               // verifies the server; empty: the system store
+  Duration refresh_interval = 5min;  // Envoy's cache_duration default
+  // Least time between two fetches: bounds refreshes asked for by tokens with an unknown kid (a
+  // client inventing kids cannot make us hammer the provider) and is the first retry after a failure.
+  Duration min_refresh_interval = 30s;
+  Duration fetch_timeout = 10s;      // connect, TLS, request and response together
+};
+
+// Where a key comes from; exactly one of the four is set.
 struct KeySource {
   std::string secret_file;  // HMAC secret, raw bytes (trailing newline ignored)
   std::string pem_file;     // PEM public key (RSA >= 2048, EC P-256/P-384, Ed25519)
   std::string jwks_file;    // JWKS document
+  std::optional<JwksUrl> jwks_url;
   std::string kid;          // for secret_file and pem_file; JWKS keys carry their own
 };
 

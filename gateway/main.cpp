@@ -82,7 +82,8 @@ int mint_token(int argc, char** argv) {
 int check_config(const std::string& path) {
   auto loaded = wsgate::config::load_config_file(path);
   auto errors = std::move(loaded.errors);
-  if (errors.empty()) wsgate::gateway::Runtime::build(std::move(*loaded.config), errors);
+  wsgate::gateway::JwksRegistry jwks;  // never started: checking fetches nothing
+  if (errors.empty()) wsgate::gateway::Runtime::build(std::move(*loaded.config), errors, jwks);
   for (const auto& e : errors) std::cerr << e << '\n';
   if (!errors.empty()) return 1;
   std::cout << path << ": ok\n";
@@ -92,18 +93,17 @@ int check_config(const std::string& path) {
 int run(const std::string& path) {
   auto loaded = wsgate::config::load_config_file(path);
   auto errors = std::move(loaded.errors);
-  std::shared_ptr<const wsgate::gateway::Runtime> runtime;
+  wsgate::gateway::Server server(path);
   if (errors.empty()) {
     wsgate::log::configure(loaded.config->log.level, loaded.config->log.format);
-    runtime = wsgate::gateway::Runtime::build(std::move(*loaded.config), errors);
+    server.load(std::move(*loaded.config), errors);
   }
-  if (!runtime) {
+  if (!errors.empty()) {
     for (const auto& e : errors) std::cerr << e << '\n';
     return 1;
   }
   // Writes to a peer that has gone must come back as EPIPE, not kill the process.
   std::signal(SIGPIPE, SIG_IGN);
-  wsgate::gateway::Server server(path, std::move(runtime));
   return server.run();
 }
 

@@ -16,12 +16,22 @@ std::string read_file(const std::string& path) {
   return s.str();
 }
 
+struct ProviderKeys {
+  std::vector<auth::VerificationKey> fixed;
+  std::vector<std::shared_ptr<JwksSource>> remote;
+};
+
 // Loads a provider's keys (files are read at load and on every reload: key rotation is a SIGHUP).
-std::vector<auth::VerificationKey> load_keys(const config::AuthProvider& p, const std::string& where,
-                                             std::vector<std::string>& errors) {
-  std::vector<auth::VerificationKey> keys;
+ProviderKeys load_keys(const config::AuthProvider& p, const std::string& where, JwksRegistry& jwks,
+                       std::vector<std::string>& errors) {
+  ProviderKeys out;
+  auto& keys = out.fixed;
   for (const auto& k : p.keys) {
-    if (!k.secret_file.empty()) {
+    if (k.jwks_url) {
+      std::string error;
+      if (auto source = jwks.get(*k.jwks_url, error)) out.remote.push_back(std::move(source));
+      else errors.push_back(where + ": " + k.jwks_url->url + ": " + error);
+    } else if (!k.secret_file.empty()) {
       std::string secret = read_file(k.secret_file);
       while (!secret.empty() && (secret.back() == '\n' || secret.back() == '\r')) secret.pop_back();
       if (secret.size() < 32)  // RFC 7518 3.2: at least the hash size for HS256
@@ -39,12 +49,12 @@ std::vector<auth::VerificationKey> load_keys(const config::AuthProvider& p, cons
       for (auto& key : set) keys.push_back(std::move(key));
     }
   }
-  return keys;
+  return out;
 }
 
 std::unique_ptr<auth::JwtVerifier> make_verifier(const config::AuthProvider& p,
                                                  const config::Route& route,
-                                                 std::vector<auth::VerificationKey> keys) {
+                                                 const ProviderKeys& keys) {
   auth::VerifierConfig vc;
   for (const auto& a : p.algorithms) vc.algorithms.push_back(*auth::parse_algorithm(a));
   vc.issuer = p.issuer;
@@ -53,12 +63,15 @@ std::unique_ptr<auth::JwtVerifier> make_verifier(const config::AuthProvider& p,
   for (const auto& c : route.require_claims)
     vc.required_claims.push_back({c.claim, c.contains ? auth::ClaimRule::Kind::contains
                                                       : auth::ClaimRule::Kind::equals, c.value});
-  return std::make_unique<auth::JwtVerifier>(std::move(vc), std::move(keys));
+  std::vector<std::shared_ptr<const auth::KeySet>> remote;
+  for (const auto& source : keys.remote) remote.push_back(source->keys());
+  return std::make_unique<auth::JwtVerifier>(std::move(vc), keys.fixed, std::move(remote));
 }
 
 }  // namespace
 
-std::shared_ptr<const Runtime> Runtime::build(config::Config cfg, std::vector<std::string>& errors) {
+std::shared_ptr<const Runtime> Runtime::build(config::Config cfg, std::vector<std::string>& errors,
+                                              JwksRegistry& jwks) {
   auto rt = std::make_shared<Runtime>();
   rt->config = std::move(cfg);
   const auto& c = rt->config;
@@ -68,9 +81,9 @@ std::shared_ptr<const Runtime> Runtime::build(config::Config cfg, std::vector<st
   for (const auto& route : c.routes) matches.push_back({route.host, route.path_prefix});
   rt->table = routing::RouteTable(std::move(matches));
 
-  std::vector<std::vector<auth::VerificationKey>> provider_keys;
+  std::vector<ProviderKeys> provider_keys;
   for (const auto& p : c.auth_providers)
-    provider_keys.push_back(load_keys(p, c.source_file + ": auth " + p.name, errors));
+    provider_keys.push_back(load_keys(p, c.source_file + ": auth " + p.name, jwks, errors));
 
   boost::asio::io_context io;
   boost::asio::ip::tcp::resolver resolver(io);
@@ -99,6 +112,7 @@ std::shared_ptr<const Runtime> Runtime::build(config::Config cfg, std::vector<st
       if (c.auth_providers[i].name != route.auth) continue;
       r.auth = &c.auth_providers[i];
       r.verifier = make_verifier(c.auth_providers[i], route, provider_keys[i]);
+      r.jwks = provider_keys[i].remote;
     }
     rt->routes.push_back(std::move(r));
   }

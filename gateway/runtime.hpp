@@ -4,6 +4,7 @@
 
 #include "auth/jwt_verifier.hpp"
 #include "gateway/config.hpp"
+#include "gateway/jwks_registry.hpp"
 #include "gateway/tls_context.hpp"
 #include "routing/backend_picker.hpp"
 #include "routing/route_table.hpp"
@@ -23,6 +24,7 @@ struct RouteRuntime {
   SslCtxPtr backend_tls;                                 // set when any backend is wss://
   const config::AuthProvider* auth = nullptr;            // the route's provider, if any
   std::unique_ptr<auth::JwtVerifier> verifier;           // its keys and rules plus the route's claims
+  std::vector<std::shared_ptr<JwksSource>> jwks;         // the provider's JWKS URLs, to refresh
 };
 
 struct Runtime {
@@ -32,8 +34,9 @@ struct Runtime {
   std::vector<std::unique_ptr<ServerTlsContext>> listener_tls;  // by listener; nullptr: plain
 
   // Errors (unresolvable backend, unreadable certificate) are appended and nullptr returned.
-  static std::shared_ptr<const Runtime> build(config::Config config,
-                                              std::vector<std::string>& errors);
+  // JWKS URLs take their sources from `jwks`, which fetches nothing until started.
+  static std::shared_ptr<const Runtime> build(config::Config config, std::vector<std::string>& errors,
+                                              JwksRegistry& jwks);
 };
 
 }  // namespace wsgate::gateway

@@ -38,14 +38,20 @@ bool same_listeners(const config::Config& a, const config::Config& b) {
 
 }  // namespace
 
-Server::Server(std::string config_path, std::shared_ptr<const Runtime> runtime)
+Server::Server(std::string config_path)
     : config_path_(std::move(config_path)),
-      runtime_(std::move(runtime)),
       signals_(control_, SIGTERM, SIGINT, SIGHUP),
       drain_timer_(control_),
       admin_(control_, ready_) {}
 
 Server::~Server() { stop_workers(); }
+
+bool Server::load(config::Config config, std::vector<std::string>& errors) {
+  auto runtime = Runtime::build(std::move(config), errors, jwks_);
+  if (!runtime) return false;
+  runtime_.store(std::move(runtime));
+  return true;
+}
 
 bool Server::open_listeners() {
   const auto rt = runtime_.load();
@@ -100,6 +106,7 @@ int Server::run() {
     });
   }
   admin_.start();
+  jwks_.start_all(control_);  // first fetches now; a request that needs a key waits for them
   ready_ = true;
   wait_for_signal();
   log::info("started", {{"version", WSGATE_VERSION}, {"config", config_path_}});
@@ -129,7 +136,7 @@ void Server::reload() {
     if (!same_listeners(runtime_.load()->config, *loaded.config))
       errors.push_back(config_path_ + ": listeners and admin.bind change only with a restart");
     else
-      next = Runtime::build(std::move(*loaded.config), errors);
+      next = Runtime::build(std::move(*loaded.config), errors, jwks_);
   }
   if (!next) {
     for (const auto& e : errors) log::error("reload_failed", {{"error", e}});
@@ -138,6 +145,7 @@ void Server::reload() {
     return;
   }
   log::configure(next->config.log.level, next->config.log.format);
+  jwks_.start_all(control_);
   runtime_.store(next);  // new sessions take it; live sessions keep the one they started with
   log::info("config_reloaded", {{"config", config_path_},
                                 {"routes", std::to_string(next->config.routes.size())}});

@@ -22,8 +22,11 @@ namespace wsgate::gateway {
 
 class Server {
  public:
-  Server(std::string config_path, std::shared_ptr<const Runtime> runtime);
+  explicit Server(std::string config_path);
   ~Server();
+
+  // Builds the runtime from a loaded configuration; false, with `errors`, when it cannot be.
+  bool load(config::Config config, std::vector<std::string>& errors);
 
   // Binds, serves until SIGTERM/SIGINT and the drain that follows; returns the exit status.
   int run();
@@ -48,6 +51,7 @@ class Server {
   std::string config_path_;
   std::atomic<std::shared_ptr<const Runtime>> runtime_;
   boost::asio::io_context control_{1};
+  JwksRegistry jwks_;  // after control_: its sources' timers die before the io_context
   boost::asio::signal_set signals_;
   boost::asio::steady_timer drain_timer_;
   std::chrono::steady_clock::time_point drain_deadline_;

@@ -164,6 +164,12 @@ void UpgradeSession::handle_request() {
   }
   if (!origin_allowed(route_->config->allowed_origins, req[http::field::origin]))
     return reject(403, "Forbidden", "origin not allowed");
+  keys_refreshed_ = false;
+  forward_request();
+}
+
+void UpgradeSession::forward_request() {
+  auto& req = request_->get();
   if (route_->verifier && !authenticate(req)) return;
 
   if (!req.keep_alive()) close_after_response_ = true;
@@ -188,13 +194,19 @@ bool UpgradeSession::authenticate(http::request_header<>& req) {
   thread_local auth::VerifiedTokenCache cache;
   const auto& verifier = *route_->verifier;
   auth::Verified verified;
-  const boost::json::object* claims = cache.find(verifier.id(), taken->token, now);
+  // Read before verifying: keys that change meanwhile must not be credited with this verdict.
+  const auto generation = verifier.key_generation();
+  const boost::json::object* claims = cache.find(verifier.id(), generation, taken->token, now);
   if (!claims) {
     verified = verifier.verify(taken->token, now);
+    if (verified.result == auth::error::unknown_key && !route_->jwks.empty() && !keys_refreshed_) {
+      wait_for_keys();  // the provider may have published the key since we last asked
+      return false;
+    }
     if (verified.result != auth::error::none) return reject_token(verified.result);
     claims = &verified.claims;
     if (const auto* exp = claims->if_contains("exp"); exp && exp->is_number())
-      cache.insert(verifier.id(), taken->token,
+      cache.insert(verifier.id(), generation, taken->token,
                    static_cast<std::int64_t>(exp->to_number<double>()) + verifier.config().leeway_seconds,
                    *claims);
   }
@@ -207,6 +219,24 @@ bool UpgradeSession::authenticate(http::request_header<>& req) {
   if (const auto* exp = claims->if_contains("exp"); exp && exp->is_number())
     token_expires_at_ = static_cast<std::int64_t>(exp->to_number<double>());
   return true;
+}
+
+// Asks every JWKS source of the route for a refresh (each rate-limits itself) and verifies again
+// once all have answered; fetch_timeout bounds the wait.
+void UpgradeSession::wait_for_keys() {
+  phase_ = Phase::key_refresh;
+  keys_refreshed_ = true;
+  keys_pending_ = route_->jwks.size();
+  auto longest = std::chrono::milliseconds(0);
+  for (const auto& source : route_->jwks) {
+    longest = std::max(longest, source->settings().fetch_timeout);
+    source->refresh_soon(client_.socket().get_executor(), [self = shared_from_this()] {
+      if (self->phase_ != Phase::key_refresh || --self->keys_pending_ > 0) return;
+      self->phase_ = Phase::read_request;
+      self->forward_request();
+    });
+  }
+  arm_timer(longest + std::chrono::seconds(1));
 }
 
 // RFC 6750 3: 401 with error="invalid_token" for a missing or bad token, 403 with
@@ -454,6 +484,9 @@ void UpgradeSession::on_timeout() {
       return;
     case Phase::backend_response:
       return reject(504, "Gateway Timeout", "backend did not answer within response_timeout");
+    case Phase::key_refresh:
+      reject_token(auth::error::unknown_key);
+      return;
     case Phase::respond:
     case Phase::linger:
     case Phase::done:

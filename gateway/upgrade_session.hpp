@@ -29,7 +29,7 @@ class UpgradeSession : public Drainable, public std::enable_shared_from_this<Upg
   void go_away() override;
 
  private:
-  enum class Phase { tls_handshake, read_request, connect, backend_response, respond, linger, done };
+  enum class Phase { tls_handshake, read_request, key_refresh, connect, backend_response, respond, linger, done };
 
   void on_tls_handshake(error_code ec);
   void read_request();
@@ -39,7 +39,9 @@ class UpgradeSession : public Drainable, public std::enable_shared_from_this<Upg
   void handle_request();
   void reject(unsigned status, std::string_view reason, std::string_view detail,
               std::string_view extra_header = {}, const std::string& extra_value = {});
+  void forward_request();
   bool authenticate(boost::beast::http::request_header<>& req);
+  void wait_for_keys();
   bool reject_token(auth::error e);
 
   void connect_next_backend();
@@ -82,6 +84,8 @@ class UpgradeSession : public Drainable, public std::enable_shared_from_this<Upg
   const RouteRuntime* route_ = nullptr;
   std::size_t route_index_ = 0;
   bool upgrade_ = false;
+  bool keys_refreshed_ = false;         // this request already waited for a JWKS refresh
+  std::size_t keys_pending_ = 0;        // JWKS sources yet to answer
   bool protocol_token_ = false;        // the token came as Sec-WebSocket-Protocol: bearer, TOKEN
   std::int64_t token_expires_at_ = 0;  // Unix seconds; 0: no token or no exp
   bool head_request_ = false;

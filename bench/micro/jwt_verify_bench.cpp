@@ -71,9 +71,9 @@ namespace {
 void BM_CacheHit(benchmark::State& state) {
   wsgate::auth::VerifiedTokenCache cache;
   const std::string token = mint(Algorithm::ES256, header_for(Algorithm::ES256, "k1"), kClaims);
-  cache.insert(1, token, kNow + 3600, {{"sub", "alice"}});
+  cache.insert(1, 0, token, kNow + 3600, {{"sub", "alice"}});
   for (auto _ : state) {
-    const auto* claims = cache.find(1, token, kNow);
+    const auto* claims = cache.find(1, 0, token, kNow);
     if (!claims) state.SkipWithError("miss");
     benchmark::DoNotOptimize(claims);
   }

@@ -237,6 +237,55 @@ routes:
   std::filesystem::remove_all(dir);
 }
 
+TEST(ConfigAuth, JwksUrl) {
+  auto r = load_config_text(R"(listeners: [ { bind: "127.0.0.1:1" } ]
+auth:
+  providers:
+    - name: idp
+      algorithms: [ RS256 ]
+      keys:
+        - jwks_url: "https://idp.example:8443/.well-known/jwks.json?v=2"
+          refresh_interval: 10m
+          min_refresh_interval: 5s
+        - jwks_url: "https://[::1]/keys"
+          ca_file: /dev/null
+routes: [ { backends: [ "ws://127.0.0.1:1" ], auth: idp } ]
+)", "gw.yaml", "/tmp", [](const std::string&) -> std::optional<std::string> { return std::nullopt; });
+  ASSERT_TRUE(r.errors.empty()) << r.errors.front();
+  const auto& a = *r.config->auth_providers.at(0).keys.at(0).jwks_url;
+  EXPECT_EQ(a.host, "idp.example");
+  EXPECT_EQ(a.port, 8443);
+  EXPECT_EQ(a.target, "/.well-known/jwks.json?v=2");
+  EXPECT_EQ(a.refresh_interval, std::chrono::minutes(10));
+  EXPECT_EQ(a.min_refresh_interval, std::chrono::seconds(5));
+  EXPECT_EQ(a.fetch_timeout, std::chrono::seconds(10));
+  const auto& b = *r.config->auth_providers.at(0).keys.at(1).jwks_url;
+  EXPECT_EQ(b.host, "::1");
+  EXPECT_EQ(b.port, 443);
+  EXPECT_EQ(b.target, "/keys");
+  EXPECT_EQ(b.ca_file, "/dev/null");
+}
+
+TEST(ConfigAuth, JwksUrlMistakes) {
+  auto r = load_config_text(R"(listeners: [ { bind: "127.0.0.1:1" } ]
+auth:
+  providers:
+    - name: idp
+      algorithms: [ RS256 ]
+      keys:
+        - jwks_url: "http://idp.example/jwks"
+        - { jwks_url: "https://idp.example/jwks", refresh_interval: 1s, min_refresh_interval: 5s }
+        - { pem_file: /dev/null, refresh_interval: 1m }
+routes: [ { backends: [ "ws://127.0.0.1:1" ], auth: idp } ]
+)", "gw.yaml", "/tmp", [](const std::string&) -> std::optional<std::string> { return std::nullopt; });
+  const std::vector<std::string> expected{
+      "gw.yaml:7:21: auth.providers[0].keys[0].jwks_url: must be an https:// URL without user or fragment",
+      "gw.yaml:8:11: auth.providers[0].keys[1]: needs 0 < min_refresh_interval <= refresh_interval",
+      "gw.yaml:9:11: auth.providers[0].keys[2]: ca_file and the refresh settings go with jwks_url only",
+  };
+  EXPECT_EQ(r.errors, expected);
+}
+
 TEST(ConfigAuth, EveryMistakeWithItsPlace) {
   auto r = load_config_text(R"(listeners: [ { bind: "127.0.0.1:1" } ]
 auth:
@@ -255,7 +304,7 @@ routes:
 )", "gw.yaml", "/tmp", [](const std::string&) -> std::optional<std::string> { return std::nullopt; });
   const std::vector<std::string> expected{
       "gw.yaml:5:21: auth.providers[0].algorithms[0]: must be one of HS256 HS384 HS512 RS256 RS384 RS512 PS256 PS384 PS512 ES256 ES384 EdDSA",
-      "gw.yaml:6:15: auth.providers[0].keys[0]: needs exactly one of secret_file, pem_file, jwks_file",
+      "gw.yaml:6:15: auth.providers[0].keys[0]: needs exactly one of secret_file, pem_file, jwks_file, jwks_url",
       "gw.yaml:7:21: auth.providers[0].token_from[0]: must be header:NAME, query:NAME, cookie:NAME or protocol",
       "gw.yaml:8:7: auth.providers[1].name: is required",
       "gw.yaml:8:7: auth.providers[1].algorithms: is required (an explicit allowlist, e.g. [HS256])",
