@@ -3,6 +3,7 @@
 #include "auth/base64url.hpp"
 #include "auth/signature.hpp"
 
+#include <boost/json/monotonic_resource.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
@@ -37,13 +38,13 @@ bool is_forbidden(error e) { return e == error::claim_missing || e == error::cla
 
 namespace {
 
-std::optional<json::object> decode_object(std::string_view segment) {
+std::optional<json::object> decode_object(std::string_view segment, json::storage_ptr storage = {}) {
   auto bytes = base64url_decode(segment);
   if (!bytes) return std::nullopt;
   boost::system::error_code ec;
   json::parse_options opts;
   opts.max_depth = 16;
-  auto value = json::parse(*bytes, ec, {}, opts);
+  auto value = json::parse(*bytes, ec, std::move(storage), opts);
   if (ec || !value.is_object()) return std::nullopt;
   return std::move(value.get_object());
 }
@@ -99,7 +100,10 @@ Verified JwtVerifier::verify(std::string_view token, std::int64_t now) const {
   const auto dot2 = dot1 == std::string_view::npos ? dot1 : token.find('.', dot1 + 1);
   if (dot2 == std::string_view::npos || token.find('.', dot2 + 1) != std::string_view::npos)
     return out;
-  auto header = decode_object(token.substr(0, dot1));
+  // The header dies with this call: its nodes go on the stack, not the heap.
+  unsigned char header_space[2048];
+  json::monotonic_resource header_resource(header_space, sizeof header_space);
+  auto header = decode_object(token.substr(0, dot1), &header_resource);
   auto signature = base64url_decode(token.substr(dot2 + 1));
   if (!header || !signature) return out;
 

@@ -245,8 +245,14 @@ TEST(Base64url, StrictAndRoundTrips) {
   EXPECT_EQ(base64url_encode("\xfb\xff"), "-_8");
   EXPECT_EQ(base64url_decode("-_8"), std::string("\xfb\xff"));
   EXPECT_EQ(base64url_decode("Zm9v"), "foo");
-  for (const char* bad : {"Zm9v=", "Zg==", "Z", "Zm9v!", "Zm 9v", "Zh", "+/8"})
+  for (const char* bad : {"Zm9v=", "Zg==", "Z", "Zm9v!", "Zm 9v", "Zh", "+/8", "Zm9vZh", "Zm9vZm9", "Zm9!Zm8"})
     EXPECT_FALSE(base64url_decode(bad)) << bad;
+  // Every length and every byte value through the four-at-a-time decoder and its tail.
+  std::string bytes;
+  for (int n = 0; n < 300; ++n) {
+    EXPECT_EQ(base64url_decode(base64url_encode(bytes)), bytes) << n;
+    bytes.push_back(static_cast<char>(n * 37 + 11));
+  }
 }
 
 }  // namespace
