@@ -1,6 +1,7 @@
 #include "gateway/config.hpp"
 
 #include "auth/algorithm.hpp"
+#include "gateway/ip_network.hpp"
 
 #include <boost/url/parse.hpp>
 #include <yaml-cpp/yaml.h>
@@ -436,6 +437,64 @@ void read_route_auth(Reader& r, const YAML::Node& item, const std::string& path,
   r.read_bool(item, "close_at_expiry", path, route.close_at_expiry);
 }
 
+std::optional<HashKeySource> parse_hash_key(std::string_view text) {
+  if (text == "ip") return HashKeySource{HashKeySource::Kind::ip, ""};
+  const auto colon = text.find(':');
+  if (colon == std::string_view::npos || colon + 1 == text.size()) return std::nullopt;
+  const auto kind = text.substr(0, colon);
+  const std::string name(text.substr(colon + 1));
+  if (kind == "claim") return HashKeySource{HashKeySource::Kind::claim, name};
+  if (kind == "header") return HashKeySource{HashKeySource::Kind::header, name};
+  if (kind == "cookie") return HashKeySource{HashKeySource::Kind::cookie, name};
+  if (kind == "query") return HashKeySource{HashKeySource::Kind::query, name};
+  return std::nullopt;
+}
+
+void read_health_check(Reader& r, const YAML::Node& node, const std::string& path, HealthCheck& h) {
+  if (!r.expect_map(node, path)) return;
+  r.check_keys(node, path, {"type", "path", "interval", "timeout", "healthy_threshold",
+                            "unhealthy_threshold"});
+  r.read_choice(node, "type", path, h.type, {"http", "websocket"});
+  r.read_string(node, "path", path, h.path);
+  if (!h.path.starts_with('/')) r.error(node["path"], path + ".path", "must start with /");
+  r.read_duration(node, "interval", path, h.interval);
+  r.read_duration(node, "timeout", path, h.timeout);
+  r.read_size(node, "healthy_threshold", path, h.healthy_threshold, 1, 100);
+  r.read_size(node, "unhealthy_threshold", path, h.unhealthy_threshold, 1, 100);
+  if (h.interval.count() <= 0 || h.timeout.count() <= 0)
+    r.error(node, path, "interval and timeout must be above 0");
+}
+
+void read_route_balancing(Reader& r, const YAML::Node& item, const std::string& path, Route& route) {
+  r.read_choice(item, "hash_algorithm", path, route.hash_algorithm, {"ring", "maglev"});
+  if (auto keys = item["hash_key"]; keys && r.expect_seq(keys, path + ".hash_key")) {
+    route.hash_key.clear();
+    if (keys.size() == 0) r.error(keys, path + ".hash_key", "must not be empty");
+    for (std::size_t i = 0; i < keys.size(); ++i) {
+      auto k = r.scalar(keys[i], index_path(path + ".hash_key", i));
+      if (!k) continue;
+      if (auto source = parse_hash_key(*k)) {
+        if (source->kind == HashKeySource::Kind::claim && route.auth.empty())
+          r.error(keys[i], index_path(path + ".hash_key", i), "claim: needs auth on the route");
+        route.hash_key.push_back(*source);
+      } else {
+        r.error(keys[i], index_path(path + ".hash_key", i),
+                "must be claim:NAME, header:NAME, cookie:NAME, query:NAME or ip");
+      }
+    }
+  }
+  if (auto f = item["balance_factor"]) {
+    auto v = r.scalar(f, path + ".balance_factor");
+    char* end = nullptr;
+    const double factor = v ? std::strtod(v->c_str(), &end) : 0;
+    if (v && (end == v->c_str() || *end != '\0' || !(factor == 0 || (factor >= 1 && factor <= 100))))
+      r.error(f, path + ".balance_factor", "must be 0 (off) or a number from 1 to 100, e.g. 1.25");
+    else route.balance_factor = factor;
+  }
+  if (auto h = item["health_check"]) read_health_check(r, h, path + ".health_check", route.health_check.emplace());
+  r.read_duration(item, "backend_drain_timeout", path, route.backend_drain_timeout);
+}
+
 void read_routes(Reader& r, const YAML::Node& node, std::vector<Route>& out,
                  const std::vector<AuthProvider>& providers) {
   if (!r.expect_seq(node, "routes")) return;
@@ -449,7 +508,8 @@ void read_routes(Reader& r, const YAML::Node& node, std::vector<Route>& out,
     r.check_keys(item, path,
                  {"name", "match", "backends", "backend_ca_file", "connect_timeout",
                   "response_timeout", "limits", "allowed_origins", "auth", "require_claims",
-                  "close_at_expiry"});
+                  "close_at_expiry", "hash_algorithm", "hash_key", "balance_factor",
+                  "health_check", "backend_drain_timeout"});
     Route route;
     route.name = "route" + std::to_string(i);
     r.read_string(item, "name", path, route.name);
@@ -471,12 +531,30 @@ void read_routes(Reader& r, const YAML::Node& node, std::vector<Route>& out,
       r.error(item, path + ".backends", "is required");
     } else if (r.expect_seq(backends, path + ".backends")) {
       if (backends.size() == 0) r.error(backends, path + ".backends", "must not be empty");
+      std::set<std::string> urls;
       for (std::size_t j = 0; j < backends.size(); ++j) {
         auto bpath = index_path(path + ".backends", j);
-        auto url = r.scalar(backends[j], bpath);
-        if (!url) continue;
-        if (auto b = parse_backend(*url)) route.backends.push_back(std::move(*b));
-        else r.error(backends[j], bpath, "must be ws://HOST:PORT or wss://HOST:PORT");
+        // "URL", or { url: URL, weight: N }
+        const bool is_map = backends[j].IsMap();
+        std::string url;
+        std::uint64_t weight = 1;
+        if (is_map) {
+          r.check_keys(backends[j], bpath, {"url", "weight"});
+          r.read_string(backends[j], "url", bpath, url);
+          r.read_size(backends[j], "weight", bpath, weight, 0, 1000);
+        } else if (auto u = r.scalar(backends[j], bpath)) {
+          url = *u;
+        } else {
+          continue;
+        }
+        auto b = parse_backend(url);
+        if (!b) {
+          r.error(backends[j], bpath, "must be ws://HOST:PORT or wss://HOST:PORT");
+          continue;
+        }
+        if (!urls.insert(b->url).second) r.error(backends[j], bpath, "duplicate backend " + b->url);
+        b->weight = static_cast<std::uint32_t>(weight);
+        route.backends.push_back(std::move(*b));
       }
     }
     r.read_file_path(item, "backend_ca_file", path, route.backend_ca_file, false);
@@ -485,6 +563,7 @@ void read_routes(Reader& r, const YAML::Node& node, std::vector<Route>& out,
     if (auto limits = item["limits"]) read_route_limits(r, limits, path + ".limits", route.limits);
     r.read_string_list(item, "allowed_origins", path, route.allowed_origins);
     read_route_auth(r, item, path, route, providers);
+    read_route_balancing(r, item, path, route);
     out.push_back(std::move(route));
   }
 }
@@ -492,7 +571,8 @@ void read_routes(Reader& r, const YAML::Node& node, std::vector<Route>& out,
 void read_root(Reader& r, const YAML::Node& root, Config& cfg) {
   if (!r.expect_map(root, "")) return;
   r.check_keys(root, "",
-               {"threads", "log", "listeners", "admin", "http", "drain_timeout", "auth", "routes"});
+               {"threads", "log", "listeners", "admin", "http", "drain_timeout", "auth",
+                "trusted_proxies", "routes"});
   if (auto threads = root["threads"]) {
     std::uint64_t n = 0;
     r.read_size(root, "threads", "", n, 0, 256);
@@ -508,6 +588,11 @@ void read_root(Reader& r, const YAML::Node& root, Config& cfg) {
   if (auto http = root["http"]) read_http(r, http, cfg.http);
   r.read_duration(root, "drain_timeout", "", cfg.drain_timeout);
   if (auto auth = root["auth"]) read_auth(r, auth, cfg.auth_providers);
+  r.read_string_list(root, "trusted_proxies", "", cfg.trusted_proxies);
+  for (std::size_t i = 0; i < cfg.trusted_proxies.size(); ++i)
+    if (!gateway::IpNetwork::parse(cfg.trusted_proxies[i]))
+      r.error(root["trusted_proxies"][i], index_path("trusted_proxies", i),
+              "must be an address or a CIDR block such as 10.0.0.0/8");
   if (auto routes = root["routes"]) read_routes(r, routes, cfg.routes, cfg.auth_providers);
   else r.error(root, "routes", "is required");
 }

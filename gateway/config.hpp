@@ -48,10 +48,28 @@ struct HttpLimits {
 };
 
 struct Backend {
-  std::string url;  // as written: ws://host:port or wss://host:port
+  std::string url;  // as written: ws://host:port or wss://host:port; also its place on the ring
   bool tls = false;
   std::string host;
   std::uint16_t port = 0;
+  std::uint32_t weight = 1;  // share of clients relative to the route's other backends; 0: none
+};
+
+// What a route's clients are pinned by: the first source the request has wins.
+struct HashKeySource {
+  enum class Kind { claim, header, cookie, query, ip };
+  Kind kind = Kind::ip;
+  std::string name;  // claim, header, cookie or query parameter name; unused for ip
+};
+
+// Active checks of each backend, from the control thread (HAProxy's check inter/rise/fall).
+struct HealthCheck {
+  std::string type = "http";  // "http": GET path answered 2xx; "websocket": upgrade on path answered 101
+  std::string path = "/";
+  Duration interval = 5s;
+  Duration timeout = 2s;
+  unsigned healthy_threshold = 2;    // passes in a row that bring a backend back
+  unsigned unhealthy_threshold = 2;  // failures in a row that take it out (its clients get 1012)
 };
 
 // A JWKS document published by the identity provider, fetched over HTTPS at start and refreshed in
@@ -121,6 +139,14 @@ struct Route {
   std::string host;                 // exact Host (port ignored); empty matches any host
   std::string path_prefix = "/";    // longest matching prefix wins
   std::vector<Backend> backends;
+  // Consistent hashing: "ring" (virtual nodes; a change moves only the keys it must) or "maglev"
+  // (a lookup table; flatter balance, a little collateral movement).
+  std::string hash_algorithm = "ring";
+  std::vector<HashKeySource> hash_key = {{HashKeySource::Kind::ip, ""}};
+  double balance_factor = 0;  // bounded loads: none above this x average sessions; 0 = unbounded
+  std::optional<HealthCheck> health_check;
+  // A backend removed by a reload (or found unhealthy) has its sessions closed with 1012 after this.
+  Duration backend_drain_timeout = 0s;
   std::string backend_ca_file;      // verifies wss:// backends; empty: the system store
   Duration connect_timeout = 5s;    // TCP (+TLS) to the backend; then the next backend, then 502/504
   Duration response_timeout = 30s;  // backend's answer to the forwarded request; then 504
@@ -140,6 +166,9 @@ struct Config {
   HttpLimits http;
   Duration drain_timeout = 10s;  // SIGTERM: how long sessions get to finish after their 1001
   std::vector<AuthProvider> auth_providers;
+  // Peers whose X-Forwarded-For is believed (addresses or CIDR blocks): the client address used
+  // for hashing is then the last one in the header that is not itself a trusted proxy.
+  std::vector<std::string> trusted_proxies;
   std::vector<Route> routes;
 };
 

@@ -40,7 +40,10 @@ FrameRelay::FrameRelay(Transport client, Transport backend, Params params,
   up_.relay = down_.relay = this;
 }
 
-FrameRelay::~FrameRelay() { registry_.remove(this); }
+FrameRelay::~FrameRelay() {
+  registry_.remove(this);
+  if (counted_) params_.runtime->routes[params_.route].picker->state(params_.backend).session_closed();
+}
 
 void FrameRelay::start(std::string early_from_client, std::string early_from_backend) {
   started_ = last_data_ = last_client_byte_ = Clock::now();
@@ -57,6 +60,9 @@ void FrameRelay::start(std::string early_from_client, std::string early_from_bac
                                {"deflate", params_.deflate ? "yes" : "no"}});
   }
   registry_.add(shared_from_this());
+  // Counted for bounded loads from here until the destructor.
+  params_.runtime->routes[params_.route].picker->state(params_.backend).session_opened();
+  counted_ = true;
   if (!early_from_client.empty())
     process(up_, reinterpret_cast<std::uint8_t*>(early_from_client.data()), early_from_client.size(),
             started_);
@@ -72,6 +78,14 @@ void FrameRelay::start(std::string early_from_client, std::string early_from_bac
 void FrameRelay::go_away() {
   close_both(ws::close_code::going_away, "server shutting down", ws::close_code::going_away,
              "gateway shutting down");
+}
+
+void FrameRelay::backend_left(const std::string& url) {
+  const auto& route = *params_.runtime->routes[params_.route].config;
+  if (route.backends[params_.backend].url != url) return;
+  log::info("session_moved", {{"route", route.name}, {"backend", url}, {"client", params_.client_ip}});
+  close_both(ws::close_code::service_restart, "backend unavailable, reconnect",
+             ws::close_code::going_away, "backend taken out of service");
 }
 
 // Resumes a direction whose state is unknown (after a flush, a TLS wait, or a yielded turn).
@@ -273,13 +287,14 @@ void FrameRelay::on_source_end(Direction& d, error_code ec) {
             ec == asio::error::eof ? "closed without a close frame" : ec.message());
 }
 
-// A peer vanished without a close frame: the other side gets a close (1014 for the client when
-// the backend is gone, 1001 for the backend when the client is).
+// A peer vanished without a close frame: the other side gets a close (1012 for the client when
+// the backend is gone: reconnecting lands on the key's next backend; 1001 for the backend when the
+// client is).
 void FrameRelay::peer_lost(bool backend, const std::string& why) {
   const auto& route = params_.runtime->routes[params_.route].config->name;
   if (backend) {
     log::warn("backend_gone", {{"route", route}, {"client", params_.client_ip}, {"error", why}});
-    close_both(ws::close_code::bad_gateway, "backend went away", ws::close_code::going_away,
+    close_both(ws::close_code::service_restart, "backend went away", ws::close_code::going_away,
                "backend went away");
   } else {
     log::info("client_gone", {{"route", route}, {"client", params_.client_ip}, {"error", why}});

@@ -35,6 +35,7 @@ class FrameRelay : public Drainable, public std::enable_shared_from_this<FrameRe
   // early_*: bytes that arrived with the handshake (frames sent right behind it).
   void start(std::string early_from_client, std::string early_from_backend);
   void go_away() override;  // 1001 to the client and the backend
+  void backend_left(const std::string& url) override;  // 1012 to the client when it is ours
 
  private:
   enum class State {
@@ -95,6 +96,7 @@ class FrameRelay : public Drainable, public std::enable_shared_from_this<FrameRe
   std::string backend_close_frame(std::uint16_t code, std::string_view reason);
 
   Params params_;
+  bool counted_ = false;  // in the backend's live sessions (bounded loads)
   const config::RouteLimits& limits_;
   SessionRegistry& registry_;
   Transport client_;

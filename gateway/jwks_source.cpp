@@ -1,6 +1,6 @@
 #include "gateway/jwks_source.hpp"
 
-#include "gateway/https_get.hpp"
+#include "gateway/http_get.hpp"
 #include "gateway/log.hpp"
 
 #include <boost/asio/post.hpp>
@@ -66,13 +66,15 @@ void JwksSource::schedule_next() {
 void JwksSource::fetch() {
   in_flight_ = true;
   schedule_.started(auth::RefreshSchedule::clock::now());
-  HttpsRequest request;
+  HttpRequest request;
+  request.tls = ctx_.get();
+  request.headers = "Accept: application/json, application/jwk-set+json\r\nConnection: close\r\n";
   request.host = settings_.host;
   request.port = settings_.port;
   request.target = settings_.target;
   request.timeout = settings_.fetch_timeout;
   request.max_body = kMaxDocument;
-  https_get(*control_, ctx_.get(), std::move(request), [self = shared_from_this()](HttpsResponse r) {
+  http_get(*control_, std::move(request), [self = shared_from_this()](HttpResponse r) {
     self->on_fetched(std::move(r.error), r.status, std::move(r.body));
   });
 }

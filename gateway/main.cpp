@@ -82,8 +82,8 @@ int mint_token(int argc, char** argv) {
 int check_config(const std::string& path) {
   auto loaded = wsgate::config::load_config_file(path);
   auto errors = std::move(loaded.errors);
-  wsgate::gateway::JwksRegistry jwks;  // never started: checking fetches nothing
-  if (errors.empty()) wsgate::gateway::Runtime::build(std::move(*loaded.config), errors, jwks);
+  wsgate::gateway::Registries shared;  // never started: checking fetches and probes nothing
+  if (errors.empty()) wsgate::gateway::Runtime::build(std::move(*loaded.config), errors, shared);
   for (const auto& e : errors) std::cerr << e << '\n';
   if (!errors.empty()) return 1;
   std::cout << path << ": ok\n";

@@ -71,11 +71,13 @@ std::unique_ptr<auth::JwtVerifier> make_verifier(const config::AuthProvider& p,
 }  // namespace
 
 std::shared_ptr<const Runtime> Runtime::build(config::Config cfg, std::vector<std::string>& errors,
-                                              JwksRegistry& jwks) {
+                                              Registries& shared) {
   auto rt = std::make_shared<Runtime>();
   rt->config = std::move(cfg);
   const auto& c = rt->config;
   const auto errors_before = errors.size();
+  for (const auto& t : c.trusted_proxies)
+    if (auto n = IpNetwork::parse(t)) rt->trusted_proxies.push_back(*n);
 
   std::vector<routing::RouteMatch> matches;
   for (const auto& route : c.routes) matches.push_back({route.host, route.path_prefix});
@@ -83,14 +85,23 @@ std::shared_ptr<const Runtime> Runtime::build(config::Config cfg, std::vector<st
 
   std::vector<ProviderKeys> provider_keys;
   for (const auto& p : c.auth_providers)
-    provider_keys.push_back(load_keys(p, c.source_file + ": auth " + p.name, jwks, errors));
+    provider_keys.push_back(load_keys(p, c.source_file + ": auth " + p.name, shared.jwks, errors));
 
   boost::asio::io_context io;
   boost::asio::ip::tcp::resolver resolver(io);
   for (const auto& route : c.routes) {
     RouteRuntime r;
     r.config = &route;
-    r.picker = std::make_unique<routing::BackendPicker>(route.backends.size());
+    routing::PickerConfig pc;
+    pc.algorithm = route.hash_algorithm == "maglev" ? routing::HashAlgorithm::maglev
+                                                    : routing::HashAlgorithm::ring;
+    pc.balance_factor = route.balance_factor;
+    std::vector<std::shared_ptr<routing::BackendState>> states;
+    for (const auto& b : route.backends) {
+      pc.backends.push_back({b.url, b.weight});
+      states.push_back(shared.backends.state(b.url));
+    }
+    r.picker = std::make_unique<routing::BackendPicker>(std::move(pc), std::move(states));
     bool any_tls = false;
     for (const auto& b : route.backends) {
       boost::system::error_code ec;
@@ -108,6 +119,9 @@ std::shared_ptr<const Runtime> Runtime::build(config::Config cfg, std::vector<st
       r.backend_tls = make_client_tls_context(route.backend_ca_file, error);
       if (!r.backend_tls) errors.push_back(c.source_file + ": routes " + route.name + ": " + error);
     }
+    if (route.health_check)
+      for (const auto& b : route.backends)
+        r.checkers.push_back(shared.backends.checker(b, *route.health_check, r.backend_tls.get()));
     for (std::size_t i = 0; i < c.auth_providers.size(); ++i) {
       if (c.auth_providers[i].name != route.auth) continue;
       r.auth = &c.auth_providers[i];

@@ -4,6 +4,8 @@
 
 #include "auth/jwt_verifier.hpp"
 #include "gateway/config.hpp"
+#include "gateway/backend_registry.hpp"
+#include "gateway/ip_network.hpp"
 #include "gateway/jwks_registry.hpp"
 #include "gateway/tls_context.hpp"
 #include "routing/backend_picker.hpp"
@@ -25,18 +27,27 @@ struct RouteRuntime {
   const config::AuthProvider* auth = nullptr;            // the route's provider, if any
   std::unique_ptr<auth::JwtVerifier> verifier;           // its keys and rules plus the route's claims
   std::vector<std::shared_ptr<JwksSource>> jwks;         // the provider's JWKS URLs, to refresh
+  std::vector<std::shared_ptr<HealthChecker>> checkers;  // held so they run while the route lives
+};
+
+// What outlives one configuration: JWKS sources and backend states are shared by URL with the next.
+struct Registries {
+  JwksRegistry jwks;
+  BackendRegistry backends;
 };
 
 struct Runtime {
   config::Config config;
+  std::vector<IpNetwork> trusted_proxies;
   routing::RouteTable table{{}};
   std::vector<RouteRuntime> routes;
   std::vector<std::unique_ptr<ServerTlsContext>> listener_tls;  // by listener; nullptr: plain
 
   // Errors (unresolvable backend, unreadable certificate) are appended and nullptr returned.
-  // JWKS URLs take their sources from `jwks`, which fetches nothing until started.
+  // JWKS sources, backend states and health checkers come from `shared`; nothing is fetched or
+  // checked until it is started.
   static std::shared_ptr<const Runtime> build(config::Config config, std::vector<std::string>& errors,
-                                              JwksRegistry& jwks);
+                                              Registries& shared);
 };
 
 }  // namespace wsgate::gateway

@@ -6,6 +6,7 @@
 #include <boost/asio/post.hpp>
 
 #include <csignal>
+#include <set>
 
 namespace wsgate::gateway {
 namespace asio = boost::asio;
@@ -47,7 +48,7 @@ Server::Server(std::string config_path)
 Server::~Server() { stop_workers(); }
 
 bool Server::load(config::Config config, std::vector<std::string>& errors) {
-  auto runtime = Runtime::build(std::move(config), errors, jwks_);
+  auto runtime = Runtime::build(std::move(config), errors, shared_);
   if (!runtime) return false;
   runtime_.store(std::move(runtime));
   return true;
@@ -106,7 +107,7 @@ int Server::run() {
     });
   }
   admin_.start();
-  jwks_.start_all(control_);  // first fetches now; a request that needs a key waits for them
+  start_background();  // first fetches and checks now; a request that needs a key waits for it
   ready_ = true;
   wait_for_signal();
   log::info("started", {{"version", WSGATE_VERSION}, {"config", config_path_}});
@@ -136,7 +137,7 @@ void Server::reload() {
     if (!same_listeners(runtime_.load()->config, *loaded.config))
       errors.push_back(config_path_ + ": listeners and admin.bind change only with a restart");
     else
-      next = Runtime::build(std::move(*loaded.config), errors, jwks_);
+      next = Runtime::build(std::move(*loaded.config), errors, shared_);
   }
   if (!next) {
     for (const auto& e : errors) log::error("reload_failed", {{"error", e}});
@@ -145,10 +146,49 @@ void Server::reload() {
     return;
   }
   log::configure(next->config.log.level, next->config.log.format);
-  jwks_.start_all(control_);
+  const auto previous = runtime_.load();
   runtime_.store(next);  // new sessions take it; live sessions keep the one they started with
+  start_background();
+  // Backends no route uses any more: their sessions move (1012) once the route's drain is over.
+  std::set<std::string> kept;
+  for (const auto& route : next->config.routes)
+    for (const auto& b : route.backends) kept.insert(b.url);
+  std::set<std::string> gone;
+  for (const auto& route : previous->config.routes)
+    for (const auto& b : route.backends)
+      if (!kept.contains(b.url) && gone.insert(b.url).second) {
+        log::info("backend_removed", {{"backend", b.url},
+                                      {"drain_ms", std::to_string(route.backend_drain_timeout.count())}});
+        close_backend_sessions(b.url, route.backend_drain_timeout);
+      }
   log::info("config_reloaded", {{"config", config_path_},
                                 {"routes", std::to_string(next->config.routes.size())}});
+}
+
+void Server::start_background() {
+  shared_.jwks.start_all(control_);
+  shared_.backends.start_all(control_, [this](const std::string& url, bool healthy) {
+    if (!healthy) close_backend_sessions(url, std::chrono::milliseconds(0));
+  });
+}
+
+void Server::close_backend_sessions(const std::string& url, std::chrono::milliseconds delay) {
+  auto close_now = [this, url] {
+    // Still gone, or still unhealthy: a reload or a passing check in the meantime cancels it.
+    const auto rt = runtime_.load();
+    for (const auto& route : rt->routes)
+      for (std::size_t b = 0; b < route.config->backends.size(); ++b)
+        if (route.config->backends[b].url == url && route.picker->state(b).healthy()) return;
+    for (auto& w : workers_) {
+      Worker* worker = w.get();
+      asio::post(worker->io, [worker, url] { worker->registry.close_backend(url); });
+    }
+  };
+  if (delay.count() <= 0) return close_now();
+  auto timer = std::make_shared<asio::steady_timer>(control_, delay);
+  timer->async_wait([timer, close_now](boost::system::error_code ec) {
+    if (!ec) close_now();
+  });
 }
 
 void Server::begin_drain() {

@@ -44,6 +44,10 @@ class Server {
   bool open_listeners();
   void wait_for_signal();
   void reload();
+  void start_background();  // JWKS fetches and health checks of the current configuration
+  // Closes the sessions relayed to `url` with 1012 on every thread (after `delay`, if the URL is
+  // then still gone from the configuration or still unhealthy).
+  void close_backend_sessions(const std::string& url, std::chrono::milliseconds delay);
   void begin_drain();
   void check_drained();
   void stop_workers();
@@ -51,7 +55,7 @@ class Server {
   std::string config_path_;
   std::atomic<std::shared_ptr<const Runtime>> runtime_;
   boost::asio::io_context control_{1};
-  JwksRegistry jwks_;  // after control_: its sources' timers die before the io_context
+  Registries shared_;  // after control_: the timers of its sources and checkers die before it
   boost::asio::signal_set signals_;
   boost::asio::steady_timer drain_timer_;
   std::chrono::steady_clock::time_point drain_deadline_;

@@ -15,13 +15,21 @@ void SessionRegistry::remove(Drainable* session) {
   if (sessions_.erase(session) > 0) total_.fetch_sub(1, std::memory_order_relaxed);
 }
 
+std::vector<std::shared_ptr<Drainable>> SessionRegistry::live() const {
+  // Closing may remove sessions from the map: callers iterate this copy.
+  std::vector<std::shared_ptr<Drainable>> out;
+  for (const auto& [ptr, weak] : sessions_)
+    if (auto s = weak.lock()) out.push_back(std::move(s));
+  return out;
+}
+
 void SessionRegistry::drain() {
   draining_ = true;
-  // go_away may remove sessions from the map: collect first.
-  std::vector<std::shared_ptr<Drainable>> live;
-  for (auto& [ptr, weak] : sessions_)
-    if (auto s = weak.lock()) live.push_back(std::move(s));
-  for (auto& s : live) s->go_away();
+  for (auto& s : live()) s->go_away();
+}
+
+void SessionRegistry::close_backend(const std::string& url) {
+  for (auto& s : live()) s->backend_left(url);
 }
 
 }  // namespace wsgate::gateway

@@ -1,5 +1,7 @@
 #include "gateway/token_extraction.hpp"
 
+#include "gateway/request_fields.hpp"
+
 #include <boost/beast/core/string.hpp>
 #include <boost/beast/http/rfc7230.hpp>
 #include <boost/url/parse.hpp>
@@ -34,24 +36,6 @@ std::optional<std::string> from_query(http::request_header<>& req, const std::st
   return std::nullopt;
 }
 
-std::optional<std::string> from_cookie(const http::request_header<>& req, const std::string& name) {
-  // Every Cookie field, wherever it stands among the others.
-  auto [first, last] = req.equal_range(http::field::cookie);
-  for (auto it = first; it != last; ++it) {
-    std::string_view cookies = it->value();
-    while (!cookies.empty()) {
-      const auto semi = cookies.find(';');
-      std::string_view pair = cookies.substr(0, semi);
-      while (!pair.empty() && pair.front() == ' ') pair.remove_prefix(1);
-      const auto eq = pair.find('=');
-      if (eq != std::string_view::npos && pair.substr(0, eq) == name) return std::string(pair.substr(eq + 1));
-      if (semi == std::string_view::npos) break;
-      cookies.remove_prefix(semi + 1);
-    }
-  }
-  return std::nullopt;
-}
-
 // Browsers cannot set headers on a WebSocket; they can offer subprotocols: ["bearer", TOKEN].
 std::optional<std::string> from_protocol(http::request_header<>& req) {
   std::vector<std::string> offered;
@@ -79,7 +63,7 @@ std::optional<TakenToken> take_token(http::request_header<>& req,
     switch (s.kind) {
       case Kind::header: t = from_header(req, s.name); break;
       case Kind::query: t = from_query(req, s.name); break;
-      case Kind::cookie: t = from_cookie(req, s.name); break;
+      case Kind::cookie: t = find_cookie(req, s.name); break;
       case Kind::protocol: t = from_protocol(req); break;
     }
     if (t && !t->empty()) return TakenToken{std::move(*t), s.kind == Kind::protocol};

@@ -5,6 +5,8 @@
 #include "gateway/header_rewrite.hpp"
 #include "gateway/log.hpp"
 #include "auth/verified_token_cache.hpp"
+#include "gateway/hash_key.hpp"
+#include "routing/stable_hash.hpp"
 #include "gateway/token_extraction.hpp"
 
 #include <boost/json/serialize.hpp>
@@ -170,14 +172,18 @@ void UpgradeSession::handle_request() {
 
 void UpgradeSession::forward_request() {
   auto& req = request_->get();
-  if (route_->verifier && !authenticate(req)) return;
+  if (route_->verifier) {
+    if (!authenticate(req)) return;  // it pins the request itself, with the verified claims
+  } else {
+    pin(req, nullptr);
+  }
 
   if (!req.keep_alive()) close_after_response_ = true;
   rewrite_request(req, {client_ip_, client_.is_tls(), upgrade_});
   if (!upgrade_) req.prepare_payload();  // a chunked body now goes with a Content-Length
   out_ = serialize(req);
 
-  backend_order_ = route_->picker->pick_order(std::chrono::steady_clock::now());
+  backend_order_ = route_->picker->pick_order(hash_, std::chrono::steady_clock::now());
   attempt_ = 0;
   connect_next_backend();
 }
@@ -215,10 +221,25 @@ bool UpgradeSession::authenticate(http::request_header<>& req) {
     if (const auto* value = claims->if_contains(claim))
       req.set(header, value->is_string() ? std::string(value->get_string()) : boost::json::serialize(*value));
   }
+  pin(req, claims);
+
   protocol_token_ = taken->from_protocol;
   if (const auto* exp = claims->if_contains("exp"); exp && exp->is_number())
     token_expires_at_ = static_cast<std::int64_t>(exp->to_number<double>());
   return true;
+}
+
+// The request's place on the route's hash ring, from the route's hash_key sources (read after the
+// verified claims became headers, so header:X-User-Id is the verified value, never a forged one).
+void UpgradeSession::pin(const http::request_header<>& req, const boost::json::object* claims) {
+  const auto address = client_address(client_ip_, req, rt_->trusted_proxies);
+  if (auto key = hash_key_of(req, route_->config->hash_key, claims, address)) {
+    hash_ = routing::stable_hash(*key);
+  } else {
+    // No key: such clients are spread, not pinned.
+    thread_local std::uint64_t unpinned = 0;
+    hash_ = routing::stable_hash(std::to_string(++unpinned));
+  }
 }
 
 // Asks every JWKS source of the route for a refresh (each rate-limits itself) and verifies again

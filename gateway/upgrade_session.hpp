@@ -42,6 +42,7 @@ class UpgradeSession : public Drainable, public std::enable_shared_from_this<Upg
   void forward_request();
   bool authenticate(boost::beast::http::request_header<>& req);
   void wait_for_keys();
+  void pin(const boost::beast::http::request_header<>& req, const boost::json::object* claims);
   bool reject_token(auth::error e);
 
   void connect_next_backend();
@@ -89,6 +90,7 @@ class UpgradeSession : public Drainable, public std::enable_shared_from_this<Upg
   bool protocol_token_ = false;        // the token came as Sec-WebSocket-Protocol: bearer, TOKEN
   std::int64_t token_expires_at_ = 0;  // Unix seconds; 0: no token or no exp
   bool head_request_ = false;
+  std::uint64_t hash_ = 0;  // the request's key, hashed: where on the route's ring it belongs
   std::vector<std::size_t> backend_order_;
   std::size_t attempt_ = 0;
   bool last_connect_timed_out_ = false;

@@ -56,8 +56,20 @@ test('the shipped gateway.yaml runs with three workers, plain and TLS', async ()
       seen.add((await ws.next()).data.toString());
       ws.close();
     }
-    assert.deepEqual([...seen].sort(), ['worker-1', 'worker-2', 'worker-3'], 'round robin over the three');
+    assert.equal(seen.size, 1, '/echo pins a client address to one worker');
     const ca = readFileSync(path.join(dir, 'certs', 'dev.crt'));
+    // /chat pins by the token's sub: thirty users spread over the three workers.
+    const spread = new Set();
+    for (let i = 0; i < 30; i++) {
+      const t = execFileSync(wsgateBin, ['token', '--secret-file', path.join(dir, 'certs', 'dev.secret'),
+                                         '--sub', `user-${i}`, '--iss', 'wsgate-dev', '--aud', 'wsgate'],
+                             { encoding: 'utf8' }).trim();
+      const ws = await open(`ws://127.0.0.1:${gw.ports.public}/chat`, { headers: { authorization: `Bearer ${t}` } });
+      ws.send('whoami');
+      spread.add((await ws.next()).data.toString());
+      ws.close();
+    }
+    assert.deepEqual([...spread].sort(), ['worker-1', 'worker-2', 'worker-3']);
     const chatUrl = `wss://localhost:${gw.ports['public-tls']}/chat`;
     const refused = connect(chatUrl, { ca });
     await assert.rejects(refused.opened, (err) => err.status === 401, '/chat needs a token');

@@ -1,4 +1,4 @@
-#include "gateway/https_get.hpp"
+#include "gateway/http_get.hpp"
 
 #include "gateway/transport.hpp"
 
@@ -15,11 +15,10 @@ namespace http = boost::beast::http;
 
 namespace {
 
-class HttpsGet : public std::enable_shared_from_this<HttpsGet> {
+class HttpGet : public std::enable_shared_from_this<HttpGet> {
  public:
-  HttpsGet(asio::io_context& io, SSL_CTX* ctx, HttpsRequest request,
-           std::function<void(HttpsResponse)> done)
-      : ctx_(ctx), request_(std::move(request)), done_(std::move(done)), resolver_(io),
+  HttpGet(asio::io_context& io, HttpRequest request, std::function<void(HttpResponse)> done)
+      : request_(std::move(request)), done_(std::move(done)), resolver_(io),
         socket_(io), timer_(io) {
     parser_.body_limit(request_.max_body);
     parser_.header_limit(16 * 1024);
@@ -49,7 +48,8 @@ class HttpsGet : public std::enable_shared_from_this<HttpsGet> {
   void handshake() {
     if (finished_) return;
     transport_.emplace(std::move(socket_));
-    if (!transport_->start_tls_client(ctx_, request_.host)) return fail("TLS: out of memory");
+    if (!request_.tls) return send();
+    if (!transport_->start_tls_client(request_.tls, request_.host)) return fail("TLS: out of memory");
     transport_->async_handshake([self = shared_from_this()](error_code ec) {
       if (ec) return self->fail("TLS: " + ec.message());
       self->send();
@@ -58,13 +58,12 @@ class HttpsGet : public std::enable_shared_from_this<HttpsGet> {
 
   void send() {
     if (finished_) return;
-    const bool default_port = request_.port == 443;
+    const bool default_port = request_.port == (request_.tls ? 443 : 80);
     const bool v6 = request_.host.find(':') != std::string::npos;
     const std::string host = (v6 ? "[" + request_.host + "]" : request_.host) +
                              (default_port ? "" : ":" + std::to_string(request_.port));
-    out_ = "GET " + request_.target + " HTTP/1.1\r\nHost: " + host +
-           "\r\nAccept: application/json, application/jwk-set+json\r\nUser-Agent: wsgate/" +
-           WSGATE_VERSION + "\r\nConnection: close\r\n\r\n";
+    out_ = "GET " + request_.target + " HTTP/1.1\r\nHost: " + host + "\r\nUser-Agent: wsgate/" +
+           WSGATE_VERSION + "\r\n" + request_.headers + "\r\n";
     transport_->async_write_all(out_.data(), out_.size(), [self = shared_from_this()](error_code ec) {
       if (ec) return self->fail("write: " + ec.message());
       self->read();
@@ -93,7 +92,7 @@ class HttpsGet : public std::enable_shared_from_this<HttpsGet> {
     if (!pec && ec == asio::error::eof && !parser_.is_done()) parser_.put_eof(pec);
     if (pec) return fail("response: " + pec.message());
     if (parser_.is_done()) {
-      HttpsResponse r;
+      HttpResponse r;
       r.status = parser_.get().result_int();
       r.body = std::move(parser_.get().body());
       return complete(std::move(r));
@@ -103,12 +102,12 @@ class HttpsGet : public std::enable_shared_from_this<HttpsGet> {
   }
 
   void fail(std::string error) {
-    HttpsResponse r;
+    HttpResponse r;
     r.error = std::move(error);
     complete(std::move(r));
   }
 
-  void complete(HttpsResponse r) {
+  void complete(HttpResponse r) {
     if (finished_) return;
     finished_ = true;
     timer_.cancel();
@@ -118,9 +117,8 @@ class HttpsGet : public std::enable_shared_from_this<HttpsGet> {
     done_(std::move(r));
   }
 
-  SSL_CTX* ctx_;
-  HttpsRequest request_;
-  std::function<void(HttpsResponse)> done_;
+  HttpRequest request_;
+  std::function<void(HttpResponse)> done_;
   tcp::resolver resolver_;
   tcp::socket socket_;
   std::optional<Transport> transport_;
@@ -133,9 +131,8 @@ class HttpsGet : public std::enable_shared_from_this<HttpsGet> {
 
 }  // namespace
 
-void https_get(asio::io_context& io, SSL_CTX* ctx, HttpsRequest request,
-               std::function<void(HttpsResponse)> done) {
-  std::make_shared<HttpsGet>(io, ctx, std::move(request), std::move(done))->start();
+void http_get(asio::io_context& io, HttpRequest request, std::function<void(HttpResponse)> done) {
+  std::make_shared<HttpGet>(io, std::move(request), std::move(done))->start();
 }
 
 }  // namespace wsgate::gateway

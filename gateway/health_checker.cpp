@@ -1,0 +1,59 @@
+#include "gateway/health_checker.hpp"
+
+#include "gateway/http_get.hpp"
+#include "gateway/log.hpp"
+
+namespace wsgate::gateway {
+
+HealthChecker::HealthChecker(config::Backend backend, config::HealthCheck check, SslCtxPtr tls,
+                             std::shared_ptr<routing::BackendState> state)
+    : backend_(std::move(backend)), check_(std::move(check)), tls_(std::move(tls)),
+      state_(std::move(state)) {}
+
+void HealthChecker::start(boost::asio::io_context& control, OnChange on_change) {
+  if (control_) return;
+  control_ = &control;
+  on_change_ = std::move(on_change);
+  timer_.emplace(control);
+  probe();
+}
+
+void HealthChecker::probe() {
+  HttpRequest request;
+  request.tls = backend_.tls ? tls_.get() : nullptr;
+  request.host = backend_.host;
+  request.port = backend_.port;
+  request.target = check_.path;
+  request.timeout = check_.timeout;
+  request.max_body = 64 * 1024;
+  const bool websocket = check_.type == "websocket";
+  if (websocket)
+    request.headers = "Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n"
+                      "Sec-WebSocket-Key: d3NnYXRlIGhlYWx0aGNoZWNr\r\n";
+  http_get(*control_, std::move(request), [weak = weak_from_this(), websocket](HttpResponse r) {
+    auto self = weak.lock();
+    if (!self) return;
+    if (!r.error.empty()) return self->on_result(false, r.error);
+    const bool ok = websocket ? r.status == 101 : r.status >= 200 && r.status < 300;
+    self->on_result(ok, "HTTP status " + std::to_string(r.status));
+  });
+}
+
+void HealthChecker::on_result(bool ok, const std::string& detail) {
+  using Change = routing::BackendState::Change;
+  const auto change = state_->record_check(ok, check_.healthy_threshold, check_.unhealthy_threshold);
+  if (change == Change::became_unhealthy) {
+    log::warn("backend_unhealthy", {{"backend", backend_.url}, {"check", check_.type + " " + check_.path},
+                                    {"error", detail}});
+    on_change_(backend_.url, false);
+  } else if (change == Change::became_healthy) {
+    log::info("backend_healthy", {{"backend", backend_.url}});
+    on_change_(backend_.url, true);
+  }
+  timer_->expires_after(check_.interval);
+  timer_->async_wait([weak = weak_from_this()](boost::system::error_code ec) {
+    if (auto self = weak.lock(); self && !ec) self->probe();
+  });
+}
+
+}  // namespace wsgate::gateway
