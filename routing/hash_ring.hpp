@@ -20,27 +20,28 @@ class HashRing {
   template <class Visit>
   void walk(std::uint64_t key, Visit&& visit) const;
 
-  std::size_t owner(std::uint64_t key) const { return points_[first_point(key)].backend; }
+  std::size_t owner(std::uint64_t key) const { return owners_[first_point(key)]; }
   std::size_t backends() const { return backends_; }
-  std::size_t points() const { return points_.size(); }
+  std::size_t points() const { return hashes_.size(); }
 
  private:
-  struct Point {
-    std::uint64_t hash;
-    std::uint32_t backend;
-  };
+  static constexpr int kBucketBits = 16;
   std::size_t first_point(std::uint64_t key) const;
 
-  std::vector<Point> points_;  // sorted by hash
+  // The points sorted by hash, as two arrays so the search reads only hashes; buckets_[b] is the
+  // first point whose top kBucketBits bits are >= b, which narrows each search to a few points.
+  std::vector<std::uint64_t> hashes_;
+  std::vector<std::uint32_t> owners_;
+  std::vector<std::uint32_t> buckets_;
   std::size_t backends_;
   std::size_t placed_ = 0;     // backends with points (weight > 0)
 };
 
 template <class Visit>
 void HashRing::walk(std::uint64_t key, Visit&& visit) const {
-  if (points_.empty()) return;
-  walk_distinct(points_.size(), first_point(key), backends_, placed_,
-                [this](std::size_t i) { return std::size_t{points_[i].backend}; }, visit);
+  if (hashes_.empty()) return;
+  walk_distinct(hashes_.size(), first_point(key), backends_, placed_,
+                [this](std::size_t i) { return std::size_t{owners_[i]}; }, visit);
 }
 
 }  // namespace wsgate::routing

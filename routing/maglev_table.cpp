@@ -25,7 +25,7 @@ std::size_t prime_at_least(std::size_t n) {
 MaglevTable::MaglevTable(const std::vector<WeightedBackend>& backends, std::size_t table_size)
     : backends_(backends.size()) {
   const std::size_t m =
-      table_size ? prime_at_least(table_size) : prime_at_least(std::max<std::size_t>(65537, 100 * backends.size()));
+      table_size ? prime_at_least(table_size) : prime_at_least(std::max<std::size_t>(131071, 500 * backends.size()));
   std::uint32_t max_weight = 0;
   for (const auto& b : backends) max_weight = std::max(max_weight, b.weight);
   if (max_weight == 0) return;

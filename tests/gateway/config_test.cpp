@@ -286,6 +286,57 @@ routes: [ { backends: [ "ws://127.0.0.1:1" ], auth: idp } ]
   EXPECT_EQ(r.errors, expected);
 }
 
+TEST(ConfigRoutes, HashingAndHealthChecks) {
+  auto r = load_config_text(R"(listeners: [ { bind: "127.0.0.1:1" } ]
+trusted_proxies: [ "10.0.0.0/8", "::1" ]
+routes:
+  - backends: [ "ws://127.0.0.1:1", { url: "ws://127.0.0.1:2", weight: 3 } ]
+    hash_algorithm: maglev
+    hash_key: [ "header:X-Client", "ip" ]
+    balance_factor: 1.25
+    health_check: { type: websocket, path: /ws, interval: 1s, healthy_threshold: 3 }
+    backend_drain_timeout: 30s
+)", "gw.yaml", "/tmp", [](const std::string&) -> std::optional<std::string> { return std::nullopt; });
+  ASSERT_TRUE(r.errors.empty()) << r.errors.front();
+  const auto& route = r.config->routes.at(0);
+  EXPECT_EQ(route.backends.at(1).weight, 3u);
+  EXPECT_EQ(route.hash_algorithm, "maglev");
+  ASSERT_EQ(route.hash_key.size(), 2u);
+  EXPECT_EQ(route.hash_key[0].kind, HashKeySource::Kind::header);
+  EXPECT_EQ(route.hash_key[0].name, "X-Client");
+  EXPECT_DOUBLE_EQ(route.balance_factor, 1.25);
+  ASSERT_TRUE(route.health_check);
+  EXPECT_EQ(route.health_check->type, "websocket");
+  EXPECT_EQ(route.health_check->interval, std::chrono::seconds(1));
+  EXPECT_EQ(route.health_check->timeout, std::chrono::seconds(2));  // default kept
+  EXPECT_EQ(route.health_check->healthy_threshold, 3u);
+  EXPECT_EQ(route.backend_drain_timeout, std::chrono::seconds(30));
+  EXPECT_EQ(r.config->trusted_proxies.size(), 2u);
+}
+
+TEST(ConfigRoutes, HashingMistakes) {
+  auto r = load_config_text(R"(listeners: [ { bind: "127.0.0.1:1" } ]
+trusted_proxies: [ "10.0.0.0/33" ]
+routes:
+  - backends: [ "ws://127.0.0.1:1", "ws://127.0.0.1:1" ]
+    hash_algorithm: random
+    hash_key: [ "claim:sub", "body:x" ]
+    balance_factor: 0.5
+    health_check: { type: tcp, path: health }
+)", "gw.yaml", "/tmp", [](const std::string&) -> std::optional<std::string> { return std::nullopt; });
+  const std::vector<std::string> expected{
+      "gw.yaml:2:20: trusted_proxies[0]: must be an address or a CIDR block such as 10.0.0.0/8",
+      "gw.yaml:4:37: routes[0].backends[1]: duplicate backend ws://127.0.0.1:1",
+      "gw.yaml:5:21: routes[0].hash_algorithm: must be one of ring, maglev",
+      "gw.yaml:6:17: routes[0].hash_key[0]: claim: needs auth on the route",
+      "gw.yaml:6:30: routes[0].hash_key[1]: must be claim:NAME, header:NAME, cookie:NAME, query:NAME or ip",
+      "gw.yaml:7:21: routes[0].balance_factor: must be 0 (off) or a number from 1 to 100, e.g. 1.25",
+      "gw.yaml:8:27: routes[0].health_check.type: must be one of http, websocket",
+      "gw.yaml:8:38: routes[0].health_check.path: must start with /",
+  };
+  EXPECT_EQ(r.errors, expected);
+}
+
 TEST(ConfigAuth, EveryMistakeWithItsPlace) {
   auto r = load_config_text(R"(listeners: [ { bind: "127.0.0.1:1" } ]
 auth:

@@ -22,8 +22,8 @@ TEST(MaglevTable, SameMappingWhateverTheListOrder) {
 }
 
 TEST(MaglevTable, TableIsPrimeAndLargeEnough) {
-  EXPECT_EQ(MaglevTable(backends(10)).size(), 65537u);
-  EXPECT_EQ(MaglevTable(backends(1000)).size(), 100003u);  // smallest prime >= 100 per backend
+  EXPECT_EQ(MaglevTable(backends(10)).size(), 131071u);    // a prime (2^17 - 1)
+  EXPECT_EQ(MaglevTable(backends(1000)).size(), 500009u);  // the smallest prime >= 500 per backend
 }
 
 TEST(MaglevTable, BalanceWithinFivePercent) {
