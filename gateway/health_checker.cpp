@@ -29,7 +29,7 @@ void HealthChecker::probe() {
   const bool websocket = check_.type == "websocket";
   if (websocket)
     request.headers = "Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n"
-                      "Sec-WebSocket-Key: d3NnYXRlIGhlYWx0aGNoZWNr\r\n";
+                      "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n";  // 16 bytes, as RFC 6455 4.1 requires
   http_get(*control_, std::move(request), [weak = weak_from_this(), websocket](HttpResponse r) {
     auto self = weak.lock();
     if (!self) return;

@@ -12,20 +12,20 @@ import http from 'node:http';
 import path from 'node:path';
 import { Server } from 'socket.io';
 import { io as connectClient } from 'socket.io-client';
-import { wsgateBin, tempDir, startBackend, startGateway, open, routeYaml } from './lib.mjs';
+import { wsgateBin, tempDir, startBackend, startGateway, open, routeYaml, sleep } from './lib.mjs';
 
 let dir, secretFile;
 const workers = [];
 const subs = Array.from({ length: 12 }, (_, i) => `user-${i}`);
 const tokens = {};
 
-function config(backendList = workers) {
+function config(backendList = workers, check = 'http', path = '/healthz') {
   return routeYaml(`
   - name: pinned
     match: { path_prefix: / }
     auth: dev
     hash_key: [ "claim:sub", "ip" ]
-    health_check: { type: http, path: /healthz, interval: 200ms, timeout: 500ms, healthy_threshold: 1, unhealthy_threshold: 1 }
+    health_check: { type: ${check}, path: ${path}, interval: 200ms, timeout: 500ms, healthy_threshold: 1, unhealthy_threshold: 1 }
     backends: [ ${backendList.map((w) => `"${w.url}"`).join(', ')} ]`, { extra: `auth:
   providers:
     - name: dev
@@ -115,13 +115,16 @@ test('a killed worker: only its clients get 1012 and move; they come home when i
 });
 
 test('SIGHUP removing a backend moves its sessions with 1012 and leaves the others alone', async () => {
-  const gw = await startGateway(config());
+  // WebSocket health checks this time: the upgrade on /probe must be answered 101 to pass.
+  const gw = await startGateway(config(workers, 'websocket', '/probe'));
   try {
+    await sleep(600);  // three rounds of checks: a failing probe would have taken backends out
+    assert.ok(!gw.logs.some((l) => l.includes('backend_unhealthy')), 'websocket probes pass');
     const home = await homes(gw);
     const sessions = {};
     for (const sub of subs) sessions[sub] = (await whoami(gw, sub)).ws;
     const removed = workers[1];
-    gw.writeConfig(config([workers[0], workers[2]]));
+    gw.writeConfig(config([workers[0], workers[2]], 'websocket', '/probe'));
     gw.proc.kill('SIGHUP');
     await gw.waitLog(new RegExp(`backend_removed backend=ws://127.0.0.1:${removed.port}`));
     for (const sub of subs) {
