@@ -147,8 +147,8 @@ void Server::reload() {
   }
   log::configure(next->config.log.level, next->config.log.format);
   const auto previous = runtime_.load();
+  start_background();    // before the store: a session must never meet a JWKS source not started
   runtime_.store(next);  // new sessions take it; live sessions keep the one they started with
-  start_background();
   // Backends no route uses any more: their sessions move (1012) once the route's drain is over.
   std::set<std::string> kept;
   for (const auto& route : next->config.routes)

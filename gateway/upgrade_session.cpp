@@ -167,6 +167,7 @@ void UpgradeSession::handle_request() {
   if (!origin_allowed(route_->config->allowed_origins, req[http::field::origin]))
     return reject(403, "Forbidden", "origin not allowed");
   keys_refreshed_ = false;
+  token_.reset();
   forward_request();
 }
 
@@ -192,7 +193,10 @@ void UpgradeSession::forward_request() {
 // backend. A client's own headers of those names are removed first, so they cannot be forged.
 bool UpgradeSession::authenticate(http::request_header<>& req) {
   const auto& provider = *route_->auth;
-  auto taken = take_token(req, provider.token_from);
+  // Taken once per request: taking strips the token from the URL or the subprotocols, so a second
+  // pass (after waiting for a JWKS refresh) would find none.
+  if (!token_) token_ = take_token(req, provider.token_from);
+  const auto& taken = token_;
   if (!taken) return reject_token(auth::error::missing_token);
   const auto now = std::chrono::duration_cast<std::chrono::seconds>(
                        std::chrono::system_clock::now().time_since_epoch()).count();

@@ -4,6 +4,7 @@
 
 #include "gateway/runtime.hpp"
 #include "gateway/session_registry.hpp"
+#include "gateway/token_extraction.hpp"
 #include "gateway/transport.hpp"
 
 #include <boost/asio/steady_timer.hpp>
@@ -86,6 +87,7 @@ class UpgradeSession : public Drainable, public std::enable_shared_from_this<Upg
   std::size_t route_index_ = 0;
   bool upgrade_ = false;
   bool keys_refreshed_ = false;         // this request already waited for a JWKS refresh
+  std::optional<TakenToken> token_;     // this request's token, once taken out of it
   std::size_t keys_pending_ = 0;        // JWKS sources yet to answer
   bool protocol_token_ = false;        // the token came as Sec-WebSocket-Protocol: bearer, TOKEN
   std::int64_t token_expires_at_ = 0;  // Unix seconds; 0: no token or no exp

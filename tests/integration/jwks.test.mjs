@@ -91,6 +91,18 @@ test('a rotation is followed at the first token with the new kid, and the retire
   await gw.waitLog(/request_rejected status=401 .*reason="unknown key"/);
 });
 
+test('a query token with a new kid survives the wait for the refresh and is still cut from the URL', async () => {
+  await sleep(1100);
+  const next = keyPair('ec', 'ec-3');
+  published = { status: 200, body: JSON.stringify({ keys: [ecKey.jwk, next.jwk] }) };
+  const ws = await open(gw.url('public', `/room?access_token=${jwt(next)}&x=1`));
+  ws.send('headers');
+  const seen = JSON.parse((await ws.next()).data.toString());
+  assert.equal(seen.url, '/room?x=1');
+  assert.equal(seen.headers['x-user-id'], 'alice');
+  ws.close();
+});
+
 test('unknown kids cannot make wsgate hammer the provider', async () => {
   await sleep(1100);
   const before = fetches;
@@ -105,7 +117,7 @@ test('a failing provider leaves the last good keys in use', async () => {
   const before = fetches;
   assert.equal(await status(jwt(ecKey, { kid: 'not-there' })), 401);
   assert.equal(fetches, before + 1);
-  await gw.waitLog(/jwks_refresh_failed .*error="HTTP status 500" keys_kept=1/);
+  await gw.waitLog(/jwks_refresh_failed .*error="HTTP status 500" keys_kept=2/);
   assert.equal(await status(jwt(ecKey)), 101);
 
   await sleep(1100);
