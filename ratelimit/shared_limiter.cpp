@@ -1,0 +1,55 @@
+#include "ratelimit/shared_limiter.hpp"
+
+namespace wsgate::ratelimit {
+
+SessionSlot& SessionSlot::operator=(SessionSlot&& other) noexcept {
+  if (this != &other) {
+    if (limiter_) limiter_->close_session(key_);
+    limiter_ = std::move(other.limiter_);
+    key_ = other.key_;
+  }
+  return *this;
+}
+
+SessionSlot::~SessionSlot() {
+  if (limiter_) limiter_->close_session(key_);
+}
+
+Decision SharedLimiter::upgrade(std::uint64_t key, const Rate& rate, std::int64_t now_ns) {
+  if (rate.unlimited()) return {};
+  std::lock_guard lock(mutex_);
+  return decide(rate, table_.get(key, now_ns).tat, now_ns);
+}
+
+std::optional<SessionSlot> SharedLimiter::open_session(std::uint64_t key, std::int64_t max_sessions,
+                                                       std::int64_t now_ns) {
+  if (max_sessions <= 0) return SessionSlot();
+  std::lock_guard lock(mutex_);
+  auto& state = table_.get(key, now_ns);
+  if (state.sessions >= max_sessions) return std::nullopt;
+  ++state.sessions;
+  return SessionSlot(shared_from_this(), key);
+}
+
+void SharedLimiter::close_session(std::uint64_t key) {
+  std::lock_guard lock(mutex_);
+  if (auto* state = table_.find(key); state && state->sessions > 0) --state->sessions;
+}
+
+std::int64_t SharedLimiter::sessions(std::uint64_t key) {
+  std::lock_guard lock(mutex_);
+  const auto* state = table_.find(key);
+  return state ? state->sessions : 0;
+}
+
+std::size_t SharedLimiter::keys() {
+  std::lock_guard lock(mutex_);
+  return table_.size();
+}
+
+std::uint64_t SharedLimiter::evicted() {
+  std::lock_guard lock(mutex_);
+  return table_.evicted();
+}
+
+}  // namespace wsgate::ratelimit
