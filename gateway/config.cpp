@@ -465,24 +465,58 @@ void read_health_check(Reader& r, const YAML::Node& node, const std::string& pat
     r.error(node, path, "interval and timeout must be above 0");
 }
 
-void read_route_balancing(Reader& r, const YAML::Node& item, const std::string& path, Route& route) {
-  r.read_choice(item, "hash_algorithm", path, route.hash_algorithm, {"ring", "maglev"});
-  if (auto keys = item["hash_key"]; keys && r.expect_seq(keys, path + ".hash_key")) {
-    route.hash_key.clear();
-    if (keys.size() == 0) r.error(keys, path + ".hash_key", "must not be empty");
-    for (std::size_t i = 0; i < keys.size(); ++i) {
-      auto k = r.scalar(keys[i], index_path(path + ".hash_key", i));
-      if (!k) continue;
-      if (auto source = parse_hash_key(*k)) {
-        if (source->kind == HashKeySource::Kind::claim && route.auth.empty())
-          r.error(keys[i], index_path(path + ".hash_key", i), "claim: needs auth on the route");
-        route.hash_key.push_back(*source);
-      } else {
-        r.error(keys[i], index_path(path + ".hash_key", i),
-                "must be claim:NAME, header:NAME, cookie:NAME, query:NAME or ip");
-      }
+// A list of key sources, first present wins; claim: needs a provider to verify the claim.
+void read_key_sources(Reader& r, const YAML::Node& keys, const std::string& path,
+                      const std::string& auth, std::vector<HashKeySource>& out) {
+  if (!r.expect_seq(keys, path)) return;
+  out.clear();
+  if (keys.size() == 0) r.error(keys, path, "must not be empty");
+  for (std::size_t i = 0; i < keys.size(); ++i) {
+    auto k = r.scalar(keys[i], index_path(path, i));
+    if (!k) continue;
+    if (auto source = parse_hash_key(*k)) {
+      if (source->kind == HashKeySource::Kind::claim && auth.empty())
+        r.error(keys[i], index_path(path, i), "claim: needs auth on the route");
+      out.push_back(*source);
+    } else {
+      r.error(keys[i], index_path(path, i), "must be claim:NAME, header:NAME, cookie:NAME, query:NAME or ip");
     }
   }
+}
+
+void read_rate(Reader& r, const YAML::Node& node, const std::string& path, RateSpec& rate) {
+  if (!r.expect_map(node, path)) return;
+  r.check_keys(node, path, {"rate", "per", "burst"});
+  if (!node["rate"]) r.error(node, path + ".rate", "is required");
+  r.read_size(node, "rate", path, rate.rate, 1, 1'000'000'000);
+  r.read_duration(node, "per", path, rate.per);
+  rate.burst = rate.rate;  // default: a window's worth at once
+  r.read_size(node, "burst", path, rate.burst, 1, 1'000'000'000);
+  if (rate.per.count() <= 0) r.error(node["per"], path + ".per", "must be above 0");
+}
+
+void read_rate_limits(Reader& r, const YAML::Node& node, std::vector<RateLimitPolicy>& out) {
+  if (!r.expect_seq(node, "rate_limits")) return;
+  std::set<std::string> names;
+  for (std::size_t i = 0; i < node.size(); ++i) {
+    const auto path = index_path("rate_limits", i);
+    if (!r.expect_map(node[i], path)) continue;
+    r.check_keys(node[i], path, {"name", "key", "upgrades", "max_sessions"});
+    RateLimitPolicy p;
+    r.read_string(node[i], "name", path, p.name);
+    if (p.name.empty()) r.error(node[i], path + ".name", "is required");
+    else if (!names.insert(p.name).second) r.error(node[i], path + ".name", "duplicate name " + p.name);
+    // claim: keys are checked against each route that uses the policy.
+    if (node[i]["key"]) read_key_sources(r, node[i]["key"], path + ".key", "any", p.key);
+    if (node[i]["upgrades"]) read_rate(r, node[i]["upgrades"], path + ".upgrades", p.upgrades.emplace());
+    r.read_size(node[i], "max_sessions", path, p.max_sessions, 0, 1'000'000);
+    out.push_back(std::move(p));
+  }
+}
+
+void read_route_balancing(Reader& r, const YAML::Node& item, const std::string& path, Route& route) {
+  r.read_choice(item, "hash_algorithm", path, route.hash_algorithm, {"ring", "maglev"});
+  if (item["hash_key"]) read_key_sources(r, item["hash_key"], path + ".hash_key", route.auth, route.hash_key);
   if (auto f = item["balance_factor"]) {
     auto v = r.scalar(f, path + ".balance_factor");
     char* end = nullptr;
@@ -495,8 +529,27 @@ void read_route_balancing(Reader& r, const YAML::Node& item, const std::string& 
   r.read_duration(item, "backend_drain_timeout", path, route.backend_drain_timeout);
 }
 
+void read_route_rate_limit(Reader& r, const YAML::Node& item, const std::string& path, Route& route,
+                           const std::vector<RateLimitPolicy>& policies) {
+  auto node = item["rate_limit"];
+  if (!node) return;
+  r.read_string(item, "rate_limit", path, route.rate_limit);
+  const auto it = std::find_if(policies.begin(), policies.end(),
+                               [&](const RateLimitPolicy& p) { return p.name == route.rate_limit; });
+  if (it == policies.end()) {
+    r.error(node, path + ".rate_limit", "no rate_limits policy named " + route.rate_limit);
+    return;
+  }
+  const bool by_claim = std::any_of(it->key.begin(), it->key.end(), [](const HashKeySource& k) {
+    return k.kind == HashKeySource::Kind::claim;
+  });
+  if (by_claim && route.auth.empty())
+    r.error(node, path + ".rate_limit", "policy " + route.rate_limit + " keys on a claim: needs auth on the route");
+}
+
 void read_routes(Reader& r, const YAML::Node& node, std::vector<Route>& out,
-                 const std::vector<AuthProvider>& providers) {
+                 const std::vector<AuthProvider>& providers,
+                 const std::vector<RateLimitPolicy>& policies) {
   if (!r.expect_seq(node, "routes")) return;
   if (node.size() == 0) r.error(node, "routes", "must not be empty");
   std::set<std::string> names;
@@ -509,7 +562,7 @@ void read_routes(Reader& r, const YAML::Node& node, std::vector<Route>& out,
                  {"name", "match", "backends", "backend_ca_file", "connect_timeout",
                   "response_timeout", "limits", "allowed_origins", "auth", "require_claims",
                   "close_at_expiry", "hash_algorithm", "hash_key", "balance_factor",
-                  "health_check", "backend_drain_timeout"});
+                  "health_check", "backend_drain_timeout", "rate_limit"});
     Route route;
     route.name = "route" + std::to_string(i);
     r.read_string(item, "name", path, route.name);
@@ -564,6 +617,7 @@ void read_routes(Reader& r, const YAML::Node& node, std::vector<Route>& out,
     r.read_string_list(item, "allowed_origins", path, route.allowed_origins);
     read_route_auth(r, item, path, route, providers);
     read_route_balancing(r, item, path, route);
+    read_route_rate_limit(r, item, path, route, policies);
     out.push_back(std::move(route));
   }
 }
@@ -572,7 +626,7 @@ void read_root(Reader& r, const YAML::Node& root, Config& cfg) {
   if (!r.expect_map(root, "")) return;
   r.check_keys(root, "",
                {"threads", "log", "listeners", "admin", "http", "drain_timeout", "auth",
-                "trusted_proxies", "routes"});
+                "trusted_proxies", "rate_limits", "routes"});
   if (auto threads = root["threads"]) {
     std::uint64_t n = 0;
     r.read_size(root, "threads", "", n, 0, 256);
@@ -593,7 +647,8 @@ void read_root(Reader& r, const YAML::Node& root, Config& cfg) {
     if (!gateway::IpNetwork::parse(cfg.trusted_proxies[i]))
       r.error(root["trusted_proxies"][i], index_path("trusted_proxies", i),
               "must be an address or a CIDR block such as 10.0.0.0/8");
-  if (auto routes = root["routes"]) read_routes(r, routes, cfg.routes, cfg.auth_providers);
+  if (auto limits = root["rate_limits"]) read_rate_limits(r, limits, cfg.rate_limits);
+  if (auto routes = root["routes"]) read_routes(r, routes, cfg.routes, cfg.auth_providers, cfg.rate_limits);
   else r.error(root, "routes", "is required");
 }
 

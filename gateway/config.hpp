@@ -134,6 +134,21 @@ struct RouteLimits {
   std::uint64_t max_frame_buffer = 64 * 1024;  // bytes read per step, and so buffered per direction
 };
 
+// `rate` units per `per`, `burst` of them at once from full credit (GCRA).
+struct RateSpec {
+  std::int64_t rate = 0;
+  Duration per = 1s;
+  std::int64_t burst = 1;
+};
+
+// A named limit policy routes refer to. Its key is read like a route's hash_key.
+struct RateLimitPolicy {
+  std::string name;
+  std::vector<HashKeySource> key = {{HashKeySource::Kind::ip, ""}};
+  std::optional<RateSpec> upgrades;  // over it: 429 with Retry-After in whole seconds
+  std::int64_t max_sessions = 0;     // concurrent sessions per key, over all threads; 0: no cap; over: 429
+};
+
 struct Route {
   std::string name;
   std::string host;                 // exact Host (port ignored); empty matches any host
@@ -155,6 +170,7 @@ struct Route {
   std::string auth;                          // provider name; empty: no authentication
   std::vector<ClaimRequirement> require_claims;  // failing one: 403
   bool close_at_expiry = false;              // close live sessions with 1008 when the token expires
+  std::string rate_limit;                    // policy name; empty: no limits
 };
 
 struct Config {
@@ -169,6 +185,7 @@ struct Config {
   // Peers whose X-Forwarded-For is believed (addresses or CIDR blocks): the client address used
   // for hashing is then the last one in the header that is not itself a trusted proxy.
   std::vector<std::string> trusted_proxies;
+  std::vector<RateLimitPolicy> rate_limits;
   std::vector<Route> routes;
 };
 

@@ -27,6 +27,7 @@ class FrameRelay : public Drainable, public std::enable_shared_from_this<FrameRe
     bool deflate = false;  // permessage-deflate negotiated: RSV1 is legal on data frames
     std::string client_ip;
     std::int64_t expires_at_unix = 0;  // close with 1008 at this time (route's close_at_expiry)
+    ratelimit::SessionSlot slot;       // the key's concurrent-session count, released at the end
   };
 
   FrameRelay(Transport client, Transport backend, Params params, SessionRegistry& registry);

@@ -119,6 +119,18 @@ std::shared_ptr<const Runtime> Runtime::build(config::Config cfg, std::vector<st
       r.backend_tls = make_client_tls_context(route.backend_ca_file, error);
       if (!r.backend_tls) errors.push_back(c.source_file + ": routes " + route.name + ": " + error);
     }
+    for (const auto& policy : c.rate_limits) {
+      if (policy.name != route.rate_limit) continue;
+      r.limit = &policy;
+      auto& limiter = shared.limiters[policy.name];
+      if (!limiter) limiter = std::make_shared<ratelimit::SharedLimiter>();
+      r.limiter = limiter;
+      if (policy.upgrades)
+        r.upgrade_rate = ratelimit::Rate::per(
+            policy.upgrades->rate,
+            std::chrono::duration_cast<std::chrono::nanoseconds>(policy.upgrades->per).count(),
+            policy.upgrades->burst);
+    }
     if (route.health_check)
       for (const auto& b : route.backends)
         r.checkers.push_back(shared.backends.checker(b, *route.health_check, r.backend_tls.get()));

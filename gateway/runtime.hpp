@@ -8,11 +8,13 @@
 #include "gateway/ip_network.hpp"
 #include "gateway/jwks_registry.hpp"
 #include "gateway/tls_context.hpp"
+#include "ratelimit/shared_limiter.hpp"
 #include "routing/backend_picker.hpp"
 #include "routing/route_table.hpp"
 
 #include <boost/asio/ip/tcp.hpp>
 
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -28,12 +30,17 @@ struct RouteRuntime {
   std::unique_ptr<auth::JwtVerifier> verifier;           // its keys and rules plus the route's claims
   std::vector<std::shared_ptr<JwksSource>> jwks;         // the provider's JWKS URLs, to refresh
   std::vector<std::shared_ptr<HealthChecker>> checkers;  // held so they run while the route lives
+  const config::RateLimitPolicy* limit = nullptr;        // the route's policy, if any
+  std::shared_ptr<ratelimit::SharedLimiter> limiter;     // its shared state (kept across reloads)
+  ratelimit::Rate upgrade_rate;                          // unlimited when the policy sets none
 };
 
 // What outlives one configuration: JWKS sources and backend states are shared by URL with the next.
 struct Registries {
   JwksRegistry jwks;
   BackendRegistry backends;
+  // By policy name: a reload changes the limits, not the buckets already filled.
+  std::map<std::string, std::shared_ptr<ratelimit::SharedLimiter>> limiters;
 };
 
 struct Runtime {

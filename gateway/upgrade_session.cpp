@@ -168,16 +168,18 @@ void UpgradeSession::handle_request() {
     return reject(403, "Forbidden", "origin not allowed");
   keys_refreshed_ = false;
   token_.reset();
+  slot_.reset();
   forward_request();
 }
 
 void UpgradeSession::forward_request() {
   auto& req = request_->get();
   if (route_->verifier) {
-    if (!authenticate(req)) return;  // it pins the request itself, with the verified claims
+    if (!authenticate(req)) return;  // it identifies the client itself, with the verified claims
   } else {
-    pin(req, nullptr);
+    identify(req, nullptr);
   }
+  if (upgrade_ && route_->limit && !admit()) return;
 
   if (!req.keep_alive()) close_after_response_ = true;
   rewrite_request(req, {client_ip_, client_.is_tls(), upgrade_});
@@ -225,7 +227,7 @@ bool UpgradeSession::authenticate(http::request_header<>& req) {
     if (const auto* value = claims->if_contains(claim))
       req.set(header, value->is_string() ? std::string(value->get_string()) : boost::json::serialize(*value));
   }
-  pin(req, claims);
+  identify(req, claims);
 
   protocol_token_ = taken->from_protocol;
   if (const auto* exp = claims->if_contains("exp"); exp && exp->is_number())
@@ -233,9 +235,9 @@ bool UpgradeSession::authenticate(http::request_header<>& req) {
   return true;
 }
 
-// The request's place on the route's hash ring, from the route's hash_key sources (read after the
-// verified claims became headers, so header:X-User-Id is the verified value, never a forged one).
-void UpgradeSession::pin(const http::request_header<>& req, const boost::json::object* claims) {
+// Who the client is, for pinning (the route's hash_key) and for its rate limits (the policy's
+// key); read after the verified claims became headers, so header:X-User-Id is the verified value.
+void UpgradeSession::identify(const http::request_header<>& req, const boost::json::object* claims) {
   const auto address = client_address(client_ip_, req, rt_->trusted_proxies);
   if (auto key = hash_key_of(req, route_->config->hash_key, claims, address)) {
     hash_ = routing::stable_hash(*key);
@@ -244,6 +246,30 @@ void UpgradeSession::pin(const http::request_header<>& req, const boost::json::o
     thread_local std::uint64_t unpinned = 0;
     hash_ = routing::stable_hash(std::to_string(++unpinned));
   }
+  if (route_->limit) {
+    // No key at all: the address stands in, so nobody escapes a limit by sending none.
+    const auto key = hash_key_of(req, route_->limit->key, claims, address);
+    limit_key_ = routing::stable_hash(key ? *key : "ip:" + address);
+  }
+}
+
+// The route's upgrade rate and concurrent-session cap for this client: 429 when over either.
+bool UpgradeSession::admit() {
+  const auto now = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                       std::chrono::steady_clock::now().time_since_epoch()).count();
+  const auto decision = route_->limiter->upgrade(limit_key_, route_->upgrade_rate, now);
+  if (!decision.allowed) {
+    // Whole seconds, rounded up (RFC 9110 10.2.3): a client that waits that long gets through.
+    const auto seconds = (decision.retry_after_ns + 999'999'999) / 1'000'000'000;
+    reject(429, "Too Many Requests", "upgrade rate limit", "Retry-After", std::to_string(seconds));
+    return false;
+  }
+  slot_ = route_->limiter->open_session(limit_key_, route_->limit->max_sessions, now);
+  if (!slot_) {
+    reject(429, "Too Many Requests", "concurrent session limit");
+    return false;
+  }
+  return true;
 }
 
 // Asks every JWKS source of the route for a refresh (each rate-limits itself) and verifies again
@@ -480,6 +506,7 @@ void UpgradeSession::start_relay() {
                        .exists("permessage-deflate");
   params.client_ip = client_ip_;
   if (route_->config->close_at_expiry) params.expires_at_unix = token_expires_at_;
+  if (slot_) params.slot = std::move(*slot_);
   auto relay = std::make_shared<FrameRelay>(std::move(client_), std::move(*backend_),
                                             std::move(params), registry_);
   relay->start(beast::buffers_to_string(client_buf_.data()),

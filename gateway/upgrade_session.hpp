@@ -43,7 +43,8 @@ class UpgradeSession : public Drainable, public std::enable_shared_from_this<Upg
   void forward_request();
   bool authenticate(boost::beast::http::request_header<>& req);
   void wait_for_keys();
-  void pin(const boost::beast::http::request_header<>& req, const boost::json::object* claims);
+  void identify(const boost::beast::http::request_header<>& req, const boost::json::object* claims);
+  bool admit();
   bool reject_token(auth::error e);
 
   void connect_next_backend();
@@ -93,6 +94,8 @@ class UpgradeSession : public Drainable, public std::enable_shared_from_this<Upg
   std::int64_t token_expires_at_ = 0;  // Unix seconds; 0: no token or no exp
   bool head_request_ = false;
   std::uint64_t hash_ = 0;  // the request's key, hashed: where on the route's ring it belongs
+  std::uint64_t limit_key_ = 0;  // the client's key under the route's rate-limit policy, hashed
+  std::optional<ratelimit::SessionSlot> slot_;  // counted against max_sessions until the relay takes it
   std::vector<std::size_t> backend_order_;
   std::size_t attempt_ = 0;
   bool last_connect_timed_out_ = false;

@@ -337,6 +337,27 @@ routes:
   EXPECT_EQ(r.errors, expected);
 }
 
+TEST(ConfigRoutes, RateLimitPolicies) {
+  auto r = load_config_text(R"(listeners: [ { bind: "127.0.0.1:1" } ]
+rate_limits:
+  - { name: a, key: [ "header:X-Client", "ip" ], upgrades: { rate: 10, per: 1m }, max_sessions: 3 }
+  - { name: b, key: [ "claim:sub" ], upgrades: { rate: 0 } }
+  - { name: a, upgrades: { per: 0s, rate: 1, burst: 2 } }
+routes:
+  - { backends: [ "ws://127.0.0.1:1" ], rate_limit: a }
+  - { match: { path_prefix: /b }, backends: [ "ws://127.0.0.1:1" ], rate_limit: b }
+  - { match: { path_prefix: /c }, backends: [ "ws://127.0.0.1:1" ], rate_limit: nope }
+)", "gw.yaml", "/tmp", [](const std::string&) -> std::optional<std::string> { return std::nullopt; });
+  const std::vector<std::string> expected{
+      "gw.yaml:4:56: rate_limits[1].upgrades.rate: must be between 1 and 1000000000",
+      "gw.yaml:5:5: rate_limits[2].name: duplicate name a",
+      "gw.yaml:5:33: rate_limits[2].upgrades.per: must be above 0",
+      "gw.yaml:8:81: routes[1].rate_limit: policy b keys on a claim: needs auth on the route",
+      "gw.yaml:9:81: routes[2].rate_limit: no rate_limits policy named nope",
+  };
+  EXPECT_EQ(r.errors, expected);
+}
+
 TEST(ConfigAuth, EveryMistakeWithItsPlace) {
   auto r = load_config_text(R"(listeners: [ { bind: "127.0.0.1:1" } ]
 auth:
