@@ -216,7 +216,7 @@ routes:
     auth: dev
     require_claims: [ { claim: scope, contains: chat }, { claim: tier, equals: gold } ]
     close_at_expiry: true
-)", "gw.yaml", dir.string(), [](const std::string&) -> std::optional<std::string> { return std::nullopt; });
+)", "gw.yaml", dir.string(), no_env());
   ASSERT_TRUE(r.errors.empty()) << r.errors.front();
   const auto& p = r.config->auth_providers.at(0);
   EXPECT_EQ(p.algorithms, (std::vector<std::string>{"HS256", "EdDSA"}));
@@ -250,7 +250,7 @@ auth:
         - jwks_url: "https://[::1]/keys"
           ca_file: /dev/null
 routes: [ { backends: [ "ws://127.0.0.1:1" ], auth: idp } ]
-)", "gw.yaml", "/tmp", [](const std::string&) -> std::optional<std::string> { return std::nullopt; });
+)", "gw.yaml", "/tmp", no_env());
   ASSERT_TRUE(r.errors.empty()) << r.errors.front();
   const auto& a = *r.config->auth_providers.at(0).keys.at(0).jwks_url;
   EXPECT_EQ(a.host, "idp.example");
@@ -277,7 +277,7 @@ auth:
         - { jwks_url: "https://idp.example/jwks", refresh_interval: 1s, min_refresh_interval: 5s }
         - { pem_file: /dev/null, refresh_interval: 1m }
 routes: [ { backends: [ "ws://127.0.0.1:1" ], auth: idp } ]
-)", "gw.yaml", "/tmp", [](const std::string&) -> std::optional<std::string> { return std::nullopt; });
+)", "gw.yaml", "/tmp", no_env());
   const std::vector<std::string> expected{
       "gw.yaml:7:21: auth.providers[0].keys[0].jwks_url: must be an https:// URL without user or fragment",
       "gw.yaml:8:11: auth.providers[0].keys[1]: needs 0 < min_refresh_interval <= refresh_interval",
@@ -296,7 +296,7 @@ routes:
     balance_factor: 1.25
     health_check: { type: websocket, path: /ws, interval: 1s, healthy_threshold: 3 }
     backend_drain_timeout: 30s
-)", "gw.yaml", "/tmp", [](const std::string&) -> std::optional<std::string> { return std::nullopt; });
+)", "gw.yaml", "/tmp", no_env());
   ASSERT_TRUE(r.errors.empty()) << r.errors.front();
   const auto& route = r.config->routes.at(0);
   EXPECT_EQ(route.backends.at(1).weight, 3u);
@@ -323,7 +323,7 @@ routes:
     hash_key: [ "claim:sub", "body:x" ]
     balance_factor: 0.5
     health_check: { type: tcp, path: health }
-)", "gw.yaml", "/tmp", [](const std::string&) -> std::optional<std::string> { return std::nullopt; });
+)", "gw.yaml", "/tmp", no_env());
   const std::vector<std::string> expected{
       "gw.yaml:2:20: trusted_proxies[0]: must be an address or a CIDR block such as 10.0.0.0/8",
       "gw.yaml:4:37: routes[0].backends[1]: duplicate backend ws://127.0.0.1:1",
@@ -347,7 +347,7 @@ routes:
   - { backends: [ "ws://127.0.0.1:1" ], rate_limit: a }
   - { match: { path_prefix: /b }, backends: [ "ws://127.0.0.1:1" ], rate_limit: b }
   - { match: { path_prefix: /c }, backends: [ "ws://127.0.0.1:1" ], rate_limit: nope }
-)", "gw.yaml", "/tmp", [](const std::string&) -> std::optional<std::string> { return std::nullopt; });
+)", "gw.yaml", "/tmp", no_env());
   const std::vector<std::string> expected{
       "gw.yaml:4:56: rate_limits[1].upgrades.rate: must be between 1 and 1000000000",
       "gw.yaml:5:5: rate_limits[2].name: duplicate name a",
@@ -373,7 +373,7 @@ routes:
   - backends: [ "ws://127.0.0.1:1" ]
     require_claims: [ { claim: scope } ]
     close_at_expiry: maybe
-)", "gw.yaml", "/tmp", [](const std::string&) -> std::optional<std::string> { return std::nullopt; });
+)", "gw.yaml", "/tmp", no_env());
   const std::vector<std::string> expected{
       "gw.yaml:5:21: auth.providers[0].algorithms[0]: must be one of HS256 HS384 HS512 RS256 RS384 RS512 PS256 PS384 PS512 ES256 ES384 EdDSA",
       "gw.yaml:6:15: auth.providers[0].keys[0]: needs exactly one of secret_file, pem_file, jwks_file, jwks_url",
