@@ -295,12 +295,18 @@ void read_route_limits(Reader& r, const YAML::Node& node, const std::string& pat
     r.error(node, path + ".idle_timeout", "must be greater than 0");
 }
 
-std::optional<TokenSource> parse_token_source(std::string_view text) {
-  if (text == "protocol") return TokenSource{TokenSource::Kind::protocol, ""};
+// "KIND:NAME" split in two; nullopt without a colon or a name.
+std::optional<std::pair<std::string_view, std::string>> kind_and_name(std::string_view text) {
   const auto colon = text.find(':');
   if (colon == std::string_view::npos || colon + 1 == text.size()) return std::nullopt;
-  const auto kind = text.substr(0, colon);
-  const std::string name(text.substr(colon + 1));
+  return std::pair{text.substr(0, colon), std::string(text.substr(colon + 1))};
+}
+
+std::optional<TokenSource> parse_token_source(std::string_view text) {
+  if (text == "protocol") return TokenSource{TokenSource::Kind::protocol, ""};
+  auto spec = kind_and_name(text);
+  if (!spec) return std::nullopt;
+  auto& [kind, name] = *spec;
   if (kind == "header") return TokenSource{TokenSource::Kind::header, name};
   if (kind == "query") return TokenSource{TokenSource::Kind::query, name};
   if (kind == "cookie") return TokenSource{TokenSource::Kind::cookie, name};
@@ -439,10 +445,9 @@ void read_route_auth(Reader& r, const YAML::Node& item, const std::string& path,
 
 std::optional<HashKeySource> parse_hash_key(std::string_view text) {
   if (text == "ip") return HashKeySource{HashKeySource::Kind::ip, ""};
-  const auto colon = text.find(':');
-  if (colon == std::string_view::npos || colon + 1 == text.size()) return std::nullopt;
-  const auto kind = text.substr(0, colon);
-  const std::string name(text.substr(colon + 1));
+  auto spec = kind_and_name(text);
+  if (!spec) return std::nullopt;
+  auto& [kind, name] = *spec;
   if (kind == "claim") return HashKeySource{HashKeySource::Kind::claim, name};
   if (kind == "header") return HashKeySource{HashKeySource::Kind::header, name};
   if (kind == "cookie") return HashKeySource{HashKeySource::Kind::cookie, name};

@@ -246,7 +246,7 @@ void UpgradeSession::identify(const http::request_header<>& req, const boost::js
     thread_local std::uint64_t unpinned = 0;
     hash_ = routing::stable_hash(std::to_string(++unpinned));
   }
-  if (route_->limit) {
+  if (route_->limit && upgrade_) {  // limits count upgrades and sessions, not plain requests
     // No key at all: the address stands in, so nobody escapes a limit by sending none.
     const auto key = hash_key_of(req, route_->limit->key, claims, address);
     limit_key_ = routing::stable_hash(key ? *key : "ip:" + address);

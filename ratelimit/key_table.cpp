@@ -34,8 +34,7 @@ std::size_t KeyTable::sweep(std::int64_t now_ns) {
   std::size_t dropped = 0;
   for (auto it = entries_.begin(); it != entries_.end();) {
     const auto& s = it->second.state;
-    if (s.holders == 0 && s.sessions == 0 && at_full_credit(s.tat, now_ns) &&
-        at_full_credit(s.tat_bytes, now_ns)) {
+    if (s.sessions == 0 && at_full_credit(s.tat, now_ns)) {
       lru_.erase(it->second.lru);
       it = entries_.erase(it);
       ++dropped;
@@ -47,11 +46,11 @@ std::size_t KeyTable::sweep(std::int64_t now_ns) {
 }
 
 void KeyTable::evict_one() {
-  // The least recently used entry nobody holds; a flood of new keys pushes out old ones, never the
-  // state of live sessions.
+  // The least recently used entry without sessions; a flood of new keys pushes out old ones, never
+  // the count of live sessions.
   for (auto it = lru_.begin(); it != lru_.end(); ++it) {
     auto e = entries_.find(*it);
-    if (e->second.state.holders > 0 || e->second.state.sessions > 0) continue;
+    if (e->second.state.sessions > 0) continue;
     entries_.erase(e);
     lru_.erase(it);
     ++evicted_;

@@ -42,14 +42,4 @@ std::int64_t SharedLimiter::sessions(std::uint64_t key) {
   return state ? state->sessions : 0;
 }
 
-std::size_t SharedLimiter::keys() {
-  std::lock_guard lock(mutex_);
-  return table_.size();
-}
-
-std::uint64_t SharedLimiter::evicted() {
-  std::lock_guard lock(mutex_);
-  return table_.evicted();
-}
-
 }  // namespace wsgate::ratelimit

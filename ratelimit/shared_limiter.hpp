@@ -40,9 +40,6 @@ class SharedLimiter : public std::enable_shared_from_this<SharedLimiter> {
   std::optional<SessionSlot> open_session(std::uint64_t key, std::int64_t max_sessions, std::int64_t now_ns);
   std::int64_t sessions(std::uint64_t key);
 
-  std::size_t keys();
-  std::uint64_t evicted();
-
  private:
   friend class SessionSlot;
   void close_session(std::uint64_t key);

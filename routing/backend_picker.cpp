@@ -1,5 +1,6 @@
 #include "routing/backend_picker.hpp"
 
+#include <algorithm>
 #include <cmath>
 
 namespace wsgate::routing {
@@ -62,15 +63,11 @@ std::vector<std::size_t> BackendPicker::pick_order(std::uint64_t key, Clock::tim
                                    config_.backends[b].weight / live_weight);
     return static_cast<double>(states_[b]->sessions()) >= bound;
   };
-  std::vector<std::size_t> under, over, down;
-  for (std::size_t b : order) {
-    if (!up[b]) down.push_back(b);
-    else if (over_bound(b)) over.push_back(b);
-    else under.push_back(b);
-  }
-  under.insert(under.end(), over.begin(), over.end());
-  under.insert(under.end(), down.begin(), down.end());
-  return under;
+  // Three ranks, hash order kept within each: under the bound, over it, unavailable.
+  auto rank = [&](std::size_t b) { return !up[b] ? 2 : over_bound(b) ? 1 : 0; };
+  std::stable_sort(order.begin(), order.end(),
+                   [&](std::size_t x, std::size_t y) { return rank(x) < rank(y); });
+  return order;
 }
 
 }  // namespace wsgate::routing

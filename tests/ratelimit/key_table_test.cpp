@@ -18,17 +18,17 @@ TEST(KeyTable, NodesStayPutWhileTheTableGrows) {
   EXPECT_EQ(first->tat, 42);
 }
 
-TEST(KeyTable, CapEvictsLeastRecentlyUsedButNeverHeldEntries) {
+TEST(KeyTable, CapEvictsLeastRecentlyUsedButNeverKeysWithSessions) {
   KeyTable table(3);
   const auto rate = Rate::per(1, kSecond, 1);
   for (std::uint64_t k = 1; k <= 3; ++k) decide(rate, table.get(k, 0).tat, 0);  // none at full credit
-  table.get(1, 0).holders = 1;  // key 1 is in use by a session (and now most recent)
+  table.get(1, 0).sessions = 1;  // key 1 has a live session (and is now the most recent)
   table.get(4, 0);              // full: the oldest free one (2) goes
   EXPECT_EQ(table.size(), 3u);
   EXPECT_EQ(table.find(2), nullptr);
   EXPECT_NE(table.find(1), nullptr);
   EXPECT_EQ(table.evicted(), 1u);
-  // A flood of random keys cannot push out the held one.
+  // A flood of random keys cannot push out the one with a session.
   for (std::uint64_t k = 100; k < 200; ++k) table.get(k, 0);
   EXPECT_NE(table.find(1), nullptr);
   EXPECT_LE(table.size(), 3u);
