@@ -4,6 +4,16 @@
 
 namespace wsgate::ratelimit {
 
+bool FlowSchedules::at_full_credit(std::int64_t now_ns) const {
+  for (const auto* tat : {&client_messages, &client_bytes, &backend_messages, &backend_bytes})
+    if (tat->load(std::memory_order_relaxed) > now_ns) return false;
+  return true;
+}
+
+bool KeyState::at_full_credit(std::int64_t now_ns) const {
+  return ratelimit::at_full_credit(tat, now_ns) && flows.at_full_credit(now_ns);
+}
+
 KeyState& KeyTable::get(std::uint64_t key, std::int64_t now_ns) {
   if (auto it = entries_.find(key); it != entries_.end()) {
     lru_.splice(lru_.end(), lru_, it->second.lru);
@@ -34,7 +44,7 @@ std::size_t KeyTable::sweep(std::int64_t now_ns) {
   std::size_t dropped = 0;
   for (auto it = entries_.begin(); it != entries_.end();) {
     const auto& s = it->second.state;
-    if (s.sessions == 0 && at_full_credit(s.tat, now_ns)) {
+    if (s.sessions == 0 && s.at_full_credit(now_ns)) {
       lru_.erase(it->second.lru);
       it = entries_.erase(it);
       ++dropped;

@@ -4,6 +4,7 @@
 // node-stable: a reference stays valid while the entry lives.
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <list>
@@ -11,10 +12,24 @@
 
 namespace wsgate::ratelimit {
 
+// The message and byte schedules of one key, both directions. Its sessions decide on them from any
+// thread without a lock; a cache line of its own, so two busy keys never share one.
+struct alignas(64) FlowSchedules {
+  std::atomic<std::int64_t> client_messages{0};
+  std::atomic<std::int64_t> client_bytes{0};
+  std::atomic<std::int64_t> backend_messages{0};
+  std::atomic<std::int64_t> backend_bytes{0};
+
+  bool at_full_credit(std::int64_t now_ns) const;
+};
+
 struct KeyState {
-  std::int64_t tat = 0;        // GCRA schedule of the limit this table is for
+  std::int64_t tat = 0;        // GCRA schedule of the upgrades
   std::int64_t sessions = 0;   // live sessions of the key: never evicted while above 0
   std::int64_t last_used = 0;  // ns
+  FlowSchedules flows;
+
+  bool at_full_credit(std::int64_t now_ns) const;
 };
 
 class KeyTable {

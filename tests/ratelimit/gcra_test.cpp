@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <thread>
+#include <vector>
+
 namespace wsgate::ratelimit {
 namespace {
 
@@ -9,7 +12,7 @@ constexpr std::int64_t kSecond = 1'000'000'000;
 
 TEST(Gcra, BurstThenSteadyRate) {
   const auto rate = Rate::per(100, kSecond, 20);  // 100/s, burst 20
-  EXPECT_EQ(rate.interval_ns, 10'000'000);
+  EXPECT_EQ(rate.interval_ns(), 10'000'000);
   std::int64_t tat = 0;
   const std::int64_t t0 = 5 * kSecond;
   int passed = 0;
@@ -44,15 +47,38 @@ TEST(Gcra, RetryAfterIsExactAndRefusalChangesNothing) {
   EXPECT_TRUE(decide(rate, tat, t0 + kSecond).allowed);
 }
 
-TEST(Gcra, CostsAboveTheBurstNeverPass) {
+TEST(Gcra, LargeCostsPassOnCreditAndArePaidBack) {
   const auto bytes = Rate::per(1000, kSecond, 4000);  // 1000 B/s, burst 4000 B
   std::int64_t tat = 0;
-  EXPECT_TRUE(decide(bytes, tat, kSecond, 4000).allowed);
-  EXPECT_FALSE(decide(bytes, tat, kSecond, 1).allowed);
-  std::int64_t fresh = 0;
-  const auto d = decide(bytes, fresh, kSecond, 4001);
+  EXPECT_TRUE(decide(bytes, tat, kSecond, 10'000).allowed) << "a frame larger than the burst passes once";
+  const auto d = decide(bytes, tat, kSecond, 1);
   EXPECT_FALSE(d.allowed);
-  EXPECT_EQ(d.retry_after_ns, INT64_MAX);
+  // 10 s of debt, less the 4 s burst, plus one byte's worth of credit.
+  EXPECT_EQ(d.retry_after_ns, 6 * kSecond + 1'000'000);
+  EXPECT_TRUE(decide(bytes, tat, 7 * kSecond + 1'000'000, 1).allowed);
+}
+
+TEST(Gcra, ByteRatesAboveOneGigabytePerSecondKeepTheirPrecision) {
+  const auto fast = Rate::per(10'000'000'000, kSecond, 1);  // 10 GB/s: 0.1 ns a byte
+  EXPECT_NEAR(static_cast<double>(fast.cost_ns(10'000'000'000)), kSecond, kSecond / 10'000)
+      << "within 0.01 %";
+  EXPECT_EQ(Rate::per(1, 86'400 * kSecond, 1).interval_ns(), 86'400 * kSecond) << "one a day fits";
+}
+
+TEST(Gcra, SharedScheduleUnderTwoThreadsPassesExactlyTheBudget) {
+  const auto rate = Rate::per(1, 3600 * kSecond, 5000);
+  std::atomic<std::int64_t> tat{0};
+  std::atomic<int> passed{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 2; ++t)
+    threads.emplace_back([&] {
+      for (int i = 0; i < 4000; ++i) passed += decide(rate, tat, kSecond).allowed;
+    });
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(passed.load(), 5000);
+  refund(rate, tat);
+  EXPECT_TRUE(decide(rate, tat, kSecond).allowed) << "a refunded unit is there again";
+  EXPECT_FALSE(decide(rate, tat, kSecond).allowed);
 }
 
 TEST(Gcra, FullCreditAfterIdle) {
