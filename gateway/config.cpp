@@ -489,15 +489,29 @@ void read_key_sources(Reader& r, const YAML::Node& keys, const std::string& path
   }
 }
 
-void read_rate(Reader& r, const YAML::Node& node, const std::string& path, RateSpec& rate) {
+// Counts (upgrades, messages) up to 1e9 a window; byte rates read as sizes ("1MiB") up to 1 TB.
+void read_rate(Reader& r, const YAML::Node& node, const std::string& path, RateSpec& rate,
+               std::uint64_t max_rate = 1'000'000'000, bool with_action = false) {
   if (!r.expect_map(node, path)) return;
-  r.check_keys(node, path, {"rate", "per", "burst"});
+  if (with_action) r.check_keys(node, path, {"rate", "per", "burst", "action"});
+  else r.check_keys(node, path, {"rate", "per", "burst"});
   if (!node["rate"]) r.error(node, path + ".rate", "is required");
-  r.read_size(node, "rate", path, rate.rate, 1, 1'000'000'000);
+  r.read_size(node, "rate", path, rate.rate, 1, max_rate);
   r.read_duration(node, "per", path, rate.per);
   rate.burst = rate.rate;  // default: a window's worth at once
-  r.read_size(node, "burst", path, rate.burst, 1, 1'000'000'000);
+  r.read_size(node, "burst", path, rate.burst, 1, max_rate);
   if (rate.per.count() <= 0) r.error(node["per"], path + ".per", "must be above 0");
+  if (rate.per > 24h) r.error(node["per"], path + ".per", "must be at most 24h");
+}
+
+void read_message_limit(Reader& r, const YAML::Node& node, const std::string& path,
+                        MessageLimitSpec& limit, bool counts_messages) {
+  read_rate(r, node, path, limit.rate, counts_messages ? 1'000'000'000 : 1'000'000'000'000,
+            /*with_action=*/true);
+  if (!node.IsMap()) return;
+  r.read_string(node, "action", path, limit.action);
+  if (limit.action != "throttle" && limit.action != "close" && limit.action != "drop")
+    r.error(node["action"], path + ".action", "must be throttle, close or drop");
 }
 
 void read_rate_limits(Reader& r, const YAML::Node& node, std::vector<RateLimitPolicy>& out) {
@@ -506,7 +520,8 @@ void read_rate_limits(Reader& r, const YAML::Node& node, std::vector<RateLimitPo
   for (std::size_t i = 0; i < node.size(); ++i) {
     const auto path = index_path("rate_limits", i);
     if (!r.expect_map(node[i], path)) continue;
-    r.check_keys(node[i], path, {"name", "key", "upgrades", "max_sessions"});
+    r.check_keys(node[i], path, {"name", "key", "upgrades", "max_sessions", "messages", "bytes",
+                                 "backend_messages", "backend_bytes"});
     RateLimitPolicy p;
     r.read_string(node[i], "name", path, p.name);
     if (p.name.empty()) r.error(node[i], path + ".name", "is required");
@@ -515,6 +530,14 @@ void read_rate_limits(Reader& r, const YAML::Node& node, std::vector<RateLimitPo
     if (node[i]["key"]) read_key_sources(r, node[i]["key"], path + ".key", "any", p.key);
     if (node[i]["upgrades"]) read_rate(r, node[i]["upgrades"], path + ".upgrades", p.upgrades.emplace());
     r.read_size(node[i], "max_sessions", path, p.max_sessions, 0, 1'000'000);
+    const std::pair<const char*, std::optional<MessageLimitSpec>*> limits[] = {
+        {"messages", &p.messages}, {"bytes", &p.bytes},
+        {"backend_messages", &p.backend_messages}, {"backend_bytes", &p.backend_bytes}};
+    for (const auto& [name, limit] : limits) {
+      if (!node[i][name]) continue;
+      const bool counts_messages = std::string_view(name).ends_with("messages");
+      read_message_limit(r, node[i][name], path + "." + name, limit->emplace(), counts_messages);
+    }
     out.push_back(std::move(p));
   }
 }

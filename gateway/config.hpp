@@ -141,12 +141,22 @@ struct RateSpec {
   std::int64_t burst = 1;
 };
 
+// A limit on a session's messages or payload bytes in one direction, and what happens over it:
+// "throttle" (stop reading the sender until there is credit), "close" (1008) or "drop" (discard
+// the message, single-frame messages only; a fragmented one is throttled).
+struct MessageLimitSpec {
+  RateSpec rate;
+  std::string action = "throttle";
+};
+
 // A named limit policy routes refer to. Its key is read like a route's hash_key.
 struct RateLimitPolicy {
   std::string name;
   std::vector<HashKeySource> key = {{HashKeySource::Kind::ip, ""}};
   std::optional<RateSpec> upgrades;  // over it: 429 with Retry-After in whole seconds
   std::int64_t max_sessions = 0;     // concurrent sessions per key, over all threads; 0: no cap; over: 429
+  // Per key, over all its sessions: client to backend, and backend to client.
+  std::optional<MessageLimitSpec> messages, bytes, backend_messages, backend_bytes;
 };
 
 struct Route {

@@ -91,7 +91,11 @@ std::string encode_close_frame(std::uint16_t code, std::string_view reason,
 }
 
 std::uint16_t close_code_for(Violation v) {
-  return v == Violation::message_too_big ? close_code::message_too_big : close_code::protocol_error;
+  switch (v) {
+    case Violation::message_too_big: return close_code::message_too_big;
+    case Violation::rate_limited: return close_code::policy_violation;
+    default: return close_code::protocol_error;
+  }
 }
 
 std::string_view to_string(Violation v) {
@@ -107,6 +111,7 @@ std::string_view to_string(Violation v) {
     case Violation::expected_continuation: return "new message inside a fragmented one";
     case Violation::length_overflow: return "frame length overflow";
     case Violation::message_too_big: return "message too big";
+    case Violation::rate_limited: return "rate limit exceeded";
   }
   return "unknown";
 }
@@ -138,6 +143,11 @@ Violation FrameScanner::check(const FrameHeader& h) const {
 }
 
 ScanResult FrameScanner::scan(const std::uint8_t* data, std::size_t size, bool stop_at_boundary) {
+  if (discard_remaining_ > 0) {
+    const auto take = static_cast<std::size_t>(std::min<std::uint64_t>(discard_remaining_, size));
+    discard_remaining_ -= take;
+    return {0, 0, Violation::none, false, false, take};
+  }
   std::size_t pos = 0;
   while (pos < size || (stop_at_boundary && remaining_ == 0)) {
     if (remaining_ > 0) {
@@ -154,6 +164,20 @@ ScanResult FrameScanner::scan(const std::uint8_t* data, std::size_t size, bool s
       case ParseStatus::complete: break;
     }
     if (auto v = check(h); v != Violation::none) return {pos, 0, v, false};
+    if (gate_ && !h.is_control()) {
+      switch (gate_(gate_context_, h, h.opcode != opcode::continuation)) {
+        case FrameVerdict::pass: break;
+        case FrameVerdict::hold: return {pos, 0, Violation::none, false, true};
+        case FrameVerdict::refuse: return {pos, 0, Violation::rate_limited, false};
+        case FrameVerdict::drop: {
+          const std::uint64_t frame = h.header_length + h.payload_length;
+          const auto take = static_cast<std::size_t>(std::min<std::uint64_t>(frame, size - pos));
+          discard_remaining_ = frame - take;
+          ++dropped_;
+          return {pos, 0, Violation::none, false, false, take};
+        }
+      }
+    }
     if (h.is_control()) {
       if (h.opcode == opcode::close) close_seen_ = true;
     } else {

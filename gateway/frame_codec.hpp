@@ -77,6 +77,7 @@ enum class Violation : std::uint8_t {
   expected_continuation,    // new data frame while a fragmented message is open
   length_overflow,          // 64-bit length with the top bit set
   message_too_big,          // over the route's max_message
+  rate_limited,             // the frame gate refused the frame: the session ends
 };
 
 std::uint16_t close_code_for(Violation v);
@@ -88,11 +89,22 @@ struct ScanRules {
   std::uint64_t max_message = UINT64_MAX;  // wire bytes of one message, fragments summed
 };
 
+// What the owner of a scanner decides for each data frame before it counts (rate limits).
+enum class FrameVerdict : std::uint8_t {
+  pass,
+  hold,    // not now: the scan stops before this frame; the caller keeps the rest and rescans later
+  drop,    // discard the whole frame, header and payload, and go on
+  refuse,  // Violation::rate_limited
+};
+using FrameGate = FrameVerdict (*)(void* context, const FrameHeader& h, bool starts_message);
+
 struct ScanResult {
   std::size_t forward = 0;  // bytes from the start of the input that may be sent on now
   std::size_t held = 0;     // an incomplete frame header at the end: keep and rescan with more bytes
   Violation violation = Violation::none;  // set: the frame starting at `forward` broke a rule
   bool stopped = false;     // stop_at_boundary reached a frame boundary at `forward`
+  bool held_back = false;   // the gate held the frame at `forward`: keep everything from there
+  std::size_t discard = 0;  // bytes after `forward` to throw away (a dropped frame); scan the rest next
 };
 
 // Follows frame boundaries across reads. It never looks at payload bytes, so masked payloads are
@@ -100,27 +112,36 @@ struct ScanResult {
 class FrameScanner {
  public:
   explicit FrameScanner(ScanRules rules) : rules_(rules) {}
+  void set_gate(FrameGate gate, void* context) {
+    gate_ = gate;
+    gate_context_ = context;
+  }
 
   // stop_at_boundary: return at the first frame boundary (possibly at 0), so that the caller can
   // put a frame of its own between two frames, never inside one.
   ScanResult scan(const std::uint8_t* data, std::size_t size, bool stop_at_boundary = false);
 
-  bool at_boundary() const { return remaining_ == 0; }
+  bool at_boundary() const { return remaining_ == 0 && discard_remaining_ == 0; }
   bool in_message() const { return in_message_; }
   std::uint64_t messages() const { return messages_; }
   std::uint64_t data_frames() const { return data_frames_; }
+  std::uint64_t dropped() const { return dropped_; }  // frames the gate dropped
   bool close_seen() const { return close_seen_; }
 
  private:
   Violation check(const FrameHeader& h) const;
 
   ScanRules rules_;
+  FrameGate gate_ = nullptr;
+  void* gate_context_ = nullptr;
   std::uint64_t remaining_ = 0;      // payload bytes of the current frame not yet passed
+  std::uint64_t discard_remaining_ = 0;  // bytes of a dropped frame still to come
   std::uint64_t message_bytes_ = 0;  // payload so far of the open data message
   bool in_message_ = false;          // a data message has started and its FIN frame not yet seen
   bool close_seen_ = false;
   std::uint64_t messages_ = 0;
   std::uint64_t data_frames_ = 0;
+  std::uint64_t dropped_ = 0;
 };
 
 }  // namespace wsgate::ws

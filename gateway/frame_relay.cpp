@@ -24,11 +24,16 @@ std::string to_ms(std::chrono::steady_clock::duration d) {
   return std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(d).count());
 }
 
+std::int64_t to_ns(std::chrono::steady_clock::time_point t) {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
+}
+
 }  // namespace
 
 FrameRelay::FrameRelay(Transport client, Transport backend, Params params,
                        SessionRegistry& registry)
     : params_(std::move(params)),
+      budget_(std::move(params_.slot)),
       limits_(params_.runtime->routes[params_.route].config->limits),
       registry_(registry),
       client_(std::move(client)),
@@ -38,6 +43,10 @@ FrameRelay::FrameRelay(Transport client, Transport backend, Params params,
       down_(backend_, client_, {false, params_.deflate, UINT64_MAX}, false),
       timer_(client_.socket().get_executor()) {
   up_.relay = down_.relay = this;
+  if (budget_.limited()) {
+    up_.scanner.set_gate(&FrameRelay::gate, &up_);
+    down_.scanner.set_gate(&FrameRelay::gate, &down_);
+  }
 }
 
 FrameRelay::~FrameRelay() {
@@ -98,15 +107,24 @@ void FrameRelay::pump(Direction& d) {
 // is full), scan, write on. Only would_block proves the socket empty: a short read may have an
 // EOF queued right behind its data, and edge-triggered readiness would never report it again.
 FrameRelay::Next FrameRelay::read_step(Direction& d) {
-  if (finished_ || d.state == State::done || !d.pending.empty()) return Next::stop;
+  if (finished_ || d.state == State::done || !d.pending.empty() || d.held_back()) return Next::stop;
   const std::size_t capacity = limits_.max_frame_buffer;
   std::uint8_t* buf = thread_buffer(capacity);
-  std::memcpy(buf, d.held, d.held_size);
-  std::size_t total = d.held_size;
-  d.held_size = 0;
+  std::size_t total = 0;
+  if (!d.parked.empty()) {
+    // Throttled bytes go first: they were read before anything still in the socket.
+    total = d.parked.size();
+    std::memcpy(buf, d.parked.data(), total);
+    std::vector<std::uint8_t>().swap(d.parked);
+  } else {
+    std::memcpy(buf, d.held, d.held_size);
+    total = d.held_size;
+    d.held_size = 0;
+  }
   bool drained = false;
-  error_code end;
-  while (!drained && total < capacity) {
+  error_code end = d.deferred_end;  // the source ended behind parked bytes: nothing more to read
+  d.deferred_end = {};
+  while (!end && !drained && total < capacity) {
     error_code ec;
     const std::size_t want = capacity - total;
     const std::size_t n = d.src->read_some(buf + total, want, ec);
@@ -123,6 +141,10 @@ FrameRelay::Next FrameRelay::read_step(Direction& d) {
   if (d.upstream && total > 0) last_client_byte_ = now;
   const bool go_on = process(d, buf, total, now);
   if (end) {
+    if (!d.parked.empty()) {
+      d.deferred_end = end;  // the end comes after the parked frames
+      return Next::stop;
+    }
     on_source_end(d, end);
     return Next::stop;
   }
@@ -169,44 +191,121 @@ void FrameRelay::wait_for_tls(Direction& d) {
   });
 }
 
-// Returns false when the direction must not read on now (a write is pending, or it has ended).
+// Returns false when the direction must not read on now (a write is pending, it is held back by a
+// rate limit, or it has ended).
 bool FrameRelay::process(Direction& d, std::uint8_t* data, std::size_t size,
                          Clock::time_point now) {
   if (d.state == State::discarding) return true;
   if (d.state == State::done) return false;
-  const auto r = d.scanner.scan(data, size, d.state == State::closing);
-  if (r.held > 0) {
-    std::memcpy(d.held, data + r.forward, r.held);
-    d.held_size = r.held;
-  }
-  if (d.scanner.data_frames() != d.frames_seen) {
-    d.frames_seen = d.scanner.data_frames();
-    last_data_ = now;
-  }
-  // The first close frame, from either side, names who ended the session.
-  if (d.scanner.close_seen() && end_reason_.empty())
-    end_reason_ = d.upstream ? "client closed" : "backend closed";
-  const bool sent = send(d, data, r.forward);
-  if (r.violation != ws::Violation::none) {
-    const auto& route = params_.runtime->routes[params_.route].config->name;
-    const auto what = std::string(ws::to_string(r.violation));
-    if (d.upstream) {
-      log::info("client_protocol_error", {{"route", route}, {"client", params_.client_ip},
-                                          {"violation", what}});
-      close_both(ws::close_code_for(r.violation), what, ws::close_code::going_away,
-                 "client error: " + what);
-    } else {
-      log::warn("backend_protocol_error", {{"route", route}, {"violation", what}});
-      close_both(ws::close_code::bad_gateway, "backend protocol error",
-                 ws::close_code::protocol_error, what);
+  gate_now_ns_ = to_ns(now);
+  for (;;) {
+    const auto r = d.scanner.scan(data, size, d.state == State::closing);
+    if (r.held > 0) {
+      std::memcpy(d.held, data + r.forward, r.held);
+      d.held_size = r.held;
     }
-    return false;
+    if (d.scanner.data_frames() != d.frames_seen) {
+      d.frames_seen = d.scanner.data_frames();
+      last_data_ = now;
+    }
+    // The first close frame, from either side, names who ended the session.
+    if (d.scanner.close_seen() && end_reason_.empty())
+      end_reason_ = d.upstream ? "client closed" : "backend closed";
+    const bool sent = send(d, data, r.forward);
+    if (!sent && d.state == State::done) return false;  // the destination died
+    if (r.violation != ws::Violation::none) {
+      on_protocol_violation(d, r.violation);
+      return false;
+    }
+    if (r.stopped) {
+      finish_closing(d);
+      return d.pending.empty();
+    }
+    if (r.held_back) {
+      hold_back(d, data + r.forward, size - r.forward, now);
+      return false;
+    }
+    const std::size_t consumed = r.forward + r.discard;
+    if (r.discard == 0 || consumed == size) break;
+    data += consumed;  // a dropped frame: scan on behind it
+    size -= consumed;
   }
-  if (r.stopped) {
-    finish_closing(d);
-    return d.pending.empty();
+  return d.pending.empty();
+}
+
+void FrameRelay::on_protocol_violation(Direction& d, ws::Violation v) {
+  const auto& route = params_.runtime->routes[params_.route].config->name;
+  const auto what = std::string(ws::to_string(v));
+  if (v == ws::Violation::rate_limited) {
+    note_limited(d, "close");
+    if (d.upstream)
+      close_both(ws::close_code::policy_violation, what, ws::close_code::going_away,
+                 "client rate limit exceeded");
+    else
+      close_both(ws::close_code::policy_violation, what, ws::close_code::policy_violation, what);
+  } else if (d.upstream) {
+    log::info("client_protocol_error", {{"route", route}, {"client", params_.client_ip},
+                                        {"violation", what}});
+    close_both(ws::close_code_for(v), what, ws::close_code::going_away, "client error: " + what);
+  } else {
+    log::warn("backend_protocol_error", {{"route", route}, {"violation", what}});
+    close_both(ws::close_code::bad_gateway, "backend protocol error",
+               ws::close_code::protocol_error, what);
   }
-  return sent;
+}
+
+// Asked by the scanner for every data frame of a session with a limit policy.
+ws::FrameVerdict FrameRelay::gate(void* direction, const ws::FrameHeader& h, bool starts_message) {
+  auto& d = *static_cast<Direction*>(direction);
+  FrameRelay& self = *d.relay;
+  const auto flow = d.upstream ? ratelimit::Flow::from_client : ratelimit::Flow::from_backend;
+  const auto decision =
+      self.budget_.frame(flow, starts_message, h.fin, h.payload_length, self.gate_now_ns_);
+  d.limit_was_bytes = decision.bytes;
+  switch (decision.verdict) {
+    case ratelimit::Verdict::pass: return ws::FrameVerdict::pass;
+    case ratelimit::Verdict::wait:
+      d.retry_after_ns = decision.retry_after_ns;
+      return ws::FrameVerdict::hold;
+    case ratelimit::Verdict::drop:
+      self.note_limited(d, "drop");
+      return ws::FrameVerdict::drop;
+    case ratelimit::Verdict::close: return ws::FrameVerdict::refuse;
+  }
+  return ws::FrameVerdict::pass;
+}
+
+// Throttle: keep what was read from the held-back frame on and read no more of this source until
+// the limit has credit again. The sender meets TCP backpressure; nothing is lost or reordered.
+void FrameRelay::hold_back(Direction& d, const std::uint8_t* data, std::size_t size,
+                           Clock::time_point now) {
+  d.parked.assign(data, data + size);
+  d.resume_at = now + std::chrono::nanoseconds(std::max<std::int64_t>(d.retry_after_ns, 1));
+  ++d.throttled;
+  note_limited(d, "throttle");
+  arm_timer();
+}
+
+void FrameRelay::resume_held(Clock::time_point now) {
+  for (Direction* d : {&up_, &down_}) {
+    if (!d->held_back() || now < d->resume_at) continue;
+    d->resume_at = {};
+    if (d->upstream) last_client_byte_ = now;  // it was sending all along
+    pump(*d);
+    if (finished_) return;
+  }
+}
+
+void FrameRelay::note_limited(const Direction& d, std::string_view action) {
+  if (limit_logged_ || !log::enabled(log::Level::info)) return;
+  limit_logged_ = true;
+  const auto& route = *params_.runtime->routes[params_.route].config;
+  log::info("rate_limited", {{"route", route.name},
+                             {"policy", route.rate_limit},
+                             {"client", params_.client_ip},
+                             {"direction", d.upstream ? "from_client" : "from_backend"},
+                             {"limit", d.limit_was_bytes ? "bytes" : "messages"},
+                             {"action", std::string(action)}});
 }
 
 bool FrameRelay::send(Direction& d, const std::uint8_t* data, std::size_t size) {
@@ -331,6 +430,10 @@ void FrameRelay::on_sink_error(Direction& d, error_code ec) {
 void FrameRelay::begin_close(Direction& d, std::string frame) {
   if (d.state != State::relaying) return;
   d.close_frame = std::move(frame);
+  // Held-back frames are not sent once the session closes; an end seen behind them is the source's.
+  std::vector<std::uint8_t>().swap(d.parked);
+  d.resume_at = {};
+  if (d.deferred_end) d.src_eof = true;
   if (d.scanner.at_boundary()) return finish_closing(d);
   if (d.src_eof) {
     // Mid-frame with no more bytes coming: end the stream without a close frame.
@@ -387,6 +490,8 @@ void FrameRelay::finish() {
                {"duration_ms", to_ms(Clock::now() - started_)},
                {"messages_in", std::to_string(up_.scanner.messages())},
                {"messages_out", std::to_string(down_.scanner.messages())},
+               {"dropped", std::to_string(up_.scanner.dropped() + down_.scanner.dropped())},
+               {"throttled", std::to_string(up_.throttled + down_.throttled)},
                {"reason", end_reason_.empty() ? "closed" : end_reason_}});
   }
   registry_.remove(this);
@@ -411,6 +516,8 @@ void FrameRelay::arm_timer() {
       else
         next = std::min(next, std::max(last_client_byte_ + limits_.ping_interval, ping_retry_at_));
     }
+    for (const Direction* d : {&up_, &down_})
+      if (d->held_back()) next = std::min(next, d->resume_at);
   }
   timer_.expires_at(next);
   timer_.async_wait([self = shared_from_this(), gen = ++timer_generation_](error_code ec) {
@@ -427,17 +534,20 @@ void FrameRelay::on_timer() {
     }
     return arm_timer();
   }
+  resume_held(now);
+  if (finished_ || linger_until_ != Clock::time_point{}) return arm_timer();
   if (now >= token_expiry_) {
     return close_both(ws::close_code::policy_violation, "token expired", ws::close_code::going_away,
                       "token expired");
   }
-  if (now - last_data_ >= limits_.idle_timeout) {
+  // A held-back sender is not idle: its data waits in our buffer.
+  if (now - last_data_ >= limits_.idle_timeout && !up_.held_back() && !down_.held_back()) {
     return close_both(ws::close_code::going_away, "idle timeout", ws::close_code::going_away,
                       "idle timeout");
   }
   if (limits_.ping_interval.count() > 0) {
     const bool outstanding = ping_sent_ > last_client_byte_;
-    if (outstanding && now - ping_sent_ >= limits_.pong_timeout) {
+    if (outstanding && now - ping_sent_ >= limits_.pong_timeout && !up_.held_back()) {
       log::info("client_unresponsive", {{"client", params_.client_ip}});
       return close_both(ws::close_code::going_away, "pong timeout", ws::close_code::going_away,
                         "client not responding");

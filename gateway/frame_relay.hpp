@@ -6,6 +6,7 @@
 #include "gateway/runtime.hpp"
 #include "gateway/session_registry.hpp"
 #include "gateway/transport.hpp"
+#include "ratelimit/session_budget.hpp"
 
 #include <boost/asio/steady_timer.hpp>
 
@@ -27,7 +28,7 @@ class FrameRelay : public Drainable, public std::enable_shared_from_this<FrameRe
     bool deflate = false;  // permessage-deflate negotiated: RSV1 is legal on data frames
     std::string client_ip;
     std::int64_t expires_at_unix = 0;  // close with 1008 at this time (route's close_at_expiry)
-    ratelimit::SessionSlot slot;       // the key's concurrent-session count, released at the end
+    ratelimit::SessionSlot slot;       // the key's session count and message budget, released at the end
   };
 
   FrameRelay(Transport client, Transport backend, Params params, SessionRegistry& registry);
@@ -66,6 +67,15 @@ class FrameRelay : public Drainable, public std::enable_shared_from_this<FrameRe
     FrameRelay* relay = nullptr;
     bool src_eof = false;
     std::uint64_t frames_seen = 0;
+    // Throttled by a rate limit: the bytes from the held-back frame on, kept until resume_at.
+    std::vector<std::uint8_t> parked;
+    Clock::time_point resume_at{};
+    error_code deferred_end;        // the source ended behind the parked bytes
+    std::int64_t retry_after_ns = 0;  // from the gate's last wait verdict
+    bool limit_was_bytes = false;     // which limit the gate's last refusal came from
+    std::uint64_t throttled = 0;      // times the direction was held back
+
+    bool held_back() const { return resume_at != Clock::time_point{}; }
   };
 
   enum class Next { stop, read, tls_wait, yield };
@@ -76,6 +86,11 @@ class FrameRelay : public Drainable, public std::enable_shared_from_this<FrameRe
   static void on_readable(void* direction, const error_code& ec);
   void wait_for_tls(Direction& d);
   bool process(Direction& d, std::uint8_t* data, std::size_t size, Clock::time_point now);
+  static ws::FrameVerdict gate(void* direction, const ws::FrameHeader& h, bool starts_message);
+  void hold_back(Direction& d, const std::uint8_t* data, std::size_t size, Clock::time_point now);
+  void resume_held(Clock::time_point now);
+  void on_protocol_violation(Direction& d, ws::Violation v);
+  void note_limited(const Direction& d, std::string_view action);
   bool send(Direction& d, const std::uint8_t* data, std::size_t size);
   void wait_writable(Direction& d);
   void flush(Direction& d);
@@ -97,6 +112,9 @@ class FrameRelay : public Drainable, public std::enable_shared_from_this<FrameRe
   std::string backend_close_frame(std::uint16_t code, std::string_view reason);
 
   Params params_;
+  ratelimit::SessionBudget budget_;
+  std::int64_t gate_now_ns_ = 0;  // the clock read once per processed read, for the gate
+  bool limit_logged_ = false;     // one log line per session for its first limited frame
   bool counted_ = false;  // in the backend's live sessions (bounded loads)
   const config::RouteLimits& limits_;
   SessionRegistry& registry_;

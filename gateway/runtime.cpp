@@ -68,6 +68,20 @@ std::unique_ptr<auth::JwtVerifier> make_verifier(const config::AuthProvider& p,
   return std::make_unique<auth::JwtVerifier>(std::move(vc), keys.fixed, std::move(remote));
 }
 
+ratelimit::Rate to_rate(const config::RateSpec& spec) {
+  return ratelimit::Rate::per(
+      spec.rate, std::chrono::duration_cast<std::chrono::nanoseconds>(spec.per).count(), spec.burst);
+}
+
+void set_flow_limit(const std::optional<config::MessageLimitSpec>& spec, ratelimit::Rate& rate,
+                    ratelimit::Action& action) {
+  if (!spec) return;
+  rate = to_rate(spec->rate);
+  action = spec->action == "close"  ? ratelimit::Action::close
+           : spec->action == "drop" ? ratelimit::Action::drop
+                                    : ratelimit::Action::throttle;
+}
+
 }  // namespace
 
 std::shared_ptr<const Runtime> Runtime::build(config::Config cfg, std::vector<std::string>& errors,
@@ -125,11 +139,15 @@ std::shared_ptr<const Runtime> Runtime::build(config::Config cfg, std::vector<st
       auto& limiter = shared.limiters[policy.name];
       if (!limiter) limiter = std::make_shared<ratelimit::SharedLimiter>();
       r.limiter = limiter;
-      if (policy.upgrades)
-        r.upgrade_rate = ratelimit::Rate::per(
-            policy.upgrades->rate,
-            std::chrono::duration_cast<std::chrono::nanoseconds>(policy.upgrades->per).count(),
-            policy.upgrades->burst);
+      if (policy.upgrades) r.upgrade_rate = to_rate(*policy.upgrades);
+      set_flow_limit(policy.messages, r.message_limits.from_client.messages,
+                     r.message_limits.from_client.messages_action);
+      set_flow_limit(policy.bytes, r.message_limits.from_client.bytes,
+                     r.message_limits.from_client.bytes_action);
+      set_flow_limit(policy.backend_messages, r.message_limits.from_backend.messages,
+                     r.message_limits.from_backend.messages_action);
+      set_flow_limit(policy.backend_bytes, r.message_limits.from_backend.bytes,
+                     r.message_limits.from_backend.bytes_action);
     }
     if (route.health_check)
       for (const auto& b : route.backends)
@@ -152,6 +170,11 @@ std::shared_ptr<const Runtime> Runtime::build(config::Config cfg, std::vector<st
   }
   if (errors.size() != errors_before) return nullptr;
   return rt;
+}
+
+void Runtime::apply_limits() const {
+  for (const auto& route : routes)
+    if (route.limiter) route.limiter->set_message_limits(route.message_limits);
 }
 
 }  // namespace wsgate::gateway

@@ -33,6 +33,7 @@ struct RouteRuntime {
   const config::RateLimitPolicy* limit = nullptr;        // the route's policy, if any
   std::shared_ptr<ratelimit::SharedLimiter> limiter;     // its shared state (kept across reloads)
   ratelimit::Rate upgrade_rate;                          // unlimited when the policy sets none
+  ratelimit::MessageLimits message_limits;               // handed to the limiter by apply_limits()
 };
 
 // What outlives one configuration: JWKS sources and backend states are shared by URL with the next.
@@ -55,6 +56,10 @@ struct Runtime {
   // checked until it is started.
   static std::shared_ptr<const Runtime> build(config::Config config, std::vector<std::string>& errors,
                                               Registries& shared);
+
+  // Gives each policy's limiter this configuration's message limits; live sessions take them at
+  // their next frame. Called once the configuration is accepted, so a rejected reload changes nothing.
+  void apply_limits() const;
 };
 
 }  // namespace wsgate::gateway

@@ -50,6 +50,7 @@ Server::~Server() { stop_workers(); }
 bool Server::load(config::Config config, std::vector<std::string>& errors) {
   auto runtime = Runtime::build(std::move(config), errors, shared_);
   if (!runtime) return false;
+  runtime->apply_limits();
   runtime_.store(std::move(runtime));
   return true;
 }
@@ -148,6 +149,7 @@ void Server::reload() {
   log::configure(next->config.log.level, next->config.log.format);
   const auto previous = runtime_.load();
   start_background();    // before the store: a session must never meet a JWKS source not started
+  next->apply_limits();
   runtime_.store(next);  // new sessions take it; live sessions keep the one they started with
   // Backends no route uses any more: their sessions move (1012) once the route's drain is over.
   std::set<std::string> kept;

@@ -358,6 +358,42 @@ routes:
   EXPECT_EQ(r.errors, expected);
 }
 
+TEST(ConfigRoutes, MessageAndByteLimits) {
+  auto ok = load_config_text(R"(listeners: [ { bind: "127.0.0.1:1" } ]
+rate_limits:
+  - name: per-client
+    messages: { rate: 100, per: 1s, burst: 20, action: drop }
+    bytes: { rate: 1MiB, per: 1s, burst: 256KiB }
+    backend_messages: { rate: 5000, per: 1s, action: close }
+routes:
+  - { backends: [ "ws://127.0.0.1:1" ], rate_limit: per-client }
+)", "gw.yaml", "/tmp", no_env());
+  ASSERT_TRUE(ok.errors.empty()) << ok.errors.front();
+  const auto& p = ok.config->rate_limits.at(0);
+  ASSERT_TRUE(p.messages && p.bytes && p.backend_messages);
+  EXPECT_EQ(p.messages->rate.burst, 20);
+  EXPECT_EQ(p.messages->action, "drop");
+  EXPECT_EQ(p.bytes->rate.rate, 1 << 20);
+  EXPECT_EQ(p.bytes->rate.burst, 256 << 10);
+  EXPECT_EQ(p.bytes->action, "throttle") << "the default: nothing lost";
+  EXPECT_EQ(p.backend_messages->rate.burst, 5000) << "burst defaults to a window's worth";
+  EXPECT_FALSE(p.backend_bytes);
+
+  auto bad = load_config_text(R"(listeners: [ { bind: "127.0.0.1:1" } ]
+rate_limits:
+  - { name: a, messages: { rate: 10, action: slow } }
+  - { name: b, bytes: { rate: 2000GB, per: 25h }, backend_bytes: { per: 1s } }
+routes: [ { backends: [ "ws://127.0.0.1:1" ] } ]
+)", "gw.yaml", "/tmp", no_env());
+  const std::vector<std::string> expected{
+      "gw.yaml:3:46: rate_limits[0].messages.action: must be throttle, close or drop",
+      "gw.yaml:4:31: rate_limits[1].bytes.rate: must be between 1 and 1000000000000",
+      "gw.yaml:4:44: rate_limits[1].bytes.per: must be at most 24h",
+      "gw.yaml:4:66: rate_limits[1].backend_bytes.rate: is required",
+  };
+  EXPECT_EQ(bad.errors, expected);
+}
+
 TEST(ConfigAuth, EveryMistakeWithItsPlace) {
   auto r = load_config_text(R"(listeners: [ { bind: "127.0.0.1:1" } ]
 auth:

@@ -247,6 +247,69 @@ TEST(FrameScanner, RecordsCloseFrames) {
   EXPECT_TRUE(s.close_seen());
 }
 
+// A gate that answers from a script, one verdict per data frame, and records what it was asked.
+struct ScriptedGate {
+  explicit ScriptedGate(std::vector<FrameVerdict> v) : verdicts(std::move(v)) {}
+  std::vector<FrameVerdict> verdicts;
+  std::size_t asked = 0;
+  std::vector<bool> starts;
+  static FrameVerdict decide(void* self, const FrameHeader&, bool starts_message) {
+    auto& g = *static_cast<ScriptedGate*>(self);
+    g.starts.push_back(starts_message);
+    return g.asked < g.verdicts.size() ? g.verdicts[g.asked++] : FrameVerdict::pass;
+  }
+};
+
+TEST(FrameScannerGate, HoldStopsBeforeTheFrameAndItIsAskedAgain) {
+  ScriptedGate gate({FrameVerdict::pass, FrameVerdict::hold});
+  FrameScanner s({true});
+  s.set_gate(&ScriptedGate::decide, &gate);
+  const Bytes first = frame(opcode::text, 3), ping = frame(opcode::ping, 0), second = frame(opcode::text, 4);
+  Bytes in = concat({first, ping, second});
+  auto r = s.scan(in.data(), in.size());
+  EXPECT_TRUE(r.held_back);
+  EXPECT_EQ(r.forward, first.size() + ping.size()) << "control frames are never gated";
+  EXPECT_EQ(s.messages(), 1u);
+  EXPECT_TRUE(s.at_boundary());
+  r = s.scan(in.data() + r.forward, in.size() - r.forward);  // later, from the held frame on
+  EXPECT_FALSE(r.held_back);
+  EXPECT_EQ(r.forward, second.size());
+  EXPECT_EQ(s.messages(), 2u);
+}
+
+TEST(FrameScannerGate, DropSkipsAWholeFrameEvenAcrossReads) {
+  ScriptedGate gate({FrameVerdict::drop});
+  FrameScanner s({true});
+  s.set_gate(&ScriptedGate::decide, &gate);
+  const Bytes dropped = frame(opcode::binary, 1000), kept = frame(opcode::text, 5);
+  Bytes in = concat({dropped, kept});
+  auto r = s.scan(in.data(), 600);  // the dropped frame ends in the next read
+  EXPECT_EQ(r.forward, 0u);
+  EXPECT_EQ(r.discard, 600u);
+  EXPECT_FALSE(s.at_boundary());
+  r = s.scan(in.data() + 600, in.size() - 600);
+  EXPECT_EQ(r.forward, 0u);
+  EXPECT_EQ(r.discard, dropped.size() - 600) << "the rest of the dropped frame first";
+  const std::size_t at = 600 + r.discard;
+  r = s.scan(in.data() + at, in.size() - at);
+  EXPECT_EQ(r.forward, kept.size());
+  EXPECT_EQ(s.messages(), 1u) << "the dropped message is not counted as relayed";
+  EXPECT_EQ(s.dropped(), 1u);
+}
+
+TEST(FrameScannerGate, RefuseIsARateLimitViolationAndContinuationsAreNotStarts) {
+  ScriptedGate gate({FrameVerdict::pass, FrameVerdict::pass, FrameVerdict::refuse});
+  FrameScanner s({true});
+  s.set_gate(&ScriptedGate::decide, &gate);
+  Bytes in = concat({frame(opcode::text, 2, false), frame(opcode::continuation, 2, true),
+                     frame(opcode::text, 2)});
+  const auto r = s.scan(in.data(), in.size());
+  EXPECT_EQ(r.violation, Violation::rate_limited);
+  EXPECT_EQ(r.forward, in.size() - 8);
+  EXPECT_EQ(gate.starts, (std::vector<bool>{true, false, true}));
+  EXPECT_EQ(close_code_for(Violation::rate_limited), close_code::policy_violation);
+}
+
 TEST(Violation, CloseCodes) {
   EXPECT_EQ(close_code_for(Violation::message_too_big), 1009);
   EXPECT_EQ(close_code_for(Violation::unmasked_client_frame), 1002);
