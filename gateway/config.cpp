@@ -514,14 +514,33 @@ void read_message_limit(Reader& r, const YAML::Node& node, const std::string& pa
     r.error(node["action"], path + ".action", "must be throttle, close or drop");
 }
 
-void read_rate_limits(Reader& r, const YAML::Node& node, std::vector<RateLimitPolicy>& out) {
+void read_redis(Reader& r, const YAML::Node& node, RedisSettings& out) {
+  if (!r.expect_map(node, "redis")) return;
+  r.check_keys(node, "redis", {"address", "password", "timeout", "session_lease", "key_prefix"});
+  r.read_host_port(node, "address", "redis", out.address, /*required=*/true);
+  // hiredis resolves names with a blocking call: only an address keeps the control thread free.
+  if (node["address"] && !out.address.host.empty() &&
+      (!gateway::IpNetwork::parse(out.address.host) || out.address.host.find('/') != std::string::npos))
+    r.error(node["address"], "redis.address", "must be an IP address and port");
+  else if (node["address"] && out.address.port == 0)
+    r.error(node["address"], "redis.address", "needs a port");
+  r.read_string(node, "password", "redis", out.password);
+  r.read_duration(node, "timeout", "redis", out.timeout);
+  r.read_duration(node, "session_lease", "redis", out.session_lease);
+  r.read_string(node, "key_prefix", "redis", out.key_prefix);
+  if (out.timeout.count() <= 0) r.error(node["timeout"], "redis.timeout", "must be above 0");
+  if (out.session_lease < 3s) r.error(node["session_lease"], "redis.session_lease", "must be at least 3s");
+}
+
+void read_rate_limits(Reader& r, const YAML::Node& node, const std::optional<RedisSettings>& redis,
+                      std::vector<RateLimitPolicy>& out) {
   if (!r.expect_seq(node, "rate_limits")) return;
   std::set<std::string> names;
   for (std::size_t i = 0; i < node.size(); ++i) {
     const auto path = index_path("rate_limits", i);
     if (!r.expect_map(node[i], path)) continue;
     r.check_keys(node[i], path, {"name", "key", "upgrades", "max_sessions", "messages", "bytes",
-                                 "backend_messages", "backend_bytes"});
+                                 "backend_messages", "backend_bytes", "store", "on_store_failure"});
     RateLimitPolicy p;
     r.read_string(node[i], "name", path, p.name);
     if (p.name.empty()) r.error(node[i], path + ".name", "is required");
@@ -538,6 +557,16 @@ void read_rate_limits(Reader& r, const YAML::Node& node, std::vector<RateLimitPo
       const bool counts_messages = std::string_view(name).ends_with("messages");
       read_message_limit(r, node[i][name], path + "." + name, limit->emplace(), counts_messages);
     }
+    r.read_string(node[i], "store", path, p.store);
+    if (p.store != "local" && p.store != "redis")
+      r.error(node[i]["store"], path + ".store", "must be local or redis");
+    else if (p.store == "redis" && !redis)
+      r.error(node[i]["store"], path + ".store", "redis needs the top-level redis settings");
+    std::string failure = "fail_open";
+    r.read_string(node[i], "on_store_failure", path, failure);
+    if (failure != "fail_open" && failure != "fail_closed")
+      r.error(node[i]["on_store_failure"], path + ".on_store_failure", "must be fail_open or fail_closed");
+    p.fail_open = failure == "fail_open";
     out.push_back(std::move(p));
   }
 }
@@ -654,7 +683,7 @@ void read_root(Reader& r, const YAML::Node& root, Config& cfg) {
   if (!r.expect_map(root, "")) return;
   r.check_keys(root, "",
                {"threads", "log", "listeners", "admin", "http", "drain_timeout", "auth",
-                "trusted_proxies", "rate_limits", "routes"});
+                "trusted_proxies", "rate_limits", "redis", "routes"});
   if (auto threads = root["threads"]) {
     std::uint64_t n = 0;
     r.read_size(root, "threads", "", n, 0, 256);
@@ -675,7 +704,8 @@ void read_root(Reader& r, const YAML::Node& root, Config& cfg) {
     if (!gateway::IpNetwork::parse(cfg.trusted_proxies[i]))
       r.error(root["trusted_proxies"][i], index_path("trusted_proxies", i),
               "must be an address or a CIDR block such as 10.0.0.0/8");
-  if (auto limits = root["rate_limits"]) read_rate_limits(r, limits, cfg.rate_limits);
+  if (auto redis = root["redis"]) read_redis(r, redis, cfg.redis.emplace());
+  if (auto limits = root["rate_limits"]) read_rate_limits(r, limits, cfg.redis, cfg.rate_limits);
   if (auto routes = root["routes"]) read_routes(r, routes, cfg.routes, cfg.auth_providers, cfg.rate_limits);
   else r.error(root, "routes", "is required");
 }

@@ -157,6 +157,25 @@ struct RateLimitPolicy {
   std::int64_t max_sessions = 0;     // concurrent sessions per key, over all threads; 0: no cap; over: 429
   // Per key, over all its sessions: client to backend, and backend to client.
   std::optional<MessageLimitSpec> messages, bytes, backend_messages, backend_bytes;
+  // "local" (this process) or "redis": upgrades and max_sessions shared by every instance on the
+  // same Redis; message limits stay local (a network round trip per message would cost more than it).
+  std::string store = "local";
+  bool fail_open = true;  // Redis unreachable: admit (fail_open) or answer 503 (fail_closed)
+};
+
+// The Redis server shared rate limits live in.
+struct RedisSettings {
+  HostPort address;                  // an IP address and port
+  std::string password;              // AUTH at connect when set
+  Duration timeout = 100ms;          // one decision; slower counts as Redis unavailable
+  Duration session_lease = 30s;      // a session's count outlives a crashed gateway this long at most
+  std::string key_prefix = "wsgate:";
+
+  bool operator==(const RedisSettings& o) const {
+    return address.host == o.address.host && address.port == o.address.port &&
+           password == o.password && timeout == o.timeout && session_lease == o.session_lease &&
+           key_prefix == o.key_prefix;
+  }
 };
 
 struct Route {
@@ -196,6 +215,7 @@ struct Config {
   // for hashing is then the last one in the header that is not itself a trusted proxy.
   std::vector<std::string> trusted_proxies;
   std::vector<RateLimitPolicy> rate_limits;
+  std::optional<RedisSettings> redis;
   std::vector<Route> routes;
 };
 

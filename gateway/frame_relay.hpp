@@ -12,6 +12,7 @@
 
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -29,6 +30,7 @@ class FrameRelay : public Drainable, public std::enable_shared_from_this<FrameRe
     std::string client_ip;
     std::int64_t expires_at_unix = 0;  // close with 1008 at this time (route's close_at_expiry)
     ratelimit::SessionSlot slot;       // the key's session count and message budget, released at the end
+    std::optional<RedisLease> lease;   // the session's count in Redis (store: redis)
   };
 
   FrameRelay(Transport client, Transport backend, Params params, SessionRegistry& registry);

@@ -148,6 +148,7 @@ std::shared_ptr<const Runtime> Runtime::build(config::Config cfg, std::vector<st
                      r.message_limits.from_backend.messages_action);
       set_flow_limit(policy.backend_bytes, r.message_limits.from_backend.bytes,
                      r.message_limits.from_backend.bytes_action);
+      if (policy.store == "redis" && c.redis) r.redis = shared.redis_store(*c.redis);
     }
     if (route.health_check)
       for (const auto& b : route.backends)
@@ -170,6 +171,22 @@ std::shared_ptr<const Runtime> Runtime::build(config::Config cfg, std::vector<st
   }
   if (errors.size() != errors_before) return nullptr;
   return rt;
+}
+
+std::shared_ptr<RedisStore> Registries::redis_store(const config::RedisSettings& settings) {
+  for (const auto& store : redis)
+    if (store->settings() == settings) return store;
+  if (!control) return nullptr;  // checking a configuration: nothing will connect
+  redis.push_back(std::make_shared<RedisStore>(*control, settings));
+  return redis.back();
+}
+
+void Registries::start_redis() {
+  for (const auto& store : redis) store->start();
+}
+
+void Registries::stop_redis() {
+  for (const auto& store : redis) store->stop();
 }
 
 void Runtime::apply_limits() const {

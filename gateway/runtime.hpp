@@ -8,6 +8,7 @@
 #include "gateway/ip_network.hpp"
 #include "gateway/jwks_registry.hpp"
 #include "gateway/tls_context.hpp"
+#include "gateway/redis_store.hpp"
 #include "ratelimit/shared_limiter.hpp"
 #include "routing/backend_picker.hpp"
 #include "routing/route_table.hpp"
@@ -34,6 +35,7 @@ struct RouteRuntime {
   std::shared_ptr<ratelimit::SharedLimiter> limiter;     // its shared state (kept across reloads)
   ratelimit::Rate upgrade_rate;                          // unlimited when the policy sets none
   ratelimit::MessageLimits message_limits;               // handed to the limiter by apply_limits()
+  std::shared_ptr<RedisStore> redis;                     // set when the policy's store is redis
 };
 
 // What outlives one configuration: JWKS sources and backend states are shared by URL with the next.
@@ -42,6 +44,13 @@ struct Registries {
   BackendRegistry backends;
   // By policy name: a reload changes the limits, not the buckets already filled.
   std::map<std::string, std::shared_ptr<ratelimit::SharedLimiter>> limiters;
+  // Every Redis store a configuration named; kept (and connected) while sessions may hold leases.
+  std::vector<std::shared_ptr<RedisStore>> redis;
+  boost::asio::io_context* control = nullptr;  // where Redis connections run; null: --check-config
+
+  std::shared_ptr<RedisStore> redis_store(const config::RedisSettings& settings);
+  void start_redis();
+  void stop_redis();  // control thread, after it stopped running: disconnects
 };
 
 struct Runtime {

@@ -43,9 +43,14 @@ Server::Server(std::string config_path)
     : config_path_(std::move(config_path)),
       signals_(control_, SIGTERM, SIGINT, SIGHUP),
       drain_timer_(control_),
-      admin_(control_, ready_) {}
+      admin_(control_, ready_) {
+  shared_.control = &control_;
+}
 
-Server::~Server() { stop_workers(); }
+Server::~Server() {
+  stop_workers();
+  shared_.stop_redis();
+}
 
 bool Server::load(config::Config config, std::vector<std::string>& errors) {
   auto runtime = Runtime::build(std::move(config), errors, shared_);
@@ -169,6 +174,7 @@ void Server::reload() {
 
 void Server::start_background() {
   shared_.jwks.start_all(control_);
+  shared_.start_redis();
   shared_.backends.start_all(control_, [this](const std::string& url, bool healthy) {
     if (!healthy) close_backend_sessions(url, std::chrono::milliseconds(0));
   });

@@ -169,6 +169,7 @@ void UpgradeSession::handle_request() {
   keys_refreshed_ = false;
   token_.reset();
   slot_.reset();
+  lease_.reset();
   forward_request();
 }
 
@@ -179,8 +180,15 @@ void UpgradeSession::forward_request() {
   } else {
     identify(req, nullptr);
   }
-  if (upgrade_ && route_->limit && !admit()) return;
+  if (upgrade_ && route_->limit) {
+    if (route_->redis) return ask_store();
+    if (!admit()) return;
+  }
+  connect_upstream();
+}
 
+void UpgradeSession::connect_upstream() {
+  auto& req = request_->get();
   if (!req.keep_alive()) close_after_response_ = true;
   rewrite_request(req, {client_ip_, client_.is_tls(), upgrade_});
   if (!upgrade_) req.prepare_payload();  // a chunked body now goes with a Content-Length
@@ -270,6 +278,42 @@ bool UpgradeSession::admit() {
     return false;
   }
   return true;
+}
+
+// store: redis. The upgrade rate and the session cap are decided in Redis for every instance; the
+// local limiter still holds the key's message schedules.
+void UpgradeSession::ask_store() {
+  phase_ = Phase::rate_limit;
+  arm_timer(route_->redis->settings().timeout + std::chrono::seconds(1));
+  RedisStore::Query query{route_->limit->name, limit_key_, route_->upgrade_rate, route_->limit->max_sessions};
+  route_->redis->decide(std::move(query), [self = shared_from_this(),
+                                           ex = client_.socket().get_executor()](RedisStore::Answer a) {
+    asio::post(ex, [self, a = std::move(a)]() mutable { self->on_store_answer(std::move(a)); });
+  });
+}
+
+void UpgradeSession::on_store_answer(RedisStore::Answer answer) {
+  if (phase_ != Phase::rate_limit) return;  // timed out or gone; a lease releases itself
+  switch (answer.outcome) {
+    case RedisStore::Outcome::allowed:
+      if (answer.lease) lease_.emplace(std::move(*answer.lease));
+      break;
+    case RedisStore::Outcome::rate_limited: {
+      const auto seconds = (answer.retry_after_ns + 999'999'999) / 1'000'000'000;
+      return reject(429, "Too Many Requests", "upgrade rate limit", "Retry-After", std::to_string(seconds));
+    }
+    case RedisStore::Outcome::session_cap:
+      return reject(429, "Too Many Requests", "concurrent session limit");
+    case RedisStore::Outcome::unavailable:
+      // The store logs the outage once; each refusal is one request_rejected line.
+      if (!route_->limit->fail_open)
+        return reject(503, "Service Unavailable", "rate limit store unavailable", "Retry-After", "1");
+      break;
+  }
+  const auto now = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                       std::chrono::steady_clock::now().time_since_epoch()).count();
+  slot_ = route_->limiter->open_session(limit_key_, 0, now);
+  connect_upstream();
 }
 
 // Asks every JWKS source of the route for a refresh (each rate-limits itself) and verifies again
@@ -507,6 +551,7 @@ void UpgradeSession::start_relay() {
   params.client_ip = client_ip_;
   if (route_->config->close_at_expiry) params.expires_at_unix = token_expires_at_;
   if (slot_) params.slot = std::move(*slot_);
+  if (lease_) params.lease.emplace(std::move(*lease_));
   auto relay = std::make_shared<FrameRelay>(std::move(client_), std::move(*backend_),
                                             std::move(params), registry_);
   relay->start(beast::buffers_to_string(client_buf_.data()),
@@ -539,6 +584,8 @@ void UpgradeSession::on_timeout() {
     case Phase::key_refresh:
       reject_token(auth::error::unknown_key);
       return;
+    case Phase::rate_limit:
+      return on_store_answer(RedisStore::Answer{});  // as if Redis were down
     case Phase::respond:
     case Phase::linger:
     case Phase::done:

@@ -30,7 +30,7 @@ class UpgradeSession : public Drainable, public std::enable_shared_from_this<Upg
   void go_away() override;
 
  private:
-  enum class Phase { tls_handshake, read_request, key_refresh, connect, backend_response, respond, linger, done };
+  enum class Phase { tls_handshake, read_request, key_refresh, rate_limit, connect, backend_response, respond, linger, done };
 
   void on_tls_handshake(error_code ec);
   void read_request();
@@ -45,6 +45,9 @@ class UpgradeSession : public Drainable, public std::enable_shared_from_this<Upg
   void wait_for_keys();
   void identify(const boost::beast::http::request_header<>& req, const boost::json::object* claims);
   bool admit();
+  void ask_store();
+  void on_store_answer(RedisStore::Answer answer);
+  void connect_upstream();
   bool reject_token(auth::error e);
 
   void connect_next_backend();
@@ -96,6 +99,7 @@ class UpgradeSession : public Drainable, public std::enable_shared_from_this<Upg
   std::uint64_t hash_ = 0;  // the request's key, hashed: where on the route's ring it belongs
   std::uint64_t limit_key_ = 0;  // the client's key under the route's rate-limit policy, hashed
   std::optional<ratelimit::SessionSlot> slot_;  // counted against max_sessions until the relay takes it
+  std::optional<RedisLease> lease_;             // the same, in Redis (store: redis)
   std::vector<std::size_t> backend_order_;
   std::size_t attempt_ = 0;
   bool last_connect_timed_out_ = false;

@@ -12,7 +12,7 @@ packages=(
   g++ cmake ninja-build pkg-config openssl python3
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
   libssl-dev libyaml-cpp-dev prometheus-cpp-dev libhiredis-dev
-  libgtest-dev libbenchmark-dev
+  libgtest-dev libbenchmark-dev redis-server
 )
 if ((with_bench)); then packages+=(nginx haproxy gnuplot-nox linux-perf strace); fi
 command -v node >/dev/null || packages+=(nodejs)
@@ -27,11 +27,12 @@ if ((${#missing[@]})); then
   sudo_cmd=()
   [[ $(id -u) -eq 0 ]] || sudo_cmd=(sudo)
   "${sudo_cmd[@]}" apt-get update -qq
-  # Debian starts nginx and haproxy as services on install; the benchmark starts its own, on
-  # loopback and free ports, so keep the packages from starting anything (policy-rc.d).
+  # Debian starts redis-server (and nginx, haproxy) as services on install; the tests and the
+  # benchmark start their own, on loopback and free ports, so keep the packages from starting
+  # anything (policy-rc.d).
   policy=/usr/sbin/policy-rc.d
   created_policy=0
-  if ((with_bench)) && [[ ! -e $policy ]]; then
+  if [[ ! -e $policy ]]; then
     printf '#!/bin/sh\nexit 101\n' | "${sudo_cmd[@]}" tee "$policy" >/dev/null
     "${sudo_cmd[@]}" chmod +x "$policy"
     created_policy=1

@@ -67,6 +67,42 @@ export async function startBackend(name, { port = 0, env = {}, tls } = {}) {
   };
 }
 
+// A free loopback port: bound, read and released (for servers that cannot take port 0 and report it).
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => { const { port } = server.address(); server.close(() => resolve(port)); });
+  });
+}
+
+// A redis-server child on loopback, no persistence. stop() ends it by PID; start() again on the
+// same port (a restart, as an operator's would be).
+export async function startRedis({ port } = {}) {
+  port ??= await freePort();
+  const redis = { port, proc: null };
+  redis.start = async () => {
+    const proc = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '',
+                                        '--appendonly', 'no', '--protected-mode', 'yes'],
+                       { stdio: ['ignore', 'pipe', 'inherit'] });
+    children.add(proc);
+    proc.on('exit', () => children.delete(proc));
+    redis.proc = proc;
+    await withTimeout(new Promise((resolve, reject) => {
+      lines(proc.stdout, (l) => { if (/Ready to accept connections/.test(l)) resolve(); });
+      proc.on('exit', (code) => reject(new Error(`redis-server exited ${code}`)));
+    }), 10000, 'redis-server start');
+  };
+  redis.stop = () => {
+    const proc = redis.proc;
+    const exited = new Promise((r) => (proc.exitCode !== null || proc.signalCode) ? r() : proc.once('exit', r));
+    proc.kill('SIGKILL');
+    return exited;
+  };
+  await redis.start();
+  return redis;
+}
+
 // Starts wsgate on `yaml` (written to dir/gateway.yaml); resolves when every listener is bound.
 export async function startGateway(yaml, { dir = tempDir(), env = {} } = {}) {
   const configPath = path.join(dir, 'gateway.yaml');
