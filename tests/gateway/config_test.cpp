@@ -394,6 +394,45 @@ routes: [ { backends: [ "ws://127.0.0.1:1" ] } ]
   EXPECT_EQ(bad.errors, expected);
 }
 
+TEST(ConfigRoutes, RedisStore) {
+  auto ok = load_config_text(R"(listeners: [ { bind: "127.0.0.1:1" } ]
+redis: { address: "127.0.0.1:6379", timeout: 50ms }
+rate_limits:
+  - { name: shared, store: redis, on_store_failure: fail_closed, max_sessions: 3 }
+routes: [ { backends: [ "ws://127.0.0.1:1" ], rate_limit: shared } ]
+)", "gw.yaml", "/tmp", no_env());
+  ASSERT_TRUE(ok.errors.empty()) << ok.errors.front();
+  ASSERT_TRUE(ok.config->redis);
+  EXPECT_EQ(ok.config->redis->address.port, 6379);
+  EXPECT_EQ(ok.config->redis->timeout, 50ms);
+  EXPECT_EQ(ok.config->redis->session_lease, 30s);
+  EXPECT_EQ(ok.config->rate_limits[0].store, "redis");
+  EXPECT_FALSE(ok.config->rate_limits[0].fail_open);
+
+  auto bad = load_config_text(R"(listeners: [ { bind: "127.0.0.1:1" } ]
+rate_limits:
+  - { name: a, store: redis }
+  - { name: b, store: memcached, on_store_failure: maybe }
+routes: [ { backends: [ "ws://127.0.0.1:1" ] } ]
+)", "gw.yaml", "/tmp", no_env());
+  const std::vector<std::string> expected{
+      "gw.yaml:3:23: rate_limits[0].store: redis needs the top-level redis settings",
+      "gw.yaml:4:23: rate_limits[1].store: must be local or redis",
+      "gw.yaml:4:52: rate_limits[1].on_store_failure: must be fail_open or fail_closed",
+  };
+  EXPECT_EQ(bad.errors, expected);
+
+  auto bad_redis = load_config_text(R"(listeners: [ { bind: "127.0.0.1:1" } ]
+redis: { address: "redis.local:6379", session_lease: 1s }
+routes: [ { backends: [ "ws://127.0.0.1:1" ] } ]
+)", "gw.yaml", "/tmp", no_env());
+  const std::vector<std::string> expected_redis{
+      "gw.yaml:2:19: redis.address: must be an IP address and port",
+      "gw.yaml:2:54: redis.session_lease: must be at least 3s",
+  };
+  EXPECT_EQ(bad_redis.errors, expected_redis);
+}
+
 TEST(ConfigAuth, EveryMistakeWithItsPlace) {
   auto r = load_config_text(R"(listeners: [ { bind: "127.0.0.1:1" } ]
 auth:

@@ -11,11 +11,13 @@ function config(lossyAction = 'drop') {
   const route = (name, policy) =>
     `\n  - { name: ${name}, match: { path_prefix: /${name} }, rate_limit: ${policy}, backends: [ "${backend.url}" ] }`;
   return routeYaml(route('throttled', 'slow') + route('closing', 'strict') + route('dropping', 'lossy') +
-                   route('bytes', 'bandwidth') + route('downstream', 'backend-side'), { extra: `rate_limits:
+                   route('bytes', 'bandwidth') + route('downstream', 'backend-side') +
+                   route('accuracy', 'hundred'), { extra: `rate_limits:
   - { name: slow, key: [ "header:X-Client" ], messages: { rate: 50, per: 1s, burst: 10, action: throttle } }
   - { name: strict, key: [ "header:X-Client" ], messages: { rate: 5, per: 1s, burst: 5, action: close } }
   - { name: lossy, key: [ "header:X-Client" ], messages: { rate: 5, per: 1s, burst: 5, action: ${lossyAction} } }
   - { name: bandwidth, key: [ "header:X-Client" ], bytes: { rate: 64KiB, per: 1s, burst: 16KiB, action: throttle } }
+  - { name: hundred, key: [ "header:X-Client" ], messages: { rate: 100, per: 1s, burst: 20, action: drop } }
   - { name: backend-side, key: [ "header:X-Client" ], backend_messages: { rate: 100, per: 1s, burst: 10, action: throttle } }` });
 }
 
@@ -126,4 +128,22 @@ test('a reload reaches live sessions and keeps what their key has spent', async 
   // Before the reload this message would have been dropped; the burst spent before it stays spent.
   const closed = await ws.closed;
   assert.equal(closed.code, 1008);
+});
+
+test('accuracy: 100/s with a burst of 20, a client sending flat out for 10 s gets 1000-1040 through', async () => {
+  const ws = await client('/accuracy', 'ivan');
+  const start = Date.now();
+  let sent = 0;
+  let through = 0;
+  ws.on('message', (data) => { if (Number(data.toString()) < 10000) through++; });
+  // As fast as the socket takes them, each stamped with its send time.
+  while (Date.now() - start < 10000) {
+    while (ws.bufferedAmount < 16384 && Date.now() - start < 10000) { ws.send(String(Date.now() - start)); sent++; }
+    await new Promise((r) => setImmediate(r));
+  }
+  await sleep(300);  // the last echoes
+  console.log(`local accuracy: ${through} of ${sent} messages through in 10 s`);
+  assert.ok(sent > 5000, `the client sent ${sent}: far over the limit`);
+  assert.ok(through >= 1000 && through <= 1040, `${through} messages through`);
+  ws.close();
 });
