@@ -33,6 +33,7 @@ BIN = {
     "echo_backend": os.path.join(BUILD, "bench", "echo_backend"),
     "floor_relay": os.path.join(BUILD, "bench", "floor_relay"),
     "wsgate": os.path.join(BUILD, "wsgate"),
+    "redis_decisions": os.path.join(BUILD, "bench", "redis_decisions"),
 }
 CLIENT_CPU, PROXY_CPU = "0", "1"
 NOFILE = 20000
