@@ -290,7 +290,6 @@ void FrameRelay::resume_held(Clock::time_point now) {
   for (Direction* d : {&up_, &down_}) {
     if (!d->held_back() || now < d->resume_at) continue;
     d->resume_at = {};
-    if (d->upstream) last_client_byte_ = now;  // it was sending all along
     pump(*d);
     if (finished_) return;
   }
@@ -534,20 +533,23 @@ void FrameRelay::on_timer() {
     }
     return arm_timer();
   }
+  // A held-back sender is active: its data waits in our buffer. Counting it so keeps the idle and
+  // pong deadlines ahead of now, rather than due every turn until it resumes.
+  if (up_.held_back() || down_.held_back()) last_data_ = now;
+  if (up_.held_back()) last_client_byte_ = now;
   resume_held(now);
   if (finished_ || linger_until_ != Clock::time_point{}) return arm_timer();
   if (now >= token_expiry_) {
     return close_both(ws::close_code::policy_violation, "token expired", ws::close_code::going_away,
                       "token expired");
   }
-  // A held-back sender is not idle: its data waits in our buffer.
-  if (now - last_data_ >= limits_.idle_timeout && !up_.held_back() && !down_.held_back()) {
+  if (now - last_data_ >= limits_.idle_timeout) {
     return close_both(ws::close_code::going_away, "idle timeout", ws::close_code::going_away,
                       "idle timeout");
   }
   if (limits_.ping_interval.count() > 0) {
     const bool outstanding = ping_sent_ > last_client_byte_;
-    if (outstanding && now - ping_sent_ >= limits_.pong_timeout && !up_.held_back()) {
+    if (outstanding && now - ping_sent_ >= limits_.pong_timeout) {
       log::info("client_unresponsive", {{"client", params_.client_ip}});
       return close_both(ws::close_code::going_away, "pong timeout", ws::close_code::going_away,
                         "client not responding");

@@ -3,6 +3,7 @@
 // traffic, a key's sessions sharing one budget, and a reload reaching live sessions.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { startBackend, startGateway, open, routeYaml, sleep } from './lib.mjs';
 
 let backend, gw;
@@ -12,11 +13,13 @@ function config(lossyAction = 'drop') {
     `\n  - { name: ${name}, match: { path_prefix: /${name} }, rate_limit: ${policy}, backends: [ "${backend.url}" ] }`;
   return routeYaml(route('throttled', 'slow') + route('closing', 'strict') + route('dropping', 'lossy') +
                    route('bytes', 'bandwidth') + route('downstream', 'backend-side') +
-                   route('accuracy', 'hundred'), { extra: `rate_limits:
+                   route('accuracy', 'hundred') +
+                   `\n  - { name: slowidle, match: { path_prefix: /slowidle }, rate_limit: trickle, limits: { idle_timeout: 1s }, backends: [ "${backend.url}" ] }`, { extra: `rate_limits:
   - { name: slow, key: [ "header:X-Client" ], messages: { rate: 50, per: 1s, burst: 10, action: throttle } }
   - { name: strict, key: [ "header:X-Client" ], messages: { rate: 5, per: 1s, burst: 5, action: close } }
   - { name: lossy, key: [ "header:X-Client" ], messages: { rate: 5, per: 1s, burst: 5, action: ${lossyAction} } }
   - { name: bandwidth, key: [ "header:X-Client" ], bytes: { rate: 64KiB, per: 1s, burst: 16KiB, action: throttle } }
+  - { name: trickle, key: [ "header:X-Client" ], bytes: { rate: 10KiB, per: 1s, burst: 1KiB, action: throttle } }
   - { name: hundred, key: [ "header:X-Client" ], messages: { rate: 100, per: 1s, burst: 20, action: drop } }
   - { name: backend-side, key: [ "header:X-Client" ], backend_messages: { rate: 100, per: 1s, burst: 10, action: throttle } }` });
 }
@@ -145,5 +148,26 @@ test('accuracy: 100/s with a burst of 20, a client sending flat out for 10 s get
   console.log(`local accuracy: ${through} of ${sent} messages through in 10 s`);
   assert.ok(sent > 5000, `the client sent ${sent}: far over the limit`);
   assert.ok(through >= 1000 && through <= 1040, `${through} messages through`);
+  ws.close();
+});
+
+// utime + stime of a process, in seconds (clock ticks of 1/100 s on Linux).
+function cpuSeconds(pid) {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+test('a sender held back longer than idle_timeout is not idle, and the gateway waits without spinning', async () => {
+  const ws = await client('/slowidle', 'judy');
+  ws.send(Buffer.alloc(30 * 1024, 1));  // passes on credit, as 3 s of debt at 10 KiB/s
+  assert.equal((await ws.next()).data.length, 30 * 1024);
+  const cpuBefore = cpuSeconds(gw.proc.pid);
+  const start = Date.now();
+  ws.send('held');  // waits for the debt: about 3 s, three times the route's 1 s idle_timeout
+  assert.equal((await ws.next(8000)).data.toString(), 'held', 'delivered, not closed as idle');
+  const waited = Date.now() - start;
+  const cpu = cpuSeconds(gw.proc.pid) - cpuBefore;
+  assert.ok(waited >= 2000, `held ${waited} ms`);
+  assert.ok(cpu < 0.5, `the gateway used ${cpu} s of CPU while one session waited ${waited} ms`);
   ws.close();
 });
