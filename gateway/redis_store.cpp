@@ -69,8 +69,6 @@ std::string sha1_hex(std::string_view text) {
   return hex;
 }
 
-std::int64_t to_ms(config::Duration d) { return d.count(); }
-
 // hiredis's event hooks on an Asio descriptor: it asks for read or write readiness, we wait for it
 // on the control thread and hand the event back. Lives until hiredis cleans up (and its waits end).
 struct Watch : std::enable_shared_from_this<Watch> {
@@ -133,7 +131,6 @@ struct RedisStore::Connection {
   std::string instance;  // names this process's members
   std::uint64_t next_member = 0;
   bool stopped = false;
-  std::string decide_script = kDecideScript;
   std::string decide_sha = sha1_hex(kDecideScript);
   bool started = false;
 };
@@ -277,7 +274,7 @@ void RedisStore::decide(Query query, Callback done) {
     p->timer.async_wait([self, p](error_code ec) {
       if (ec || p->answered) return;
       p->answered = true;
-      self->went_down("no answer within " + std::to_string(to_ms(self->settings_.timeout)) + "ms");
+      self->went_down("no answer within " + std::to_string(self->settings_.timeout.count()) + "ms");
       p->done(Answer{});
     });
     self->send(p, /*by_hash=*/true);
@@ -294,9 +291,8 @@ void RedisStore::send(const std::shared_ptr<Pending>& p, bool by_hash) {
       q.upgrades.unlimited() ? "0" : std::to_string((q.upgrades.interval_ns() + 999) / 1000);
   const std::string tolerance = std::to_string(q.upgrades.tolerance_ns / 1000);
   const std::string cap = std::to_string(q.max_sessions);
-  const std::string lease = std::to_string(to_ms(settings_.session_lease));
-  const std::string& script = by_hash ? c.decide_sha : c.decide_script;
-  const char* argv[] = {by_hash ? "EVALSHA" : "EVAL", script.c_str(), "2", p->upgrade_key.c_str(),
+  const std::string lease = std::to_string(settings_.session_lease.count());  // ms
+  const char* argv[] = {by_hash ? "EVALSHA" : "EVAL", by_hash ? c.decide_sha.c_str() : kDecideScript, "2", p->upgrade_key.c_str(),
                         p->session_key.c_str(), interval.c_str(), tolerance.c_str(), cap.c_str(),
                         p->member.c_str(), lease.c_str()};
   std::size_t lens[std::size(argv)];
@@ -372,7 +368,7 @@ void RedisStore::release(std::string key, std::string member) {
 void RedisStore::renew_leases() {
   auto& c = *connection_;
   if (c.ac && c.connected) {
-    const std::string lease = std::to_string(to_ms(settings_.session_lease));
+    const std::string lease = std::to_string(settings_.session_lease.count());  // ms
     for (const auto& [member, key] : c.leases) {
       const char* argv[] = {"EVAL", kRenewScript, "1", key.c_str(), lease.c_str(), member.c_str()};
       const std::size_t lens[] = {4, std::char_traits<char>::length(kRenewScript), 1, key.size(),

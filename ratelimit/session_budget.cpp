@@ -19,8 +19,7 @@ FrameDecision refusal(Action action, bool whole_message, const Decision& d, bool
 }  // namespace
 
 SessionBudget::SessionBudget(SessionSlot slot) : slot_(std::move(slot)) {
-  schedules_ = slot_.schedules();
-  if (schedules_) refresh();
+  if (slot_.schedules()) refresh();
 }
 
 void SessionBudget::refresh() {
@@ -31,12 +30,13 @@ void SessionBudget::refresh() {
 
 FrameDecision SessionBudget::frame(Flow flow, bool starts_message, bool fin, std::uint64_t payload,
                                    std::int64_t now_ns) {
-  if (!schedules_) return {};
+  FlowSchedules* schedules = slot_.schedules();
+  if (!schedules) return {};
   if (slot_.limiter()->limits_generation() != generation_) refresh();
   const bool up = flow == Flow::from_client;
   const FlowLimits& limits = up ? limits_.from_client : limits_.from_backend;
-  auto& messages = up ? schedules_->client_messages : schedules_->backend_messages;
-  auto& bytes = up ? schedules_->client_bytes : schedules_->backend_bytes;
+  auto& messages = up ? schedules->client_messages : schedules->backend_messages;
+  auto& bytes = up ? schedules->client_bytes : schedules->backend_bytes;
   const bool whole = starts_message && fin;
   const bool counts_message = starts_message && !limits.messages.unlimited();
   if (counts_message) {

@@ -38,7 +38,6 @@ class SessionBudget {
   void refresh();
 
   SessionSlot slot_;
-  FlowSchedules* schedules_ = nullptr;
   MessageLimits limits_;
   std::uint64_t generation_ = 0;
 };

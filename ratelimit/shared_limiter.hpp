@@ -81,7 +81,9 @@ class SharedLimiter : public std::enable_shared_from_this<SharedLimiter> {
   std::mutex mutex_;
   KeyTable table_;
   MessageLimits message_limits_;
-  std::atomic<std::uint64_t> generation_{0};
+  // Read by every limited frame on every thread: a line of its own, away from the mutex that each
+  // upgrade writes.
+  alignas(64) std::atomic<std::uint64_t> generation_{0};
 };
 
 }  // namespace wsgate::ratelimit

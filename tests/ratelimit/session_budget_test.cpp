@@ -98,6 +98,7 @@ TEST(SessionBudget, KeyEntryStaysWhileASessionHoldsIt) {
   auto budget = open(limiter, 1);
   EXPECT_EQ(passes(budget, 1, kT0), 1);
   for (std::uint64_t k = 100; k < 200; ++k) limiter->upgrade(k, Rate::per(1, kSecond, 1), kT0);
+  EXPECT_EQ(limiter->sessions(1), 1) << "the held entry is still in the table";
   EXPECT_EQ(budget.frame(Flow::from_client, true, true, 1, kT0).verdict, Verdict::close)
       << "a flood of other keys did not reset this key's schedule";
   SessionBudget none;
