@@ -182,6 +182,9 @@ std::shared_ptr<RedisStore> Registries::redis_store(const config::RedisSettings&
 }
 
 void Registries::start_redis() {
+  // A store only the registry holds belongs to no configuration in use (a reload changed or
+  // rejected it) and no live session's lease: it goes, on this thread, as JWKS sources do.
+  std::erase_if(redis, [](const auto& store) { return store.use_count() == 1; });
   for (const auto& store : redis) store->start();
 }
 

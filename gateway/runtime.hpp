@@ -44,7 +44,7 @@ struct Registries {
   BackendRegistry backends;
   // By policy name: a reload changes the limits, not the buckets already filled.
   std::map<std::string, std::shared_ptr<ratelimit::SharedLimiter>> limiters;
-  // Every Redis store a configuration named; kept (and connected) while sessions may hold leases.
+  // Every Redis store a configuration in use names, or a live session's lease still needs.
   std::vector<std::shared_ptr<RedisStore>> redis;
   boost::asio::io_context* control = nullptr;  // where Redis connections run; null: --check-config
 
