@@ -17,8 +17,8 @@ namespace {
 
 class AdminConnection : public std::enable_shared_from_this<AdminConnection> {
  public:
-  AdminConnection(tcp::socket socket, const std::atomic<bool>& ready)
-      : socket_(std::move(socket)), ready_(ready) {}
+  AdminConnection(tcp::socket socket, const std::atomic<bool>& ready, const AdminServer::Render& metrics)
+      : socket_(std::move(socket)), ready_(ready), metrics_(metrics) {}
 
   void start() {
     parser_.header_limit(8192);
@@ -39,6 +39,10 @@ class AdminConnection : public std::enable_shared_from_this<AdminConnection> {
     if (path == "/healthz") {
       response_.result(http::status::ok);
       response_.body() = "ok\n";
+    } else if (path == "/metrics") {
+      response_.result(http::status::ok);
+      response_.set(http::field::content_type, "text/plain; version=0.0.4; charset=utf-8");
+      response_.body() = metrics_();
     } else if (path == "/readyz") {
       const bool ready = ready_.load();
       response_.result(ready ? http::status::ok : http::status::service_unavailable);
@@ -57,6 +61,7 @@ class AdminConnection : public std::enable_shared_from_this<AdminConnection> {
 
   tcp::socket socket_;
   const std::atomic<bool>& ready_;
+  const AdminServer::Render& metrics_;
   boost::beast::flat_buffer buffer_{8192};
   http::request_parser<http::empty_body> parser_;
   http::response<http::string_body> response_;
@@ -64,8 +69,8 @@ class AdminConnection : public std::enable_shared_from_this<AdminConnection> {
 
 }  // namespace
 
-AdminServer::AdminServer(asio::io_context& io, const std::atomic<bool>& ready)
-    : acceptor_(io), ready_(ready) {}
+AdminServer::AdminServer(asio::io_context& io, const std::atomic<bool>& ready, Render metrics)
+    : acceptor_(io), ready_(ready), metrics_(std::move(metrics)) {}
 
 boost::system::error_code AdminServer::open(const tcp::endpoint& endpoint) {
   boost::system::error_code ec;
@@ -91,7 +96,7 @@ void AdminServer::stop() {
 void AdminServer::accept() {
   acceptor_.async_accept([this](boost::system::error_code ec, tcp::socket socket) {
     if (!acceptor_.is_open()) return;
-    if (!ec) std::make_shared<AdminConnection>(std::move(socket), ready_)->start();
+    if (!ec) std::make_shared<AdminConnection>(std::move(socket), ready_, metrics_)->start();
     accept();
   });
 }

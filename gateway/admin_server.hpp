@@ -1,5 +1,5 @@
-// The admin listener: /healthz (the process serves) and /readyz (it accepts new sessions; 503
-// while draining). Loopback by default; metrics join it in their own issue.
+// The admin listener: /healthz (the process serves), /readyz (it accepts new sessions; 503 while
+// draining) and /metrics (Prometheus text format). Loopback by default.
 #pragma once
 
 #include <boost/asio/io_context.hpp>
@@ -7,12 +7,15 @@
 
 #include <atomic>
 #include <functional>
+#include <string>
 
 namespace wsgate::gateway {
 
 class AdminServer {
  public:
-  AdminServer(boost::asio::io_context& io, const std::atomic<bool>& ready);
+  using Render = std::function<std::string()>;  // the /metrics body, made on the admin thread
+
+  AdminServer(boost::asio::io_context& io, const std::atomic<bool>& ready, Render metrics);
 
   boost::system::error_code open(const boost::asio::ip::tcp::endpoint& endpoint);
   boost::asio::ip::tcp::endpoint local_endpoint() const;
@@ -24,6 +27,7 @@ class AdminServer {
 
   boost::asio::ip::tcp::acceptor acceptor_;
   const std::atomic<bool>& ready_;
+  Render metrics_;
 };
 
 }  // namespace wsgate::gateway

@@ -152,6 +152,10 @@ ScanResult FrameScanner::scan(const std::uint8_t* data, std::size_t size, bool s
   while (pos < size || (stop_at_boundary && remaining_ == 0)) {
     if (remaining_ > 0) {
       const auto take = static_cast<std::size_t>(std::min<std::uint64_t>(remaining_, size - pos));
+      for (std::size_t i = 0; i < take && close_code_bytes_ > 0; ++i, --close_code_bytes_) {
+        const std::size_t k = 2 - close_code_bytes_;
+        close_code_ = static_cast<std::uint16_t>(close_code_ << 8 | (data[pos + i] ^ close_mask_[k]));
+      }
       remaining_ -= take;
       pos += take;
       continue;
@@ -179,12 +183,20 @@ ScanResult FrameScanner::scan(const std::uint8_t* data, std::size_t size, bool s
       }
     }
     if (h.is_control()) {
-      if (h.opcode == opcode::close) close_seen_ = true;
+      if (h.opcode == opcode::close && !close_seen_) {
+        close_seen_ = true;
+        close_code_ = h.payload_length >= 2 ? 0 : 1005;
+        close_code_bytes_ = h.payload_length >= 2 ? 2 : 0;
+        if (h.masked) close_mask_ = {h.mask[0], h.mask[1]};
+      }
     } else {
       message_bytes_ = (h.opcode == opcode::continuation ? message_bytes_ : 0) + h.payload_length;
       in_message_ = !h.fin;
       ++data_frames_;
-      if (h.fin) ++messages_;
+      if (h.fin) {
+        ++messages_;
+        if (observer_) observer_(observer_context_, message_bytes_);
+      }
     }
     pos += h.header_length;
     remaining_ = h.payload_length;

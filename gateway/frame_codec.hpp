@@ -97,6 +97,8 @@ enum class FrameVerdict : std::uint8_t {
   refuse,  // Violation::rate_limited
 };
 using FrameGate = FrameVerdict (*)(void* context, const FrameHeader& h, bool starts_message);
+// Told of every data message whose last frame header was passed: its payload size, fragments summed.
+using MessageObserver = void (*)(void* context, std::uint64_t payload_size);
 
 struct ScanResult {
   std::size_t forward = 0;  // bytes from the start of the input that may be sent on now
@@ -116,6 +118,10 @@ class FrameScanner {
     gate_ = gate;
     gate_context_ = context;
   }
+  void set_observer(MessageObserver observer, void* context) {
+    observer_ = observer;
+    observer_context_ = context;
+  }
 
   // stop_at_boundary: return at the first frame boundary (possibly at 0), so that the caller can
   // put a frame of its own between two frames, never inside one.
@@ -127,6 +133,9 @@ class FrameScanner {
   std::uint64_t data_frames() const { return data_frames_; }
   std::uint64_t dropped() const { return dropped_; }  // frames the gate dropped
   bool close_seen() const { return close_seen_; }
+  // The code of the first close frame, once its first two payload bytes passed (unmasked): 1005
+  // when it carries none, 0 before.
+  std::uint16_t close_code() const { return close_code_bytes_ == 0 ? close_code_ : 0; }
 
  private:
   Violation check(const FrameHeader& h) const;
@@ -134,11 +143,17 @@ class FrameScanner {
   ScanRules rules_;
   FrameGate gate_ = nullptr;
   void* gate_context_ = nullptr;
+  MessageObserver observer_ = nullptr;
+  void* observer_context_ = nullptr;
   std::uint64_t remaining_ = 0;      // payload bytes of the current frame not yet passed
   std::uint64_t discard_remaining_ = 0;  // bytes of a dropped frame still to come
   std::uint64_t message_bytes_ = 0;  // payload so far of the open data message
   bool in_message_ = false;          // a data message has started and its FIN frame not yet seen
   bool close_seen_ = false;
+  // The only payload bytes ever read: the first close frame's code, which may span reads.
+  std::uint16_t close_code_ = 0;
+  std::uint8_t close_code_bytes_ = 0;  // code bytes still to come
+  std::array<std::uint8_t, 2> close_mask_{};
   std::uint64_t messages_ = 0;
   std::uint64_t data_frames_ = 0;
   std::uint64_t dropped_ = 0;

@@ -35,6 +35,9 @@ FrameRelay::FrameRelay(Transport client, Transport backend, Params params,
     : params_(std::move(params)),
       budget_(std::move(params_.slot)),
       limits_(params_.runtime->routes[params_.route].config->limits),
+      route_row_(params_.runtime->routes[params_.route].series->row(registry.thread())),
+      backend_row_(params_.runtime->routes[params_.route].backend_series[params_.backend]->row(
+          registry.thread())),
       registry_(registry),
       client_(std::move(client)),
       backend_(std::move(backend)),
@@ -43,6 +46,8 @@ FrameRelay::FrameRelay(Transport client, Transport backend, Params params,
       down_(backend_, client_, {false, params_.deflate, UINT64_MAX}, false),
       timer_(client_.socket().get_executor()) {
   up_.relay = down_.relay = this;
+  up_.scanner.set_observer(&FrameRelay::on_message, &up_);
+  down_.scanner.set_observer(&FrameRelay::on_message, &down_);
   if (budget_.limited()) {
     up_.scanner.set_gate(&FrameRelay::gate, &up_);
     down_.scanner.set_gate(&FrameRelay::gate, &down_);
@@ -72,6 +77,7 @@ void FrameRelay::start(std::string early_from_client, std::string early_from_bac
   // Counted for bounded loads from here until the destructor.
   params_.runtime->routes[params_.route].picker->state(params_.backend).session_opened();
   counted_ = true;
+  backend_row_.add(metrics::BackendSeries::get().sessions_active);
   if (!early_from_client.empty())
     process(up_, reinterpret_cast<std::uint8_t*>(early_from_client.data()), early_from_client.size(),
             started_);
@@ -211,6 +217,7 @@ bool FrameRelay::process(Direction& d, std::uint8_t* data, std::size_t size,
     // The first close frame, from either side, names who ended the session.
     if (d.scanner.close_seen() && end_reason_.empty())
       end_reason_ = d.upstream ? "client closed" : "backend closed";
+    route_row_.add(metrics::RouteSeries::get().bytes + (d.upstream ? 0 : 1), r.forward);
     const bool sent = send(d, data, r.forward);
     if (!sent && d.state == State::done) return false;  // the destination died
     if (r.violation != ws::Violation::none) {
@@ -238,6 +245,7 @@ void FrameRelay::on_protocol_violation(Direction& d, ws::Violation v) {
   const auto what = std::string(ws::to_string(v));
   if (v == ws::Violation::rate_limited) {
     note_limited(d, "close");
+    count_limit(metrics::LimitAction::close);
     if (d.upstream)
       close_both(ws::close_code::policy_violation, what, ws::close_code::going_away,
                  "client rate limit exceeded");
@@ -269,6 +277,7 @@ ws::FrameVerdict FrameRelay::gate(void* direction, const ws::FrameHeader& h, boo
       return ws::FrameVerdict::hold;
     case ratelimit::Verdict::drop:
       self.note_limited(d, "drop");
+      self.count_limit(metrics::LimitAction::drop);
       return ws::FrameVerdict::drop;
     case ratelimit::Verdict::close: return ws::FrameVerdict::refuse;
   }
@@ -283,6 +292,7 @@ void FrameRelay::hold_back(Direction& d, const std::uint8_t* data, std::size_t s
   d.resume_at = now + std::chrono::nanoseconds(std::max<std::int64_t>(d.retry_after_ns, 1));
   ++d.throttled;
   note_limited(d, "throttle");
+  count_limit(metrics::LimitAction::throttle);
   arm_timer();
 }
 
@@ -396,6 +406,7 @@ void FrameRelay::peer_lost(bool backend, const std::string& why) {
                "backend went away");
   } else {
     log::info("client_gone", {{"route", route}, {"client", params_.client_ip}, {"error", why}});
+    client_gone_ = true;
     close_both(ws::close_code::going_away, "client went away", ws::close_code::going_away,
                "client went away");
   }
@@ -456,6 +467,7 @@ void FrameRelay::close_both(std::uint16_t client_code, std::string_view client_r
   if (closing_started_) return;
   closing_started_ = true;
   if (end_reason_.empty()) end_reason_ = std::string(client_reason);
+  if (!client_gone_ && down_.state == State::relaying) gateway_close_code_ = client_code;
   start_linger();
   begin_close(down_, ws::encode_close_frame(client_code, client_reason));
   begin_close(up_, backend_close_frame(backend_code, backend_reason));
@@ -482,6 +494,7 @@ void FrameRelay::finish() {
   timer_.cancel();
   client_.close();
   backend_.close();
+  count_end();
   if (log::enabled(log::Level::info)) {
     log::info("session_closed",
               {{"route", params_.runtime->routes[params_.route].config->name},
@@ -494,6 +507,34 @@ void FrameRelay::finish() {
                {"reason", end_reason_.empty() ? "closed" : end_reason_}});
   }
   registry_.remove(this);
+}
+
+void FrameRelay::on_message(void* direction, std::uint64_t payload_size) {
+  auto& d = *static_cast<Direction*>(direction);
+  const auto& series = metrics::RouteSeries::get();
+  const std::size_t dir = d.upstream ? 0 : 1;
+  d.relay->route_row_.add(series.messages + dir);
+  metrics::observe(d.relay->route_row_, series.message_size[dir], payload_size);
+}
+
+void FrameRelay::count_limit(metrics::LimitAction action) {
+  params_.runtime->routes[params_.route].limit_series->row(registry_.thread())
+      .add(metrics::LimitSeries::get().decisions + static_cast<std::size_t>(action));
+}
+
+void FrameRelay::count_end() {
+  const auto& series = metrics::RouteSeries::get();
+  backend_row_.subtract(metrics::BackendSeries::get().sessions_active);
+  metrics::observe(route_row_, series.session_duration,
+                   static_cast<std::uint64_t>((Clock::now() - started_).count()));
+  const auto count_close = [&](metrics::CloseSide side, std::uint16_t code) {
+    if (code == 0) return;
+    route_row_.add(series.closes + static_cast<std::size_t>(side) * metrics::close_codes.size() +
+                   metrics::close_code_index(code));
+  };
+  count_close(metrics::CloseSide::client, up_.scanner.close_code());
+  count_close(metrics::CloseSide::backend, down_.scanner.close_code());
+  count_close(metrics::CloseSide::gateway, gateway_close_code_);
 }
 
 void FrameRelay::start_linger() {

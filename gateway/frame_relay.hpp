@@ -6,6 +6,7 @@
 #include "gateway/runtime.hpp"
 #include "gateway/session_registry.hpp"
 #include "gateway/transport.hpp"
+#include "metrics/gateway_series.hpp"
 #include "ratelimit/session_budget.hpp"
 
 #include <boost/asio/steady_timer.hpp>
@@ -89,6 +90,9 @@ class FrameRelay : public Drainable, public std::enable_shared_from_this<FrameRe
   void wait_for_tls(Direction& d);
   bool process(Direction& d, std::uint8_t* data, std::size_t size, Clock::time_point now);
   static ws::FrameVerdict gate(void* direction, const ws::FrameHeader& h, bool starts_message);
+  static void on_message(void* direction, std::uint64_t payload_size);
+  void count_limit(metrics::LimitAction action);
+  void count_end();
   void hold_back(Direction& d, const std::uint8_t* data, std::size_t size, Clock::time_point now);
   void resume_held(Clock::time_point now);
   void on_protocol_violation(Direction& d, ws::Violation v);
@@ -119,6 +123,11 @@ class FrameRelay : public Drainable, public std::enable_shared_from_this<FrameRe
   bool limit_logged_ = false;     // one log line per session for its first limited frame
   bool counted_ = false;  // in the backend's live sessions (bounded loads)
   const config::RouteLimits& limits_;
+  // This thread's rows of the route's and the backend's series.
+  metrics::ThreadCounters::Shard& route_row_;
+  metrics::ThreadCounters::Shard& backend_row_;
+  std::uint16_t gateway_close_code_ = 0;  // the close the gateway itself sent the client, if any
+  bool client_gone_ = false;              // the client vanished: a close to it reaches nobody
   SessionRegistry& registry_;
   Transport client_;
   Transport backend_;

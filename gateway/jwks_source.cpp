@@ -90,12 +90,14 @@ void JwksSource::on_fetched(std::string error, unsigned status, std::string body
     if (keys.empty()) error = problems.empty() ? "no signing keys in the document" : problems.front();
   }
   if (!error.empty()) {
+    ++refreshes_failed_;
     schedule_.failed(now);
     log::warn("jwks_refresh_failed",
               {{"url", settings_.url}, {"error", error},
                {"keys_kept", std::to_string(keys_->snapshot()->keys.size())},
                {"failures", std::to_string(schedule_.failures())}});
   } else {
+    ++refreshes_ok_;
     schedule_.succeeded(now);
     for (const auto& p : problems) log::warn("jwks_key_skipped", {{"url", settings_.url}, {"error", p}});
     const auto count = keys.size();

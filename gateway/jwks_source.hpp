@@ -27,6 +27,9 @@ class JwksSource : public std::enable_shared_from_this<JwksSource> {
   explicit JwksSource(const config::JwksUrl& settings, SslCtxPtr ctx);
 
   const config::JwksUrl& settings() const { return settings_; }
+  // Fetches that brought a key set, and those that failed (the last good set kept). Control thread.
+  std::uint64_t refreshes_ok() const { return refreshes_ok_; }
+  std::uint64_t refreshes_failed() const { return refreshes_failed_; }
   std::shared_ptr<const auth::KeySet> keys() const { return keys_; }
   // Takes `other`'s current keys as its own (a reload that changed a refresh setting).
   void adopt_keys(const JwksSource& other);
@@ -49,6 +52,8 @@ class JwksSource : public std::enable_shared_from_this<JwksSource> {
   SslCtxPtr ctx_;
   std::shared_ptr<auth::KeySet> keys_ = std::make_shared<auth::KeySet>();
   auth::RefreshSchedule schedule_;
+  std::uint64_t refreshes_ok_ = 0;
+  std::uint64_t refreshes_failed_ = 0;
   boost::asio::io_context* control_ = nullptr;
   std::optional<boost::asio::steady_timer> timer_;
   bool in_flight_ = false;

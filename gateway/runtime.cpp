@@ -1,9 +1,12 @@
 #include "gateway/runtime.hpp"
 
+#include "metrics/gateway_series.hpp"
+
 #include <boost/asio/io_context.hpp>
 
 #include <fstream>
 #include <sstream>
+#include <thread>
 
 namespace wsgate::gateway {
 
@@ -80,6 +83,33 @@ void set_flow_limit(const std::optional<config::MessageLimitSpec>& spec, ratelim
   action = spec->action == "close"  ? ratelimit::Action::close
            : spec->action == "drop" ? ratelimit::Action::drop
                                     : ratelimit::Action::throttle;
+}
+
+}  // namespace
+
+unsigned io_threads(const config::Config& config) {
+  return config.threads ? config.threads : std::max(1u, std::thread::hardware_concurrency());
+}
+
+namespace {
+
+// Only for an accepted configuration, so a rejected reload leaves no series behind.
+void attach_series(Runtime& rt, Registries& shared) {
+  if (!shared.series) shared.series = std::make_shared<metrics::SeriesCollector>(io_threads(rt.config) + 1);
+  auto& collector = *shared.series;
+  for (auto& r : rt.routes) {
+    const auto& route = *r.config;
+    r.series = collector.set(metrics::RouteSeries::get().layout, {{"route", route.name}});
+    for (const auto& b : route.backends)
+      r.backend_series.push_back(
+          collector.set(metrics::BackendSeries::get().layout, {{"route", route.name}, {"backend", b.url}}));
+    if (r.limit)
+      r.limit_series = collector.set(metrics::LimitSeries::get().layout,
+                                     {{"route", route.name}, {"policy", r.limit->name}});
+  }
+  for (const auto& l : rt.config.listeners)
+    rt.listener_series.push_back(collector.set(metrics::ListenerSeries::get().layout, {{"listener", l.name}}));
+  rt.unrouted_series = collector.set(metrics::RouteSeries::get().layout, {{"route", ""}});
 }
 
 }  // namespace
@@ -170,6 +200,7 @@ std::shared_ptr<const Runtime> Runtime::build(config::Config cfg, std::vector<st
         ServerTlsContext::create(*l.tls, c.source_file + ": listeners " + l.name, errors));
   }
   if (errors.size() != errors_before) return nullptr;
+  attach_series(*rt, shared);
   return rt;
 }
 

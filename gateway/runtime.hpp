@@ -9,6 +9,7 @@
 #include "gateway/jwks_registry.hpp"
 #include "gateway/tls_context.hpp"
 #include "gateway/redis_store.hpp"
+#include "metrics/series_collector.hpp"
 #include "ratelimit/shared_limiter.hpp"
 #include "routing/backend_picker.hpp"
 #include "routing/route_table.hpp"
@@ -36,6 +37,10 @@ struct RouteRuntime {
   ratelimit::Rate upgrade_rate;                          // unlimited when the policy sets none
   ratelimit::MessageLimits message_limits;               // handed to the limiter by apply_limits()
   std::shared_ptr<RedisStore> redis;                     // set when the policy's store is redis
+  // What the route counts (route="NAME"), by backend (route, backend) and under its policy.
+  std::shared_ptr<metrics::SeriesSet> series;
+  std::vector<std::shared_ptr<metrics::SeriesSet>> backend_series;
+  std::shared_ptr<metrics::SeriesSet> limit_series;  // set with `limit`
 };
 
 // What outlives one configuration: JWKS sources and backend states are shared by URL with the next.
@@ -47,11 +52,17 @@ struct Registries {
   // Every Redis store a configuration in use names, or a live session's lease still needs.
   std::vector<std::shared_ptr<RedisStore>> redis;
   boost::asio::io_context* control = nullptr;  // where Redis connections run; null: --check-config
+  // Every series counted, kept by labels so a reload never resets one. Made by the first build.
+  std::shared_ptr<metrics::SeriesCollector> series;
 
   std::shared_ptr<RedisStore> redis_store(const config::RedisSettings& settings);
   void start_redis();
   void stop_redis();  // control thread, after it stopped running: disconnects
 };
+
+// The io threads a configuration asks for: `threads`, or one per core. Each counts metrics in its
+// own row; the control thread writes the row after them.
+unsigned io_threads(const config::Config& config);
 
 struct Runtime {
   config::Config config;
@@ -59,6 +70,8 @@ struct Runtime {
   routing::RouteTable table{{}};
   std::vector<RouteRuntime> routes;
   std::vector<std::unique_ptr<ServerTlsContext>> listener_tls;  // by listener; nullptr: plain
+  std::vector<std::shared_ptr<metrics::SeriesSet>> listener_series;  // by listener
+  std::shared_ptr<metrics::SeriesSet> unrouted_series;  // route="": requests no route took
 
   // Errors (unresolvable backend, unreadable certificate) are appended and nullptr returned.
   // JWKS sources, backend states and health checkers come from `shared`; nothing is fetched or

@@ -5,6 +5,8 @@
 
 #include <boost/asio/post.hpp>
 
+#include <prometheus/text_serializer.h>
+
 #include <csignal>
 #include <set>
 
@@ -43,7 +45,7 @@ Server::Server(std::string config_path)
     : config_path_(std::move(config_path)),
       signals_(control_, SIGTERM, SIGINT, SIGHUP),
       drain_timer_(control_),
-      admin_(control_, ready_) {
+      admin_(control_, ready_, [this] { return render_metrics(); }) {
   shared_.control = &control_;
 }
 
@@ -57,14 +59,29 @@ bool Server::load(config::Config config, std::vector<std::string>& errors) {
   if (!runtime) return false;
   runtime->apply_limits();
   runtime_.store(std::move(runtime));
+  note_loaded();
   return true;
+}
+
+void Server::note_loaded() {
+  reloads_.config_hash = config_file_hash(config_path_);
+  reloads_.last_success_unix = std::chrono::duration<double>(
+      std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+std::string Server::render_metrics() const {
+  // Families with no series yet (no JWKS URL configured) still say what they are: a dashboard's
+  // query of them is valid before the first sample.
+  auto families = shared_.series->Collect();
+  for (auto& f : status_families(*runtime_.load(), reloads_)) families.push_back(std::move(f));
+  return prometheus::TextSerializer().Serialize(families);
 }
 
 bool Server::open_listeners() {
   const auto rt = runtime_.load();
   const auto& cfg = rt->config;
-  unsigned threads = cfg.threads ? cfg.threads : std::max(1u, std::thread::hardware_concurrency());
-  for (unsigned t = 0; t < threads; ++t) workers_.push_back(std::make_unique<Worker>());
+  const unsigned threads = io_threads(cfg);
+  for (unsigned t = 0; t < threads; ++t) workers_.push_back(std::make_unique<Worker>(t));
 
   for (std::size_t li = 0; li < cfg.listeners.size(); ++li) {
     const auto& lc = cfg.listeners[li];
@@ -149,6 +166,7 @@ void Server::reload() {
     for (const auto& e : errors) log::error("reload_failed", {{"error", e}});
     log::error("reload_rejected", {{"config", config_path_},
                                    {"errors", std::to_string(errors.size())}});
+    ++reloads_.failed;
     return;
   }
   log::configure(next->config.log.level, next->config.log.format);
@@ -156,6 +174,8 @@ void Server::reload() {
   start_background();    // before the store: a session must never meet a JWKS source not started
   next->apply_limits();
   runtime_.store(next);  // new sessions take it; live sessions keep the one they started with
+  ++reloads_.succeeded;
+  note_loaded();
   // Backends no route uses any more: their sessions move (1012) once the route's drain is over.
   std::set<std::string> kept;
   for (const auto& route : next->config.routes)

@@ -6,6 +6,7 @@
 #include "gateway/listener.hpp"
 #include "gateway/runtime.hpp"
 #include "gateway/session_registry.hpp"
+#include "gateway/status_metrics.hpp"
 
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
@@ -33,6 +34,7 @@ class Server {
 
  private:
   struct Worker {
+    explicit Worker(std::size_t index) : registry(index) {}
     SessionRegistry registry;  // declared before io: sessions die with io and unregister
     // A socket never leaves its thread, so per-descriptor reactor locks buy nothing; the
     // scheduler keeps its lock because the control thread posts (drain) to every worker.
@@ -51,6 +53,8 @@ class Server {
   void begin_drain();
   void check_drained();
   void stop_workers();
+  std::string render_metrics() const;  // control thread
+  void note_loaded();                      // a configuration was accepted: its hash and time
 
   std::string config_path_;
   std::atomic<std::shared_ptr<const Runtime>> runtime_;
@@ -61,6 +65,7 @@ class Server {
   std::chrono::steady_clock::time_point drain_deadline_;
   std::vector<std::unique_ptr<Worker>> workers_;
   std::atomic<bool> ready_{false};
+  ReloadHistory reloads_;
   AdminServer admin_;
   bool draining_ = false;
 };

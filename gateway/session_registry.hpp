@@ -22,6 +22,10 @@ class Drainable {
 
 class SessionRegistry {
  public:
+  explicit SessionRegistry(std::size_t thread = 0) : thread_(thread) {}
+  // The io thread's number: the row its sessions count metrics in.
+  std::size_t thread() const { return thread_; }
+
   void add(const std::shared_ptr<Drainable>& session);
   void remove(Drainable* session);
   // Marks the thread as draining and tells every live session to go away.
@@ -36,6 +40,7 @@ class SessionRegistry {
  private:
   std::vector<std::shared_ptr<Drainable>> live() const;
 
+  std::size_t thread_;
   std::unordered_map<Drainable*, std::weak_ptr<Drainable>> sessions_;
   bool draining_ = false;
   static std::atomic<std::size_t> total_;

@@ -37,6 +37,26 @@ bool has_no_body(unsigned status) {
   return status / 100 == 1 || status == 204 || status == 304;
 }
 
+// The metric result of a status the gateway answers with; a 502 while connecting means no backend
+// could be reached, later it means the one reached broke the exchange.
+template <class Phase>
+metrics::RequestResult result_of(unsigned status, Phase phase) {
+  using R = metrics::RequestResult;
+  switch (status) {
+    case 400: return R::bad_request;
+    case 401: return R::unauthorized;
+    case 403: return R::forbidden;
+    case 404: return R::no_route;
+    case 408: return R::timeout;
+    case 413:
+    case 431: return R::too_large;
+    case 429: return R::rate_limited;
+    case 503: return R::unavailable;
+    case 504: return R::backend_timeout;
+    default: return phase == Phase::connect ? R::no_backend : R::backend_error;
+  }
+}
+
 }  // namespace
 
 UpgradeSession::UpgradeSession(tcp::socket socket, std::string client_ip,
@@ -51,6 +71,33 @@ UpgradeSession::UpgradeSession(tcp::socket socket, std::string client_ip,
 
 UpgradeSession::~UpgradeSession() { registry_.remove(this); }
 
+metrics::ThreadCounters::Shard& UpgradeSession::route_row() const {
+  return (route_ ? *route_->series : *rt_->unrouted_series).row(registry_.thread());
+}
+
+metrics::ThreadCounters::Shard& UpgradeSession::listener_row() const {
+  return rt_->listener_series[listener_]->row(registry_.thread());
+}
+
+metrics::ThreadCounters::Shard& UpgradeSession::backend_row(std::size_t backend) const {
+  return route_->backend_series[backend]->row(registry_.thread());
+}
+
+// Once per request: an upgrade (or a request whose head could not be read, most likely one) counts
+// in wsgate_upgrades_total, a plain request in wsgate_http_requests_total.
+void UpgradeSession::count_result(metrics::RequestResult result) {
+  if (result_counted_) return;
+  result_counted_ = true;
+  const auto& series = metrics::RouteSeries::get();
+  const bool as_upgrade = upgrade_ || !request_ || !request_->is_header_done();
+  route_row().add((as_upgrade ? series.upgrades : series.http_requests) + static_cast<std::size_t>(result));
+}
+
+void UpgradeSession::count_limit(metrics::LimitAction action) {
+  route_->limit_series->row(registry_.thread())
+      .add(metrics::LimitSeries::get().decisions + static_cast<std::size_t>(action));
+}
+
 std::string_view UpgradeSession::route_name() const {
   return route_ ? std::string_view(route_->config->name) : std::string_view("-");
 }
@@ -58,6 +105,7 @@ std::string_view UpgradeSession::route_name() const {
 void UpgradeSession::start() {
   registry_.add(shared_from_this());
   if (phase_ == Phase::done) return;  // the thread is draining
+  listener_row().add(metrics::ListenerSeries::get().connections);
   arm_timer(rt_->config.http.header_timeout);
   if (SSL_CTX* ctx = rt_->listener_tls[listener_] ? rt_->listener_tls[listener_]->default_context()
                                                    : nullptr) {
@@ -78,6 +126,9 @@ void UpgradeSession::go_away() {
 
 void UpgradeSession::on_tls_handshake(error_code ec) {
   if (phase_ != Phase::tls_handshake) return;
+  const auto result = ec ? metrics::HandshakeResult::failed : metrics::HandshakeResult::ok;
+  listener_row()
+      .add(metrics::ListenerSeries::get().tls_handshakes + static_cast<std::size_t>(result));
   if (ec) {
     log::info("tls_handshake_failed", {{"client", client_ip_}, {"error", ec.message()}});
     return finish();
@@ -93,6 +144,8 @@ void UpgradeSession::read_request() {
   request_->body_limit(limits.max_body);
   request_->eager(true);
   route_ = nullptr;
+  upgrade_ = false;
+  result_counted_ = false;
   if (requests_ > 0) arm_timer(limits.keepalive_timeout);
   if (client_buf_.size() > 0) return parse_request();  // pipelined
   read_more_request();
@@ -143,7 +196,9 @@ void UpgradeSession::parse_request() {
 
 void UpgradeSession::handle_request() {
   ++requests_;
+  request_read_at_ = std::chrono::steady_clock::now();
   auto& req = request_->get();
+  upgrade_ = wants_websocket(req);
   const auto& limits = rt_->config.http;
   if (static_cast<std::size_t>(std::distance(req.begin(), req.end())) > limits.max_headers)
     return reject(431, "Request Header Fields Too Large", "more than max_headers fields");
@@ -154,7 +209,6 @@ void UpgradeSession::handle_request() {
   route_index_ = *match;
   route_ = &rt_->routes[route_index_];
 
-  upgrade_ = wants_websocket(req);
   if (upgrade_) {
     if (auto p = check_websocket_handshake(req); p != HandshakeProblem::none) {
       // RFC 6455 4.4: tell the client which version we speak.
@@ -269,14 +323,17 @@ bool UpgradeSession::admit() {
   if (!decision.allowed) {
     // Whole seconds, rounded up (RFC 9110 10.2.3): a client that waits that long gets through.
     const auto seconds = (decision.retry_after_ns + 999'999'999) / 1'000'000'000;
+    count_limit(metrics::LimitAction::reject);
     reject(429, "Too Many Requests", "upgrade rate limit", "Retry-After", std::to_string(seconds));
     return false;
   }
   slot_ = route_->limiter->open_session(limit_key_, route_->limit->max_sessions, now);
   if (!slot_) {
+    count_limit(metrics::LimitAction::reject);
     reject(429, "Too Many Requests", "concurrent session limit");
     return false;
   }
+  count_limit(metrics::LimitAction::allow);
   return true;
 }
 
@@ -297,15 +354,20 @@ void UpgradeSession::on_store_answer(RedisStore::Answer answer) {
   switch (answer.outcome) {
     case RedisStore::Outcome::allowed:
       if (answer.lease) lease_.emplace(std::move(*answer.lease));
+      count_limit(metrics::LimitAction::allow);
       break;
     case RedisStore::Outcome::rate_limited: {
+      count_limit(metrics::LimitAction::reject);
       const auto seconds = (answer.retry_after_ns + 999'999'999) / 1'000'000'000;
       return reject(429, "Too Many Requests", "upgrade rate limit", "Retry-After", std::to_string(seconds));
     }
     case RedisStore::Outcome::session_cap:
+      count_limit(metrics::LimitAction::reject);
       return reject(429, "Too Many Requests", "concurrent session limit");
     case RedisStore::Outcome::unavailable:
       // The store logs the outage once; each refusal is one request_rejected line.
+      count_limit(route_->limit->fail_open ? metrics::LimitAction::fail_open
+                                           : metrics::LimitAction::fail_closed);
       if (!route_->limit->fail_open)
         return reject(503, "Service Unavailable", "rate limit store unavailable", "Retry-After", "1");
       break;
@@ -337,6 +399,8 @@ void UpgradeSession::wait_for_keys() {
 // RFC 6750 3: 401 with error="invalid_token" for a missing or bad token, 403 with
 // error="insufficient_scope" when a required claim fails. Returns false for authenticate().
 bool UpgradeSession::reject_token(auth::error e) {
+  static_assert(static_cast<std::size_t>(auth::error::claim_mismatch) == metrics::auth_reasons.size());
+  route_row().add(metrics::RouteSeries::get().auth_failures + static_cast<std::size_t>(e) - 1);
   const std::string description(auth::to_string(e));
   const bool forbidden = auth::is_forbidden(e);
   reject(forbidden ? 403 : 401, forbidden ? "Forbidden" : "Unauthorized", description,
@@ -348,13 +412,14 @@ bool UpgradeSession::reject_token(auth::error e) {
 }
 
 void UpgradeSession::connect_next_backend() {
+  phase_ = Phase::connect;  // a 502 from here on means no backend could be reached
   if (attempt_ >= backend_order_.size() || backend_order_.size() > route_->endpoints.size()) {
     return last_connect_timed_out_
                ? reject(504, "Gateway Timeout", "no backend answered in time")
                : reject(502, "Bad Gateway", "no backend accepted the connection");
   }
   const std::size_t b = backend_order_[attempt_++];
-  phase_ = Phase::connect;
+  connect_started_ = std::chrono::steady_clock::now();
   last_connect_timed_out_ = false;
   backend_.reset();
   connecting_.emplace(client_.socket().get_executor());
@@ -372,6 +437,7 @@ void UpgradeSession::on_connected(std::size_t b, error_code ec) {
               {{"route", std::string(route_name())}, {"backend", backend.url},
                {"error", last_connect_timed_out_ ? "timed out" : ec.message()}});
     route_->picker->report_failure(b, std::chrono::steady_clock::now());
+    backend_row(b).add(metrics::BackendSeries::get().connect_failures);
     connecting_.reset();
     return connect_next_backend();
   }
@@ -391,9 +457,13 @@ void UpgradeSession::on_backend_ready(std::size_t b, error_code ec) {
                                       {"backend", route_->config->backends[b].url},
                                       {"error", ec.message()}});
     route_->picker->report_failure(b, std::chrono::steady_clock::now());
+    backend_row(b).add(metrics::BackendSeries::get().connect_failures);
     return connect_next_backend();
   }
   route_->picker->report_success(b);
+  const auto now = std::chrono::steady_clock::now();
+  metrics::observe(backend_row(b), metrics::BackendSeries::get().connect_duration,
+                   static_cast<std::uint64_t>((now - connect_started_).count()));
   backend_index_ = b;
   phase_ = Phase::backend_response;
   arm_timer(route_->config->response_timeout);
@@ -464,6 +534,10 @@ void UpgradeSession::on_backend_response() {
     client_.async_write_all(out_.data(), out_.size(), [self = shared_from_this()](error_code ec) {
       if (self->phase_ != Phase::respond) return;
       if (ec) return self->finish();
+      self->count_result(metrics::RequestResult::ok);
+      metrics::observe(self->route_row(), metrics::RouteSeries::get().upgrade_duration,
+                       static_cast<std::uint64_t>(
+                           (std::chrono::steady_clock::now() - self->request_read_at_).count()));
       self->start_relay();
     });
     return;
@@ -475,7 +549,9 @@ void UpgradeSession::on_backend_response() {
                {"backend", route_->config->backends[backend_index_].url},
                {"status", std::to_string(res.result_int())}, {"client", client_ip_}});
     close_after_response_ = true;
+    count_result(metrics::RequestResult::backend_refused);
   }
+  count_result(metrics::RequestResult::ok);
   rewrite_response(res, false);
   if (close_after_response_) res.set(http::field::connection, "close");
   if (!head_request_ && !has_no_body(res.result_int())) res.prepare_payload();
@@ -497,6 +573,7 @@ void UpgradeSession::on_response_sent(error_code ec) {
 
 void UpgradeSession::reject(unsigned status, std::string_view reason, std::string_view detail,
                             std::string_view extra_header, const std::string& extra_value) {
+  count_result(result_of(status, phase_));
   log::info("request_rejected", {{"status", std::to_string(status)},
                                  {"route", std::string(route_name())},
                                  {"client", client_ip_},
@@ -569,6 +646,9 @@ void UpgradeSession::on_timeout() {
   switch (phase_) {
     case Phase::tls_handshake:
       log::info("tls_handshake_timeout", {{"client", client_ip_}});
+      listener_row()
+          .add(metrics::ListenerSeries::get().tls_handshakes +
+               static_cast<std::size_t>(metrics::HandshakeResult::timeout));
       return finish();
     case Phase::read_request:
       if (requests_ > 0 && client_buf_.size() == 0 && !request_->got_some())
@@ -594,6 +674,8 @@ void UpgradeSession::on_timeout() {
 }
 
 void UpgradeSession::finish() {
+  // A request read and not answered: the client left, or the thread drains.
+  if (request_ && request_->is_header_done()) count_result(metrics::RequestResult::aborted);
   phase_ = Phase::done;
   ++timer_generation_;
   timer_.cancel();

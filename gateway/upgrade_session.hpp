@@ -6,6 +6,7 @@
 #include "gateway/session_registry.hpp"
 #include "gateway/token_extraction.hpp"
 #include "gateway/transport.hpp"
+#include "metrics/gateway_series.hpp"
 
 #include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
@@ -66,6 +67,13 @@ class UpgradeSession : public Drainable, public std::enable_shared_from_this<Upg
   void on_timeout();
   void finish();
   std::string_view route_name() const;
+  // Metrics, in this thread's row: the route's (route="" before one matched), a backend's, the
+  // listener's.
+  metrics::ThreadCounters::Shard& route_row() const;
+  metrics::ThreadCounters::Shard& backend_row(std::size_t backend) const;
+  metrics::ThreadCounters::Shard& listener_row() const;
+  void count_result(metrics::RequestResult result);
+  void count_limit(metrics::LimitAction action);
 
   std::shared_ptr<const Runtime> rt_;
   std::size_t listener_;
@@ -104,6 +112,9 @@ class UpgradeSession : public Drainable, public std::enable_shared_from_this<Upg
   std::size_t attempt_ = 0;
   bool last_connect_timed_out_ = false;
   std::size_t backend_index_ = 0;
+  bool result_counted_ = true;  // this request's result is in the metrics (none yet: true)
+  std::chrono::steady_clock::time_point request_read_at_{};
+  std::chrono::steady_clock::time_point connect_started_{};
 };
 
 }  // namespace wsgate::gateway

@@ -1,32 +1,31 @@
 // Counters the data path bumps without sharing a cache line between threads: each thread owns a
-// shard and only it writes there; a scrape sums the shards. Memory per thread: one row of counters.
+// row and only it writes there; a scrape sums the rows. Memory per thread: one row of counters.
 #pragma once
 
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
-#include <deque>
 #include <memory>
-#include <mutex>
 #include <vector>
 
 namespace wsgate::metrics {
 
 class ThreadCounters {
  public:
-  // `size` counters, addressed 0..size-1 (a family's label sets, in a fixed order).
-  explicit ThreadCounters(std::size_t size) : size_(size) {}
+  // `size` counters, addressed 0..size-1, in `rows` rows: one per thread that writes them.
+  ThreadCounters(std::size_t size, std::size_t rows);
   ThreadCounters(const ThreadCounters&) = delete;
   ThreadCounters& operator=(const ThreadCounters&) = delete;
 
-  // One thread's row. Hold on to it (one per io thread); add() is a relaxed load and store, since
-  // no other thread writes the row.
+  // One thread's row. add() is a relaxed load and store, not a read-modify-write: no other thread
+  // writes the row. A gauge that goes down adds the two's complement; the sum wraps back.
   class Shard {
    public:
     void add(std::size_t index, std::uint64_t n = 1) {
       auto& c = values_[index];
       c.store(c.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
     }
+    void subtract(std::size_t index, std::uint64_t n = 1) { add(index, ~n + 1); }
 
    private:
     friend class ThreadCounters;
@@ -34,10 +33,11 @@ class ThreadCounters {
     std::vector<std::atomic<std::uint64_t>> values_;
   };
 
-  // A new row for the calling thread; rows are kept after their thread ends, so no count is lost.
-  Shard& shard();
+  // Row `row` (< rows()); at most one thread may write through it.
+  Shard& shard(std::size_t row) { return rows_[row]->shard; }
   std::uint64_t sum(std::size_t index) const;
   std::size_t size() const { return size_; }
+  std::size_t rows() const { return rows_.size(); }
 
  private:
   // Rows padded apart so two threads' writes never share a cache line.
@@ -46,8 +46,7 @@ class ThreadCounters {
     Shard shard;
   };
   std::size_t size_;
-  mutable std::mutex mutex_;
-  std::deque<std::unique_ptr<PaddedShard>> shards_;
+  std::vector<std::unique_ptr<PaddedShard>> rows_;
 };
 
 }  // namespace wsgate::metrics

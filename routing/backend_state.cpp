@@ -11,6 +11,7 @@ BackendState::Change BackendState::record_check(bool ok, unsigned rise, unsigned
   if (++streak_ < (ok ? rise : fall)) return Change::none;
   streak_ = 0;
   healthy_.store(ok, std::memory_order_relaxed);
+  if (!ok) check_ejections_.fetch_add(1, std::memory_order_relaxed);
   return ok ? Change::became_healthy : Change::became_unhealthy;
 }
 

@@ -23,6 +23,7 @@ class BackendState {
   // (NGINX's max_fails=1 fail_timeout); a success ends that early.
   void passive_failure(Clock::time_point now, std::chrono::milliseconds fail_timeout) {
     failed_until_.store((now + fail_timeout).time_since_epoch().count(), std::memory_order_relaxed);
+    passive_ejections_.fetch_add(1, std::memory_order_relaxed);
   }
   void passive_success() { failed_until_.store(0, std::memory_order_relaxed); }
 
@@ -35,10 +36,16 @@ class BackendState {
   void session_closed() { sessions_.fetch_sub(1, std::memory_order_relaxed); }
   std::int64_t sessions() const { return sessions_.load(std::memory_order_relaxed); }
 
+  // Times taken out: by active checks (healthy to unhealthy), by a failed connect or handshake.
+  std::uint64_t check_ejections() const { return check_ejections_.load(std::memory_order_relaxed); }
+  std::uint64_t passive_ejections() const { return passive_ejections_.load(std::memory_order_relaxed); }
+
  private:
   std::atomic<bool> healthy_{true};
   std::atomic<std::int64_t> failed_until_{0};  // steady ticks
   std::atomic<std::int64_t> sessions_{0};
+  std::atomic<std::uint64_t> check_ejections_{0};
+  std::atomic<std::uint64_t> passive_ejections_{0};
   unsigned streak_ = 0;  // consecutive results contradicting the current state
 };
 

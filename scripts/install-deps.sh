@@ -12,7 +12,7 @@ packages=(
   g++ cmake ninja-build pkg-config openssl python3
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
   libssl-dev libyaml-cpp-dev prometheus-cpp-dev libhiredis-dev
-  libgtest-dev libbenchmark-dev redis-server
+  libgtest-dev libbenchmark-dev redis-server prometheus
 )
 if ((with_bench)); then packages+=(nginx haproxy gnuplot-nox linux-perf strace); fi
 command -v node >/dev/null || packages+=(nodejs)
@@ -27,7 +27,7 @@ if ((${#missing[@]})); then
   sudo_cmd=()
   [[ $(id -u) -eq 0 ]] || sudo_cmd=(sudo)
   "${sudo_cmd[@]}" apt-get update -qq
-  # Debian starts redis-server (and nginx, haproxy) as services on install; the tests and the
+  # Debian starts redis-server and prometheus (and nginx, haproxy) as services on install; the tests and the
   # benchmark start their own, on loopback and free ports, so keep the packages from starting
   # anything (policy-rc.d).
   policy=/usr/sbin/policy-rc.d

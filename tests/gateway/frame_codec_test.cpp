@@ -156,6 +156,40 @@ TEST(FrameScanner, FragmentedMessageWithInterleavedControlFrame) {
   EXPECT_FALSE(s.in_message());
 }
 
+TEST(FrameScanner, TellsTheObserverEachMessageSizeWithFragmentsSummed) {
+  FrameScanner s({true, false, 1 << 20});
+  std::vector<std::uint64_t> sizes;
+  s.set_observer([](void* c, std::uint64_t n) { static_cast<std::vector<std::uint64_t>*>(c)->push_back(n); },
+                 &sizes);
+  Bytes stream = frame(opcode::text, 10, false);
+  for (const Bytes& b : {frame(opcode::ping, 4), frame(opcode::continuation, 7, true),
+                         frame(opcode::binary, 0), frame(opcode::binary, 300)})
+    stream.insert(stream.end(), b.begin(), b.end());
+  s.scan(stream.data(), stream.size());
+  EXPECT_EQ(sizes, (std::vector<std::uint64_t>{17, 0, 300}));
+}
+
+// The close code is read through the client's mask, also when its two bytes come in two reads.
+TEST(FrameScanner, ReadsTheFirstCloseCodeAcrossReads) {
+  FrameScanner s({true, false, 1 << 20});
+  const std::array<std::uint8_t, 4> mask{0x37, 0xfa, 0x21, 0x3d};
+  const std::string close = encode_close_frame(4001, "bye", mask);
+  const std::string second = encode_close_frame(1000, "", mask);
+  Bytes stream(close.begin(), close.end());
+  stream.insert(stream.end(), second.begin(), second.end());
+  const std::size_t split = 7;  // 2 + 4 header bytes, then the first code byte
+  s.scan(stream.data(), split);
+  EXPECT_TRUE(s.close_seen());
+  EXPECT_EQ(s.close_code(), 0) << "half a code is no code yet";
+  s.scan(stream.data() + split, stream.size() - split);
+  EXPECT_EQ(s.close_code(), 4001) << "the first close frame's code, not a later one's";
+
+  FrameScanner server({false, false, 1 << 20});
+  const std::string bare = encode_control_frame(opcode::close, "");
+  server.scan(reinterpret_cast<const std::uint8_t*>(bare.data()), bare.size());
+  EXPECT_EQ(server.close_code(), 1005) << "a close frame without a code";
+}
+
 struct ViolationCase {
   const char* name;
   Bytes stream;

@@ -1,7 +1,7 @@
 // Helpers for integration tests: start the real wsgate binary on a YAML file, real backends in
 // child processes, and real clients. Every process started here is stopped by its own PID.
 import { spawn, execFileSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -228,4 +228,64 @@ ${extra}
 routes:
 ${routes}
 `;
+}
+
+// Prometheus (Debian's) on loopback with the shipped deploy/prometheus.yml, its target pointed at
+// `target` (host:port of wsgate's admin listener) and scraping every second. Stopped by PID.
+export async function startPrometheus(target) {
+  const dir = tempDir();
+  const port = await freePort();
+  const shipped = readFileSync(path.join(root, 'deploy', 'prometheus.yml'), 'utf8');
+  const config = shipped.replace('127.0.0.1:9100', target).replace(/scrape_interval: \S+/, 'scrape_interval: 1s')
+    .replace(/scrape_timeout: \S+/, 'scrape_timeout: 1s');
+  if (!config.includes(target)) throw new Error('deploy/prometheus.yml names no 127.0.0.1:9100 target to replace');
+  writeFileSync(path.join(dir, 'prometheus.yml'), config);
+  const proc = spawn('prometheus', [`--config.file=${path.join(dir, 'prometheus.yml')}`,
+                                    `--storage.tsdb.path=${path.join(dir, 'data')}`,
+                                    `--web.listen-address=127.0.0.1:${port}`, '--log.level=warn'],
+                     { stdio: ['ignore', 'ignore', 'pipe'] });
+  children.add(proc);
+  const logs = [];
+  lines(proc.stderr, (l) => logs.push(l));
+  const exited = new Promise((r) => proc.on('exit', () => { children.delete(proc); r(); }));
+  const base = `http://127.0.0.1:${port}`;
+  const prom = {
+    proc, logs,
+    // The instant vector of `expr` as { 'label=value,...': number }.
+    async query(expr) {
+      const res = await fetch(`${base}/api/v1/query?query=${encodeURIComponent(expr)}`);
+      const body = await res.json();
+      if (body.status !== 'success') throw new Error(`${expr}: ${JSON.stringify(body)}`);
+      return Object.fromEntries(body.data.result.map((r) => {
+        const { __name__, instance, job, ...labels } = r.metric;
+        return [Object.entries(labels).map(([k, v]) => `${k}=${v}`).join(','), Number(r.value[1])];
+      }));
+    },
+    // Waits until a scrape has happened since now: the next sample is newer than this call.
+    async freshScrape(ms = 10000) {
+      const since = Date.now() / 1000;
+      const deadline = Date.now() + ms;
+      while (Date.now() < deadline) {
+        const r = await fetch(`${base}/api/v1/query?query=${encodeURIComponent('timestamp(up)')}`).then((x) => x.json())
+          .catch(() => null);
+        const at = r?.data?.result?.[0]?.value?.[1];
+        if (at !== undefined && Number(at) > since) return;
+        await sleep(200);
+      }
+      throw new Error(`no scrape within ${ms} ms (prometheus:\n${logs.slice(-5).join('\n')})`);
+    },
+    async stop() {
+      if (proc.exitCode === null && !proc.signalCode) proc.kill('SIGKILL');
+      await exited;
+    },
+  };
+  // Ready once its API answers.
+  const deadline = Date.now() + 15000;
+  for (;;) {
+    const ok = await fetch(`${base}/-/ready`).then((r) => r.ok, () => false);
+    if (ok) break;
+    if (Date.now() > deadline || proc.exitCode !== null) throw new Error(`prometheus did not start:\n${logs.join('\n')}`);
+    await sleep(200);
+  }
+  return prom;
 }

@@ -1,0 +1,118 @@
+#include "metrics/gateway_series.hpp"
+
+namespace wsgate::metrics {
+namespace {
+
+constexpr double kSeconds = 1e-9;  // durations are counted in ns and shown in seconds
+
+const Family upgrades{"wsgate_upgrades_total",
+                      "WebSocket upgrade requests by how they ended (result=ok: 101 sent).",
+                      Type::counter};
+const Family http_requests{"wsgate_http_requests_total",
+                           "Plain HTTP requests proxied or answered, by how they ended.", Type::counter};
+const Family auth_failures{"wsgate_auth_failures_total",
+                           "Requests refused by JWT authentication, by reason.", Type::counter};
+const Family messages{"wsgate_messages_total", "WebSocket data messages relayed, by direction.",
+                      Type::counter};
+const Family bytes{"wsgate_bytes_total",
+                   "Bytes relayed after the upgrade (frames with their headers), by direction.",
+                   Type::counter};
+const Family message_size{"wsgate_message_size_bytes",
+                          "Payload size of the data messages relayed, by direction.", Type::histogram};
+const Family upgrade_duration{"wsgate_upgrade_duration_seconds",
+                              "From the upgrade request read to the 101 sent to the client.",
+                              Type::histogram};
+const Family session_duration{"wsgate_session_duration_seconds",
+                              "Length of relayed WebSocket sessions, from 101 to the end.",
+                              Type::histogram};
+const Family closes{"wsgate_close_codes_total",
+                    "Close frames by who sent them (client, backend, or the gateway to the client) "
+                    "and code.",
+                    Type::counter};
+const Family sessions_active{"wsgate_sessions_active", "WebSocket sessions being relayed.",
+                             Type::gauge};
+const Family connect_failures{"wsgate_backend_connect_failures_total",
+                              "Backend connections that failed (refused, timed out, TLS).",
+                              Type::counter};
+const Family connect_duration{"wsgate_backend_connect_duration_seconds",
+                              "TCP connect to a backend, with its TLS handshake for wss://.",
+                              Type::histogram};
+const Family limit_decisions{"wsgate_ratelimit_decisions_total",
+                             "What a rate-limit policy did, by action.", Type::counter};
+const Family connections{"wsgate_connections_total", "Client connections accepted.", Type::counter};
+const Family tls_handshakes{"wsgate_tls_handshakes_total", "TLS handshakes with clients, by result.",
+                            Type::counter};
+
+const std::vector<std::uint64_t> size_bounds{64,      256,      1024,      4096,      16384,
+                                             65536,   262144,   1048576,   4194304,   16777216};
+// 0.25 ms to 10 s.
+const std::vector<std::uint64_t> latency_bounds{250'000,     500'000,     1'000'000,     2'500'000,
+                                                5'000'000,   10'000'000,  25'000'000,    50'000'000,
+                                                100'000'000, 250'000'000, 500'000'000,   1'000'000'000,
+                                                2'500'000'000, 5'000'000'000, 10'000'000'000};
+// 1 s to a day.
+const std::vector<std::uint64_t> session_bounds{
+    1'000'000'000,     10'000'000'000,     60'000'000'000,     300'000'000'000,
+    900'000'000'000,   3'600'000'000'000,  14'400'000'000'000, 86'400'000'000'000};
+
+}  // namespace
+
+std::size_t close_code_index(std::uint16_t code) {
+  if (code >= 1000 && code <= 1003) return code - 1000u;
+  if (code == 1005) return 4;
+  if (code >= 1007 && code <= 1015) return code - 1007u + 5;
+  return close_codes.size() - 1;
+}
+
+RouteSeries::RouteSeries() {
+  upgrades = layout.counters(metrics::upgrades, "result", request_results);
+  http_requests = layout.counters(metrics::http_requests, "result", request_results);
+  auth_failures = layout.counters(metrics::auth_failures, "reason", auth_reasons);
+  messages = layout.counters(metrics::messages, "direction", directions);
+  bytes = layout.counters(metrics::bytes, "direction", directions);
+  for (std::size_t d = 0; d < directions.size(); ++d)
+    message_size[d] = layout.histogram(metrics::message_size, {{"direction", std::string(directions[d])}},
+                                       size_bounds);
+  upgrade_duration = layout.histogram(metrics::upgrade_duration, {}, latency_bounds, kSeconds);
+  session_duration = layout.histogram(metrics::session_duration, {}, session_bounds, kSeconds);
+  closes = layout.slots();
+  for (const auto side : close_sides)
+    layout.counters(metrics::closes, "code", close_codes, {{"side", std::string(side)}});
+}
+
+const RouteSeries& RouteSeries::get() {
+  static const RouteSeries series;
+  return series;
+}
+
+BackendSeries::BackendSeries() {
+  sessions_active = layout.gauge(metrics::sessions_active);
+  connect_failures = layout.counter(metrics::connect_failures);
+  connect_duration = layout.histogram(metrics::connect_duration, {}, latency_bounds, kSeconds);
+}
+
+const BackendSeries& BackendSeries::get() {
+  static const BackendSeries series;
+  return series;
+}
+
+LimitSeries::LimitSeries() {
+  decisions = layout.counters(limit_decisions, "action", limit_actions);
+}
+
+const LimitSeries& LimitSeries::get() {
+  static const LimitSeries series;
+  return series;
+}
+
+ListenerSeries::ListenerSeries() {
+  connections = layout.counter(metrics::connections);
+  tls_handshakes = layout.counters(metrics::tls_handshakes, "result", handshake_results);
+}
+
+const ListenerSeries& ListenerSeries::get() {
+  static const ListenerSeries series;
+  return series;
+}
+
+}  // namespace wsgate::metrics

@@ -1,0 +1,114 @@
+// The series wsgate's data path counts: what a route, a route's backend, a rate-limit policy and a
+// listener each carry. Every label value comes from the configuration or from the fixed sets here.
+#pragma once
+
+#include "metrics/series_layout.hpp"
+
+#include <array>
+#include <cstdint>
+#include <string_view>
+
+namespace wsgate::metrics {
+
+// How an upgrade request (or a proxied plain request) ended.
+enum class RequestResult : std::uint8_t {
+  ok,               // 101 sent (plain requests: the backend's response sent)
+  bad_request,      // 400: malformed request or WebSocket handshake
+  unauthorized,     // 401: missing or invalid token
+  forbidden,        // 403: a required claim or the Origin
+  no_route,         // 404
+  timeout,          // 408: request head not read within header_timeout
+  too_large,        // 413 / 431
+  rate_limited,     // 429
+  unavailable,      // 503: the rate-limit store is down and the policy fails closed
+  no_backend,       // 502: no backend accepted the connection
+  backend_error,    // 502: the backend broke the exchange
+  backend_timeout,  // 504
+  backend_refused,  // the backend answered the upgrade with something other than 101
+  aborted,          // the client left before an answer
+};
+inline constexpr std::array<std::string_view, 14> request_results{
+    "ok",          "bad_request", "unauthorized",  "forbidden",       "no_route",
+    "timeout",     "too_large",   "rate_limited",  "unavailable",     "no_backend",
+    "backend_error", "backend_timeout", "backend_refused", "aborted"};
+
+// auth::error's values after `none`, in its order.
+inline constexpr std::array<std::string_view, 12> auth_reasons{
+    "missing_token", "malformed",     "algorithm_not_allowed", "unknown_key",
+    "key_type_mismatch", "bad_signature", "expired",          "not_yet_valid",
+    "wrong_issuer",  "wrong_audience", "claim_missing",       "claim_mismatch"};
+
+enum class Direction : std::uint8_t { client_to_backend, backend_to_client };
+inline constexpr std::array<std::string_view, 2> directions{"client_to_backend", "backend_to_client"};
+
+// Who sent a close frame: a peer (relayed on), or the gateway itself (to the client).
+enum class CloseSide : std::uint8_t { client, backend, gateway };
+inline constexpr std::array<std::string_view, 3> close_sides{"client", "backend", "gateway"};
+// Close codes a label may take; 1005: a close frame without a code; "other": anything else
+// (application codes 3000-4999 among them).
+inline constexpr std::array<std::string_view, 15> close_codes{
+    "1000", "1001", "1002", "1003", "1005", "1007", "1008", "1009",
+    "1010", "1011", "1012", "1013", "1014", "1015", "other"};
+std::size_t close_code_index(std::uint16_t code);
+
+// What a rate-limit policy did: upgrades allowed or refused (429), let through unchecked or
+// refused (503) because the store is down, frames throttled, messages dropped, sessions closed (1008).
+enum class LimitAction : std::uint8_t { allow, reject, fail_open, fail_closed, throttle, drop, close };
+inline constexpr std::array<std::string_view, 7> limit_actions{
+    "allow", "reject", "fail_open", "fail_closed", "throttle", "drop", "close"};
+
+enum class HandshakeResult : std::uint8_t { ok, failed, timeout };
+inline constexpr std::array<std::string_view, 3> handshake_results{"ok", "failed", "timeout"};
+
+// Labels: route.
+struct RouteSeries {
+  static const RouteSeries& get();
+  Layout layout;
+  std::size_t upgrades;       // + RequestResult
+  std::size_t http_requests;  // + RequestResult
+  std::size_t auth_failures;  // + auth::error - 1
+  std::size_t messages;       // + Direction
+  std::size_t bytes;          // + Direction
+  std::array<HistogramSlots, 2> message_size;  // by Direction, payload bytes
+  HistogramSlots upgrade_duration;             // ns, request read to 101 sent
+  HistogramSlots session_duration;             // ns
+  std::size_t closes;  // + CloseSide * close_codes.size() + close_code_index(code)
+
+ private:
+  RouteSeries();
+};
+
+// Labels: route, backend.
+struct BackendSeries {
+  static const BackendSeries& get();
+  Layout layout;
+  std::size_t sessions_active;
+  std::size_t connect_failures;
+  HistogramSlots connect_duration;  // ns, TCP connect (and TLS handshake for wss://)
+
+ private:
+  BackendSeries();
+};
+
+// Labels: route, policy.
+struct LimitSeries {
+  static const LimitSeries& get();
+  Layout layout;
+  std::size_t decisions;  // + LimitAction
+
+ private:
+  LimitSeries();
+};
+
+// Labels: listener.
+struct ListenerSeries {
+  static const ListenerSeries& get();
+  Layout layout;
+  std::size_t connections;
+  std::size_t tls_handshakes;  // + HandshakeResult
+
+ private:
+  ListenerSeries();
+};
+
+}  // namespace wsgate::metrics

@@ -1,0 +1,195 @@
+// Metrics through the real binary and a real Prometheus (Debian's) scraping it with the shipped
+// deploy/prometheus.yml: clients connect, talk, close and are refused, and the values Prometheus
+// stored must be exactly what they did. Also: promtool accepts the exposition and the config, and
+// every PromQL expression of the shipped Grafana dashboard runs and names only exported metrics.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { wsgateBin, root, tempDir, startBackend, startGateway, startPrometheus, connect, open, routeYaml,
+         freePort, sleep } from './lib.mjs';
+
+let dir, secretFile, otherSecret, backend, deadUrl, gw, prom, yaml;
+
+function token(secret = secretFile) {
+  return execFileSync(wsgateBin, ['token', '--secret-file', secret, '--sub', 'alice', '--iss', 'wsgate-dev',
+                                  '--aud', 'wsgate'], { encoding: 'utf8' }).trim();
+}
+
+async function metricsText() {
+  const res = await fetch(`http://127.0.0.1:${gw.ports.admin}/metrics`);
+  assert.equal(res.status, 200);
+  assert.match(res.headers.get('content-type'), /^text\/plain; version=0\.0\.4/);
+  return res.text();
+}
+
+// The samples of the exposition whose line starts with `prefix`, summed.
+function sumOf(text, prefix) {
+  return text.split('\n').filter((l) => l.startsWith(prefix)).reduce((s, l) => s + Number(l.split(' ').pop()), 0);
+}
+
+async function refused(url, options) {
+  const ws = connect(url, options);
+  return ws.opened.then(() => { ws.close(); return 101; }, (err) => err.status);
+}
+
+before(async () => {
+  dir = tempDir();
+  secretFile = path.join(dir, 'dev.secret');
+  otherSecret = path.join(dir, 'other.secret');
+  writeFileSync(secretFile, randomBytes(48).toString('base64'));
+  writeFileSync(otherSecret, randomBytes(48).toString('base64'));
+  backend = await startBackend('w1');
+  deadUrl = `ws://127.0.0.1:${await freePort()}`;  // nothing listens there
+  yaml = routeYaml(`
+  - { name: chat, match: { path_prefix: /talk }, auth: dev, backends: [ "${backend.url}" ] }
+  - { name: limited, match: { path_prefix: /limited }, rate_limit: two, backends: [ "${backend.url}" ] }
+  - { name: dead, match: { path_prefix: /dead }, backends: [ "${deadUrl}" ] }`, { extra: `auth:
+  providers:
+    - name: dev
+      issuer: wsgate-dev
+      audiences: [ wsgate ]
+      algorithms: [ HS256 ]
+      keys: [ { secret_file: ${secretFile} } ]
+rate_limits:
+  - { name: two, key: [ ip ], upgrades: { rate: 2, per: 1m, burst: 2 } }` });
+  gw = await startGateway(yaml, { dir });
+  prom = await startPrometheus(`127.0.0.1:${gw.ports.admin}`);
+});
+
+after(async () => {
+  await prom?.stop();
+  await gw?.stop();
+  await backend?.kill();
+});
+
+test('Prometheus stores exactly what the clients did', async () => {
+  const auth = { headers: { authorization: `Bearer ${token()}` } };
+  const talkers = [];
+  for (let i = 0; i < 4; i++) talkers.push(await open(gw.url('public', '/talk'), auth));
+  for (const ws of talkers) {
+    for (let m = 0; m < 5; m++) {
+      ws.send(`message-${m}-x`);  // 11 bytes
+      assert.equal((await ws.next()).data.toString(), `message-${m}-x`);
+    }
+  }
+  await prom.freshScrape();
+  assert.deepEqual(await prom.query('wsgate_sessions_active'),
+                   { [`backend=${backend.url},route=chat`]: 4, [`backend=${deadUrl},route=dead`]: 0,
+                     [`backend=${backend.url},route=limited`]: 0 });
+  for (const ws of talkers) { ws.close(1000); await ws.closed; }
+
+  for (let i = 0; i < 3; i++) assert.equal(await refused(gw.url('public', '/talk')), 401);
+  const forged = { headers: { authorization: `Bearer ${token(otherSecret)}` } };
+  for (let i = 0; i < 2; i++) assert.equal(await refused(gw.url('public', '/talk'), forged), 401);
+  for (let i = 0; i < 2; i++) assert.equal(await refused(gw.url('public', '/nowhere')), 404);
+  const statuses = [];
+  for (let i = 0; i < 4; i++) {
+    const ws = connect(gw.url('public', '/limited'));
+    statuses.push(await ws.opened.then(async () => { ws.close(1000); await ws.closed; return 101; },
+                                       (err) => err.status));
+  }
+  assert.deepEqual(statuses, [101, 101, 429, 429]);
+  assert.equal(await refused(gw.url('public', '/dead')), 502);
+  const plain = await fetch(`http://127.0.0.1:${gw.ports.public}/limited/info`);
+  assert.equal(plain.status, 200);
+  await plain.text();
+
+  // Every session has ended at the gateway, then Prometheus scrapes once more.
+  for (let i = 0; i < 50 && sumOf(await metricsText(), 'wsgate_sessions_active{') !== 0; i++) await sleep(100);
+  await prom.freshScrape();
+
+  assert.deepEqual(await prom.query('wsgate_upgrades_total > 0'), {
+    'result=ok,route=chat': 4, 'result=unauthorized,route=chat': 5, 'result=no_route': 2,
+    'result=ok,route=limited': 2, 'result=rate_limited,route=limited': 2, 'result=no_backend,route=dead': 1,
+  });
+  assert.deepEqual(await prom.query('wsgate_http_requests_total > 0'), { 'result=ok,route=limited': 1 });
+  assert.deepEqual(await prom.query('wsgate_auth_failures_total > 0'),
+                   { 'reason=missing_token,route=chat': 3, 'reason=bad_signature,route=chat': 2 });
+  assert.deepEqual(await prom.query('wsgate_messages_total > 0'),
+                   { 'direction=client_to_backend,route=chat': 20, 'direction=backend_to_client,route=chat': 20 });
+  // Client frames: 2 + 4 (mask) + 11 bytes, and the close (2 + 4 + 2); the backend's: 2 + 11 and 2 + 2.
+  assert.deepEqual(await prom.query('wsgate_bytes_total{route="chat"}'),
+                   { 'direction=client_to_backend,route=chat': 20 * 17 + 4 * 8,
+                     'direction=backend_to_client,route=chat': 20 * 13 + 4 * 4 });
+  assert.deepEqual(await prom.query('wsgate_message_size_bytes_bucket{route="chat",le="64"}'),
+                   { 'direction=client_to_backend,le=64,route=chat': 20, 'direction=backend_to_client,le=64,route=chat': 20 });
+  assert.deepEqual(await prom.query('wsgate_message_size_bytes_sum{route="chat"}'),
+                   { 'direction=client_to_backend,route=chat': 220, 'direction=backend_to_client,route=chat': 220 });
+  assert.deepEqual(await prom.query('wsgate_close_codes_total > 0'), {
+    'code=1000,route=chat,side=client': 4, 'code=1000,route=chat,side=backend': 4,
+    'code=1000,route=limited,side=client': 2, 'code=1000,route=limited,side=backend': 2,
+  });
+  assert.deepEqual(await prom.query('wsgate_ratelimit_decisions_total > 0'),
+                   { 'action=allow,policy=two,route=limited': 2, 'action=reject,policy=two,route=limited': 2 });
+  assert.deepEqual(await prom.query('sum by (route) (wsgate_session_duration_seconds_count) > 0'),
+                   { 'route=chat': 4, 'route=limited': 2 });
+  assert.deepEqual(await prom.query('sum by (route) (wsgate_upgrade_duration_seconds_count) > 0'),
+                   { 'route=chat': 4, 'route=limited': 2 });
+  assert.deepEqual(await prom.query('sum by (route) (wsgate_backend_connect_duration_seconds_count) > 0'),
+                   { 'route=chat': 4, 'route=limited': 3 });
+  assert.deepEqual(await prom.query('wsgate_backend_connect_failures_total > 0'),
+                   { [`backend=${deadUrl},route=dead`]: 1 });
+  assert.deepEqual(await prom.query('wsgate_backend_ejections_total > 0'),
+                   { [`backend=${deadUrl},cause=connect_failure`]: 1 });
+  assert.deepEqual(await prom.query('sum(wsgate_sessions_active)'), { '': 0 });
+  assert.deepEqual(await prom.query('min(wsgate_backend_up)'), { '': 1 }, 'no health checks: up');
+  // 4 + 3 + 2 + 2 + 4 + 1 WebSocket clients and one plain HTTP connection.
+  assert.deepEqual(await prom.query('wsgate_connections_total'), { 'listener=public': 17 });
+  const version = execFileSync(wsgateBin, ['--version'], { encoding: 'utf8' }).trim().split(/\s+/).pop();
+  assert.deepEqual(await prom.query('wsgate_build_info'), { [`version=${version}`]: 1 });
+  const hash = createHash('sha256').update(readFileSync(gw.configPath)).digest('hex').slice(0, 16);
+  assert.deepEqual(await prom.query('wsgate_config_info'), { [`hash=${hash}`]: 1 });
+});
+
+test('reloads are counted by result and the info metric follows the file in use', async () => {
+  writeFileSync(gw.configPath, yaml.replace('burst: 2', 'burst: 3'));
+  gw.proc.kill('SIGHUP');
+  await gw.waitLog(/config_reloaded/);
+  const hash = createHash('sha256').update(readFileSync(gw.configPath)).digest('hex').slice(0, 16);
+  writeFileSync(gw.configPath, 'routes: [ { name: broken } ]\n');
+  gw.proc.kill('SIGHUP');
+  await gw.waitLog(/reload_rejected/);
+  await prom.freshScrape();
+  assert.deepEqual(await prom.query('wsgate_config_reloads_total'), { 'result=ok': 1, 'result=error': 1 });
+  assert.deepEqual(await prom.query('wsgate_config_info'), { [`hash=${hash}`]: 1 }, 'the rejected file is not in use');
+});
+
+test('promtool finds nothing wrong with the exposition or the shipped scrape config', async () => {
+  const text = await metricsText();
+  const check = spawnSync('promtool', ['check', 'metrics'], { input: text, encoding: 'utf8' });
+  assert.equal(check.status, 0, `${check.stdout}${check.stderr}`);
+  assert.equal(`${check.stdout}${check.stderr}`.trim(), '', 'no lint findings');
+  const config = spawnSync('promtool', ['check', 'config', path.join(root, 'deploy', 'prometheus.yml')],
+                           { encoding: 'utf8' });
+  assert.equal(config.status, 0, `${config.stdout}${config.stderr}`);
+});
+
+test('every query of the Grafana dashboard runs in Prometheus and names only exported metrics', async () => {
+  const dashboard = JSON.parse(readFileSync(path.join(root, 'deploy', 'grafana', 'wsgate.json'), 'utf8'));
+  const exprs = [];
+  const walk = (node) => {
+    if (Array.isArray(node)) return node.forEach(walk);
+    if (node && typeof node === 'object') {
+      if (typeof node.expr === 'string') exprs.push(node.expr);
+      Object.values(node).forEach(walk);
+    }
+  };
+  walk(dashboard);
+  assert.ok(exprs.length >= 10, `${exprs.length} queries`);
+  const text = await metricsText();
+  const exported = new Set();
+  for (const [, name, type] of text.matchAll(/^# TYPE (\S+) (\S+)$/gm)) {
+    exported.add(name);
+    if (type === 'histogram') for (const s of ['_bucket', '_sum', '_count']) exported.add(name + s);
+  }
+  for (const raw of exprs) {
+    const expr = raw.replaceAll('$__rate_interval', '1m').replaceAll('$__interval', '1m')
+      .replace(/\$\{?route\}?/g, '.*').replace(/\$\{?backend\}?/g, '.*');
+    for (const [name] of expr.matchAll(/wsgate_[a-z_]+/g))
+      assert.ok(exported.has(name), `${name} (in ${raw}) is not exported`);
+    await prom.query(expr);  // throws on a PromQL error
+  }
+});

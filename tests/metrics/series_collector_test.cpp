@@ -1,0 +1,109 @@
+#include "metrics/gateway_series.hpp"
+#include "metrics/series_collector.hpp"
+
+#include <gtest/gtest.h>
+#include <prometheus/text_serializer.h>
+
+#include <thread>
+
+namespace wsgate::metrics {
+namespace {
+
+std::string expose(const SeriesCollector& c) { return prometheus::TextSerializer().Serialize(c.Collect()); }
+
+bool has_line(const std::string& text, const std::string& line) {
+  return text.find("\n" + line + "\n") != std::string::npos;
+}
+
+TEST(ThreadCounters, TwoThreadsSumExactly) {
+  ThreadCounters counters(3, 2);
+  auto work = [&](std::size_t row, std::uint64_t n) {
+    auto& shard = counters.shard(row);
+    for (std::uint64_t i = 0; i < n; ++i) {
+      shard.add(0);
+      shard.add(2, 10);
+    }
+  };
+  std::thread a(work, 0, 1'000'000), b(work, 1, 500'000);
+  a.join();
+  b.join();
+  EXPECT_EQ(counters.sum(0), 1'500'000u);
+  EXPECT_EQ(counters.sum(1), 0u);
+  EXPECT_EQ(counters.sum(2), 15'000'000u);
+}
+
+TEST(ThreadCounters, GaugeGoesDownAcrossRows) {
+  ThreadCounters counters(1, 2);
+  counters.shard(0).add(0, 5);
+  counters.shard(1).subtract(0, 7);  // rows may go below zero; only the sum means something
+  EXPECT_EQ(static_cast<std::int64_t>(counters.sum(0)), -2);
+}
+
+TEST(SeriesCollector, OneFamilyPerNameWhateverTheSets) {
+  const Family hits{"test_hits_total", "Hits.", Type::counter};
+  const Family live{"test_live", "Live.", Type::gauge};
+  Layout layout;
+  const std::array<std::string_view, 2> results{"ok", "bad"};
+  const auto hits_at = layout.counters(hits, "result", results);
+  const auto live_at = layout.gauge(live);
+  SeriesCollector collector(2);
+  auto chat = collector.set(layout, {{"route", "chat"}});
+  auto feed = collector.set(layout, {{"route", "feed"}});
+  EXPECT_EQ(collector.set(layout, {{"route", "chat"}}), chat) << "the same labels give the same set";
+  chat->row(0).add(hits_at + 1, 3);
+  chat->row(1).add(hits_at + 1, 4);
+  feed->row(1).add(hits_at + 0);
+  chat->row(0).add(live_at, 2);
+  chat->row(1).subtract(live_at);
+
+  const auto families = collector.Collect();
+  ASSERT_EQ(families.size(), 2u);
+  EXPECT_EQ(families[0].metric.size(), 4u) << "2 routes x 2 results, no series beyond them";
+  const auto text = expose(collector);
+  EXPECT_TRUE(has_line(text, R"(test_hits_total{route="chat",result="bad"} 7)")) << text;
+  EXPECT_TRUE(has_line(text, R"(test_hits_total{route="feed",result="ok"} 1)")) << text;
+  EXPECT_TRUE(has_line(text, R"(test_hits_total{route="chat",result="ok"} 0)")) << text;
+  EXPECT_TRUE(has_line(text, R"(test_live{route="chat"} 1)")) << text;
+  EXPECT_EQ(text.find("# TYPE test_hits_total counter"), text.rfind("# TYPE test_hits_total counter"))
+      << "one TYPE line per family";
+}
+
+TEST(SeriesCollector, HistogramBucketsAreCumulativeAndScaled) {
+  const Family took{"test_took_seconds", "Took.", Type::histogram};
+  Layout layout;
+  const auto h = layout.histogram(took, {}, {1'000'000, 10'000'000}, 1e-9);  // 1 ms, 10 ms
+  SeriesCollector collector(2);
+  auto set = collector.set(layout, {});
+  observe(set->row(0), h, 500'000);      // 0.5 ms
+  observe(set->row(1), h, 1'000'000);    // exactly 1 ms: le="0.001"
+  observe(set->row(1), h, 5'000'000);
+  observe(set->row(0), h, 2'000'000'000);  // 2 s: only +Inf
+  const auto text = expose(collector);
+  EXPECT_TRUE(has_line(text, R"(test_took_seconds_bucket{le="0.001"} 2)")) << text;
+  EXPECT_TRUE(has_line(text, R"(test_took_seconds_bucket{le="0.01"} 3)")) << text;
+  EXPECT_TRUE(has_line(text, R"(test_took_seconds_bucket{le="+Inf"} 4)")) << text;
+  EXPECT_TRUE(has_line(text, R"(test_took_seconds_count 4)")) << text;
+  EXPECT_TRUE(has_line(text, R"(test_took_seconds_sum 2.0065)")) << text;
+}
+
+TEST(GatewaySeries, CloseCodesMapToTheirOwnLabelOrOther) {
+  for (int code : {1000, 1001, 1002, 1003, 1005, 1007, 1008, 1009, 1010, 1011, 1012, 1013, 1014, 1015})
+    EXPECT_EQ(close_codes[close_code_index(static_cast<std::uint16_t>(code))], std::to_string(code));
+  for (int code : {0, 999, 1004, 1006, 1016, 3000, 4999, 65535})
+    EXPECT_EQ(close_codes[close_code_index(static_cast<std::uint16_t>(code))], "other") << code;
+}
+
+TEST(GatewaySeries, RouteSeriesExposeEveryFixedLabelOnce) {
+  SeriesCollector collector(1);
+  collector.set(RouteSeries::get().layout, {{"route", "chat"}});
+  std::size_t upgrades = 0, closes = 0;
+  for (const auto& f : collector.Collect()) {
+    if (f.name == "wsgate_upgrades_total") upgrades = f.metric.size();
+    if (f.name == "wsgate_close_codes_total") closes = f.metric.size();
+  }
+  EXPECT_EQ(upgrades, request_results.size());
+  EXPECT_EQ(closes, close_sides.size() * close_codes.size());
+}
+
+}  // namespace
+}  // namespace wsgate::metrics
