@@ -30,7 +30,7 @@ struct Listener {
 };
 
 struct Admin {
-  HostPort bind{"127.0.0.1", 9100};  // /healthz, /readyz; loopback unless the operator says otherwise
+  HostPort bind{"127.0.0.1", 9100};  // /healthz, /readyz, /metrics; loopback unless the operator says otherwise
 };
 
 struct Log {
