@@ -19,7 +19,7 @@ import subprocess
 import tempfile
 import time
 
-from run import BIN, CLIENT_CPU, PROXY_CPU, ROOT, Process, fill, free_port, raise_nofile, wait_port
+from run import BIN, CLIENT_CPU, PROXY_CPU, ROOT, Process, credentials, fill, free_port, raise_nofile, wait_port
 
 SCENARIOS = {
     "echo64": ["--mode", "echo", "--connections", "50", "--size", "64"],
@@ -40,23 +40,13 @@ def main():
         backend = Process("echo_backend", [BIN["echo_backend"]], CLIENT_CPU, d)
         procs.append(backend)
         bport = json.loads(backend.first_line())["port"]
-        cert, key = os.path.join(d, "bench.crt"), os.path.join(d, "bench.key")
-        subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
-                        "-nodes", "-keyout", key, "-out", cert, "-days", "2", "-subj", "/CN=localhost"],
-                       check=True, capture_output=True)
-        secret = os.path.join(d, "bench.secret")
-        with open(secret, "w") as f:
-            f.write(os.urandom(48).hex())
-        token = subprocess.run([BIN["wsgate"], "token", "--secret-file", secret, "--sub", "bench", "--iss",
-                                "wsgate-bench", "--aud", "wsgate", "--ttl", "6h"],
-                               check=True, capture_output=True, text=True).stdout.strip()
+        values, token = credentials(d)
         targets = {}
         for name, binary in (("metrics", BIN["wsgate"]), ("no_metrics", args.baseline)):
             port, tls_port = free_port(), free_port()
             conf = os.path.join(d, f"{name}.yaml")
             fill(os.path.join(ROOT, "bench", "peers", "wsgate.yaml.in"), conf,
-                 {"DIR": d, "BACKEND_PORT": bport, "CERT": cert, "KEY": key, "SECRET": secret,
-                  "PORT": port, "TLS_PORT": tls_port})
+                 dict(values, DIR=d, BACKEND_PORT=bport, PORT=port, TLS_PORT=tls_port))
             p = Process(name, [binary, "--config", conf], PROXY_CPU, d)
             procs.append(p)
             wait_port(port)

@@ -118,6 +118,26 @@ def fill(template, out, values):
         f.write(text)
 
 
+def credentials(d):
+    """An ECDSA P-256 certificate for the TLS listeners and a JWT secret with a token signed by it
+    (every client sends it: wsgate verifies it on its route, the others pass it through). Returns
+    the template values (CERT, KEY, PEM, SECRET) and the token."""
+    cert, key = os.path.join(d, "bench.crt"), os.path.join(d, "bench.key")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                    "ec_paramgen_curve:P-256", "-nodes", "-keyout", key, "-out", cert,
+                    "-days", "2", "-subj", "/CN=localhost"], check=True, capture_output=True)
+    pem = os.path.join(d, "bench.pem")
+    with open(pem, "w") as f:
+        f.write(open(cert).read() + open(key).read())
+    secret = os.path.join(d, "bench.secret")
+    with open(secret, "w") as f:
+        f.write(os.urandom(48).hex())
+    token = subprocess.run(
+        [BIN["wsgate"], "token", "--secret-file", secret, "--sub", "bench", "--iss", "wsgate-bench",
+         "--aud", "wsgate", "--ttl", "6h"], check=True, capture_output=True, text=True).stdout.strip()
+    return {"CERT": cert, "KEY": key, "PEM": pem, "SECRET": secret}, token
+
+
 class Bench:
     def __init__(self, args):
         self.args = args
@@ -131,21 +151,8 @@ class Bench:
         self.procs.append(backend)
         bport = json.loads(backend.first_line())["port"]
         self.targets["direct"] = {"plain": f"ws://127.0.0.1:{bport}/", "tls": None, "pid": 0}
-        cert, key = os.path.join(d, "bench.crt"), os.path.join(d, "bench.key")
-        subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
-                        "ec_paramgen_curve:P-256", "-nodes", "-keyout", key, "-out", cert,
-                        "-days", "2", "-subj", "/CN=localhost"], check=True, capture_output=True)
-        pem = os.path.join(d, "bench.pem")
-        with open(pem, "w") as f:
-            f.write(open(cert).read() + open(key).read())
-        # Every client sends a JWT: wsgate verifies it on its route, the others pass it through.
-        secret = os.path.join(d, "bench.secret")
-        with open(secret, "w") as f:
-            f.write(os.urandom(48).hex())
-        self.token = subprocess.run(
-            [BIN["wsgate"], "token", "--secret-file", secret, "--sub", "bench", "--iss", "wsgate-bench",
-             "--aud", "wsgate", "--ttl", "6h"], check=True, capture_output=True, text=True).stdout.strip()
-        values = {"DIR": d, "BACKEND_PORT": bport, "CERT": cert, "KEY": key, "PEM": pem, "SECRET": secret}
+        values, self.token = credentials(d)
+        values.update(DIR=d, BACKEND_PORT=bport)
 
         if "floor" in wanted:
             floor = Process("floor", [BIN["floor_relay"], "0", str(bport)], PROXY_CPU, d)

@@ -93,6 +93,10 @@ void UpgradeSession::count_result(metrics::RequestResult result) {
   route_row().add((as_upgrade ? series.upgrades : series.http_requests) + static_cast<std::size_t>(result));
 }
 
+void UpgradeSession::count_handshake(metrics::HandshakeResult result) {
+  listener_row().add(metrics::ListenerSeries::get().tls_handshakes + static_cast<std::size_t>(result));
+}
+
 void UpgradeSession::count_limit(metrics::LimitAction action) {
   route_->limit_series->row(registry_.thread())
       .add(metrics::LimitSeries::get().decisions + static_cast<std::size_t>(action));
@@ -126,9 +130,7 @@ void UpgradeSession::go_away() {
 
 void UpgradeSession::on_tls_handshake(error_code ec) {
   if (phase_ != Phase::tls_handshake) return;
-  const auto result = ec ? metrics::HandshakeResult::failed : metrics::HandshakeResult::ok;
-  listener_row()
-      .add(metrics::ListenerSeries::get().tls_handshakes + static_cast<std::size_t>(result));
+  count_handshake(ec ? metrics::HandshakeResult::failed : metrics::HandshakeResult::ok);
   if (ec) {
     log::info("tls_handshake_failed", {{"client", client_ip_}, {"error", ec.message()}});
     return finish();
@@ -646,9 +648,7 @@ void UpgradeSession::on_timeout() {
   switch (phase_) {
     case Phase::tls_handshake:
       log::info("tls_handshake_timeout", {{"client", client_ip_}});
-      listener_row()
-          .add(metrics::ListenerSeries::get().tls_handshakes +
-               static_cast<std::size_t>(metrics::HandshakeResult::timeout));
+      count_handshake(metrics::HandshakeResult::timeout);
       return finish();
     case Phase::read_request:
       if (requests_ > 0 && client_buf_.size() == 0 && !request_->got_some())

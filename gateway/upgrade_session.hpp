@@ -74,6 +74,7 @@ class UpgradeSession : public Drainable, public std::enable_shared_from_this<Upg
   metrics::ThreadCounters::Shard& listener_row() const;
   void count_result(metrics::RequestResult result);
   void count_limit(metrics::LimitAction action);
+  void count_handshake(metrics::HandshakeResult result);
 
   std::shared_ptr<const Runtime> rt_;
   std::size_t listener_;
