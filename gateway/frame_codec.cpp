@@ -90,9 +90,47 @@ std::string encode_close_frame(std::uint16_t code, std::string_view reason,
   return encode_control_frame(opcode::close, payload, mask);
 }
 
+bool is_utf8(const std::uint8_t* data, std::size_t size) {
+  std::size_t i = 0;
+  while (i < size) {
+    const std::uint8_t c = data[i];
+    if (c < 0x80) {
+      ++i;
+      continue;
+    }
+    // The second byte's range is what rules out overlongs (E0, F0), surrogates (ED) and > U+10FFFF (F4).
+    std::size_t length = 0;
+    std::uint8_t low = 0x80, high = 0xBF;
+    if (c >= 0xC2 && c <= 0xDF) {
+      length = 2;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+      length = 3;
+      if (c == 0xE0) low = 0xA0;
+      if (c == 0xED) high = 0x9F;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+      length = 4;
+      if (c == 0xF0) low = 0x90;
+      if (c == 0xF4) high = 0x8F;
+    } else {
+      return false;
+    }
+    if (size - i < length || data[i + 1] < low || data[i + 1] > high) return false;
+    for (std::size_t k = 2; k < length; ++k)
+      if ((data[i + k] & 0xC0) != 0x80) return false;
+    i += length;
+  }
+  return true;
+}
+
+bool close_code_may_be_sent(std::uint16_t code) {
+  return (code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1014) ||
+         (code >= 3000 && code <= 4999);
+}
+
 std::uint16_t close_code_for(Violation v) {
   switch (v) {
     case Violation::message_too_big: return close_code::message_too_big;
+    case Violation::bad_close_reason: return close_code::invalid_payload;
     case Violation::rate_limited: return close_code::policy_violation;
     default: return close_code::protocol_error;
   }
@@ -110,6 +148,8 @@ std::string_view to_string(Violation v) {
     case Violation::unexpected_continuation: return "continuation without a message";
     case Violation::expected_continuation: return "new message inside a fragmented one";
     case Violation::length_overflow: return "frame length overflow";
+    case Violation::bad_close_code: return "close code not allowed";
+    case Violation::bad_close_reason: return "close reason not UTF-8";
     case Violation::message_too_big: return "message too big";
     case Violation::rate_limited: return "rate limit exceeded";
   }
@@ -142,6 +182,25 @@ Violation FrameScanner::check(const FrameHeader& h) const {
   return Violation::none;
 }
 
+// The whole close payload is here: its code must be one an endpoint may send, its reason UTF-8.
+Violation FrameScanner::check_close(const FrameHeader& h, const std::uint8_t* payload) {
+  const auto size = static_cast<std::size_t>(h.payload_length);  // <= 125, checked before
+  std::array<std::uint8_t, 125> plain;
+  for (std::size_t i = 0; i < size; ++i) plain[i] = payload[i] ^ (h.masked ? h.mask[i % 4] : 0);
+  std::uint16_t code = 1005;
+  if (size == 1) return Violation::bad_close_code;
+  if (size >= 2) {
+    code = static_cast<std::uint16_t>(plain[0] << 8 | plain[1]);
+    if (!close_code_may_be_sent(code)) return Violation::bad_close_code;
+    if (!is_utf8(plain.data() + 2, size - 2)) return Violation::bad_close_reason;
+  }
+  if (!close_seen_) {
+    close_seen_ = true;
+    close_code_ = code;
+  }
+  return Violation::none;
+}
+
 ScanResult FrameScanner::scan(const std::uint8_t* data, std::size_t size, bool stop_at_boundary) {
   if (discard_remaining_ > 0) {
     const auto take = static_cast<std::size_t>(std::min<std::uint64_t>(discard_remaining_, size));
@@ -152,10 +211,6 @@ ScanResult FrameScanner::scan(const std::uint8_t* data, std::size_t size, bool s
   while (pos < size || (stop_at_boundary && remaining_ == 0)) {
     if (remaining_ > 0) {
       const auto take = static_cast<std::size_t>(std::min<std::uint64_t>(remaining_, size - pos));
-      for (std::size_t i = 0; i < take && close_code_bytes_ > 0; ++i, --close_code_bytes_) {
-        const std::size_t k = 2 - close_code_bytes_;
-        close_code_ = static_cast<std::uint16_t>(close_code_ << 8 | (data[pos + i] ^ close_mask_[k]));
-      }
       remaining_ -= take;
       pos += take;
       continue;
@@ -168,6 +223,11 @@ ScanResult FrameScanner::scan(const std::uint8_t* data, std::size_t size, bool s
       case ParseStatus::complete: break;
     }
     if (auto v = check(h); v != Violation::none) return {pos, 0, v, false};
+    if (h.opcode == opcode::close) {
+      if (size - pos < h.header_length + h.payload_length) return {pos, size - pos, Violation::none, false};
+      if (auto v = check_close(h, data + pos + h.header_length); v != Violation::none)
+        return {pos, 0, v, false};
+    }
     if (gate_ && !h.is_control()) {
       switch (gate_(gate_context_, h, h.opcode != opcode::continuation)) {
         case FrameVerdict::pass: break;
@@ -182,14 +242,7 @@ ScanResult FrameScanner::scan(const std::uint8_t* data, std::size_t size, bool s
         }
       }
     }
-    if (h.is_control()) {
-      if (h.opcode == opcode::close && !close_seen_) {
-        close_seen_ = true;
-        close_code_ = h.payload_length >= 2 ? 0 : 1005;
-        close_code_bytes_ = h.payload_length >= 2 ? 2 : 0;
-        if (h.masked) close_mask_ = {h.mask[0], h.mask[1]};
-      }
-    } else {
+    if (!h.is_control()) {
       message_bytes_ = (h.opcode == opcode::continuation ? message_bytes_ : 0) + h.payload_length;
       in_message_ = !h.fin;
       ++data_frames_;

@@ -24,6 +24,7 @@ namespace close_code {
 inline constexpr std::uint16_t normal = 1000;
 inline constexpr std::uint16_t going_away = 1001;
 inline constexpr std::uint16_t protocol_error = 1002;
+inline constexpr std::uint16_t invalid_payload = 1007;
 inline constexpr std::uint16_t policy_violation = 1008;
 inline constexpr std::uint16_t message_too_big = 1009;
 inline constexpr std::uint16_t internal_error = 1011;
@@ -33,6 +34,8 @@ inline constexpr std::uint16_t bad_gateway = 1014;
 }  // namespace close_code
 
 inline constexpr std::size_t max_header_size = 14;  // 2 + 8 (64-bit length) + 4 (mask key)
+// A close frame is checked whole, so the scanner may hold one this long (RFC 6455 5.5: 125 bytes).
+inline constexpr std::size_t max_held_size = max_header_size + 125;
 
 struct FrameHeader {
   bool fin = true;
@@ -65,6 +68,13 @@ std::string encode_control_frame(std::uint8_t op, std::string_view payload,
 std::string encode_close_frame(std::uint16_t code, std::string_view reason,
                                std::optional<std::array<std::uint8_t, 4>> mask = std::nullopt);
 
+// Well-formed UTF-8 (Unicode table 3-7: no overlong forms, no surrogates, nothing past U+10FFFF).
+bool is_utf8(const std::uint8_t* data, std::size_t size);
+
+// RFC 6455 7.4 and the IANA registry: codes an endpoint may put in a close frame. 1005, 1006 and
+// 1015 only ever report what happened locally, and 1004 and 1016-2999 are reserved.
+bool close_code_may_be_sent(std::uint16_t code);
+
 enum class Violation : std::uint8_t {
   none,
   unmasked_client_frame,    // RFC 6455 5.1: a client must mask every frame
@@ -76,6 +86,8 @@ enum class Violation : std::uint8_t {
   unexpected_continuation,  // continuation frame with no message started
   expected_continuation,    // new data frame while a fragmented message is open
   length_overflow,          // 64-bit length with the top bit set
+  bad_close_code,           // RFC 6455 7.4: a 1-byte close payload, or a code no endpoint may send
+  bad_close_reason,         // RFC 6455 5.5.1: the close reason is not UTF-8
   message_too_big,          // over the route's max_message
   rate_limited,             // the frame gate refused the frame: the session ends
 };
@@ -102,15 +114,17 @@ using MessageObserver = void (*)(void* context, std::uint64_t payload_size);
 
 struct ScanResult {
   std::size_t forward = 0;  // bytes from the start of the input that may be sent on now
-  std::size_t held = 0;     // an incomplete frame header at the end: keep and rescan with more bytes
+  std::size_t held = 0;     // an incomplete frame header, or a close frame not yet whole, at the
+                            // end (at most max_held_size): keep and rescan with more bytes
   Violation violation = Violation::none;  // set: the frame starting at `forward` broke a rule
   bool stopped = false;     // stop_at_boundary reached a frame boundary at `forward`
   bool held_back = false;   // the gate held the frame at `forward`: keep everything from there
   std::size_t discard = 0;  // bytes after `forward` to throw away (a dropped frame); scan the rest next
 };
 
-// Follows frame boundaries across reads. It never looks at payload bytes, so masked payloads are
-// forwarded as they are and compression passes through.
+// Follows frame boundaries across reads. It looks at no payload but close frames', so masked
+// payloads are forwarded as they are and compression passes through; a close frame is checked
+// (code and UTF-8 reason) before any of it goes on, because once sent it cannot be taken back.
 class FrameScanner {
  public:
   explicit FrameScanner(ScanRules rules) : rules_(rules) {}
@@ -133,12 +147,12 @@ class FrameScanner {
   std::uint64_t data_frames() const { return data_frames_; }
   std::uint64_t dropped() const { return dropped_; }  // frames the gate dropped
   bool close_seen() const { return close_seen_; }
-  // The code of the first close frame, once its first two payload bytes passed (unmasked): 1005
-  // when it carries none, 0 before.
-  std::uint16_t close_code() const { return close_code_bytes_ == 0 ? close_code_ : 0; }
+  // The code of the first close frame: 1005 when it carries none, 0 before one is seen.
+  std::uint16_t close_code() const { return close_code_; }
 
  private:
   Violation check(const FrameHeader& h) const;
+  Violation check_close(const FrameHeader& h, const std::uint8_t* payload);
 
   ScanRules rules_;
   FrameGate gate_ = nullptr;
@@ -150,10 +164,7 @@ class FrameScanner {
   std::uint64_t message_bytes_ = 0;  // payload so far of the open data message
   bool in_message_ = false;          // a data message has started and its FIN frame not yet seen
   bool close_seen_ = false;
-  // The only payload bytes ever read: the first close frame's code, which may span reads.
   std::uint16_t close_code_ = 0;
-  std::uint8_t close_code_bytes_ = 0;  // code bytes still to come
-  std::array<std::uint8_t, 2> close_mask_{};
   std::uint64_t messages_ = 0;
   std::uint64_t data_frames_ = 0;
   std::uint64_t dropped_ = 0;

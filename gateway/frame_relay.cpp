@@ -123,9 +123,9 @@ FrameRelay::Next FrameRelay::read_step(Direction& d) {
     std::memcpy(buf, d.parked.data(), total);
     std::vector<std::uint8_t>().swap(d.parked);
   } else {
-    std::memcpy(buf, d.held, d.held_size);
-    total = d.held_size;
-    d.held_size = 0;
+    std::memcpy(buf, d.held.data(), d.held.size());
+    total = d.held.size();
+    d.held.clear();
   }
   bool drained = false;
   error_code end = d.deferred_end;  // the source ended behind parked bytes: nothing more to read
@@ -206,10 +206,7 @@ bool FrameRelay::process(Direction& d, std::uint8_t* data, std::size_t size,
   gate_now_ns_ = to_ns(now);
   for (;;) {
     const auto r = d.scanner.scan(data, size, d.state == State::closing);
-    if (r.held > 0) {
-      std::memcpy(d.held, data + r.forward, r.held);
-      d.held_size = r.held;
-    }
+    if (r.held > 0) d.held.assign(data + r.forward, data + r.forward + r.held);
     if (d.scanner.data_frames() != d.frames_seen) {
       d.frames_seen = d.scanner.data_frames();
       last_data_ = now;

@@ -62,8 +62,9 @@ class FrameRelay : public Drainable, public std::enable_shared_from_this<FrameRe
     State state = State::relaying;
     std::vector<std::uint8_t> pending;
     std::size_t pending_sent = 0;
-    std::uint8_t held[ws::max_header_size];  // an incomplete frame header, rescanned with more bytes
-    std::size_t held_size = 0;
+    // An incomplete frame header or close frame (ws::max_held_size at most), rescanned with more
+    // bytes; empty, without storage, until a read first splits one.
+    std::vector<std::uint8_t> held;
     std::string close_frame;  // for State::closing
     bool shutdown_after_flush = false;
     bool read_waiting = false;  // a wait is pending and will resume this direction

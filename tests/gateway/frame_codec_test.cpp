@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <array>
+#include <string>
 #include <vector>
 
 namespace wsgate::ws {
@@ -169,8 +171,9 @@ TEST(FrameScanner, TellsTheObserverEachMessageSizeWithFragmentsSummed) {
   EXPECT_EQ(sizes, (std::vector<std::uint64_t>{17, 0, 300}));
 }
 
-// The close code is read through the client's mask, also when its two bytes come in two reads.
-TEST(FrameScanner, ReadsTheFirstCloseCodeAcrossReads) {
+// A close frame goes on only whole: split across reads, it is held (as a split header is) and
+// rescanned; its code is read through the client's mask.
+TEST(FrameScanner, HoldsASplitCloseFrameAndReadsItsCode) {
   FrameScanner s({true, false, 1 << 20});
   const std::array<std::uint8_t, 4> mask{0x37, 0xfa, 0x21, 0x3d};
   const std::string close = encode_close_frame(4001, "bye", mask);
@@ -178,16 +181,46 @@ TEST(FrameScanner, ReadsTheFirstCloseCodeAcrossReads) {
   Bytes stream(close.begin(), close.end());
   stream.insert(stream.end(), second.begin(), second.end());
   const std::size_t split = 7;  // 2 + 4 header bytes, then the first code byte
-  s.scan(stream.data(), split);
-  EXPECT_TRUE(s.close_seen());
-  EXPECT_EQ(s.close_code(), 0) << "half a code is no code yet";
-  s.scan(stream.data() + split, stream.size() - split);
+  auto r = s.scan(stream.data(), split);
+  EXPECT_EQ(r.forward, 0u);
+  EXPECT_EQ(r.held, split);
+  EXPECT_FALSE(s.close_seen());
+  r = s.scan(stream.data(), stream.size());  // the held bytes and the rest, as the relay rescans
+  EXPECT_EQ(r.forward, stream.size());
+  EXPECT_EQ(r.violation, Violation::none);
   EXPECT_EQ(s.close_code(), 4001) << "the first close frame's code, not a later one's";
 
   FrameScanner server({false, false, 1 << 20});
   const std::string bare = encode_control_frame(opcode::close, "");
   server.scan(reinterpret_cast<const std::uint8_t*>(bare.data()), bare.size());
   EXPECT_EQ(server.close_code(), 1005) << "a close frame without a code";
+}
+
+TEST(Utf8, AcceptsWellFormedAndRefusesTheRest) {
+  auto utf8 = [](std::string_view s) {
+    return is_utf8(reinterpret_cast<const std::uint8_t*>(s.data()), s.size());
+  };
+  EXPECT_TRUE(utf8(""));
+  EXPECT_TRUE(utf8("plain ascii"));
+  EXPECT_TRUE(utf8("h\xC3\xA9llo \xE2\x82\xAC \xF0\x9F\x98\x80 \xF4\x8F\xBF\xBF"));  // é € 😀 U+10FFFF
+  EXPECT_TRUE(utf8("\xED\x9F\xBF"));                                 // U+D7FF, just below the surrogates
+  EXPECT_FALSE(utf8("\xC0\xAF"));                                     // overlong '/'
+  EXPECT_FALSE(utf8("\xE0\x80\xAF"));                                 // overlong, 3 bytes
+  EXPECT_FALSE(utf8("\xF0\x80\x80\xAF"));                             // overlong, 4 bytes
+  EXPECT_FALSE(utf8("\xED\xA0\x80"));                                 // surrogate U+D800
+  EXPECT_FALSE(utf8("\xF4\x90\x80\x80"));                             // U+110000
+  EXPECT_FALSE(utf8("\xC3"));                                         // cut short
+  EXPECT_FALSE(utf8("\xE2\x82"));                                     // cut short
+  EXPECT_FALSE(utf8("\x80"));                                         // lone continuation
+  EXPECT_FALSE(utf8("\xE2\x28\xA1"));                                 // bad continuation
+  EXPECT_FALSE(utf8("\xFF"));
+}
+
+TEST(CloseCode, OnlyCodesAnEndpointMaySend) {
+  for (int ok : {1000, 1001, 1002, 1003, 1007, 1008, 1009, 1010, 1011, 1012, 1013, 1014, 3000, 4999})
+    EXPECT_TRUE(close_code_may_be_sent(static_cast<std::uint16_t>(ok))) << ok;
+  for (int bad : {0, 999, 1004, 1005, 1006, 1015, 1016, 2000, 2999, 5000, 65535})
+    EXPECT_FALSE(close_code_may_be_sent(static_cast<std::uint16_t>(bad))) << bad;
 }
 
 struct ViolationCase {
@@ -216,6 +249,16 @@ Bytes concat(std::initializer_list<Bytes> parts) {
 
 const ScanRules kClient{true, false, 1000};
 const ScanRules kServer{false, false, 1000};
+
+// A masked close frame with a raw payload (code bytes and reason as given).
+Bytes close_frame(std::string_view payload) {
+  const std::string f = encode_control_frame(opcode::close, payload, std::array<std::uint8_t, 4>{9, 8, 7, 6});
+  return Bytes(f.begin(), f.end());
+}
+Bytes close_with(std::uint16_t code, std::string_view reason = "") {
+  const std::string f = encode_close_frame(code, reason, std::array<std::uint8_t, 4>{9, 8, 7, 6});
+  return Bytes(f.begin(), f.end());
+}
 
 INSTANTIATE_TEST_SUITE_P(
     Rfc6455, FrameScannerViolation,
@@ -247,7 +290,23 @@ INSTANTIATE_TEST_SUITE_P(
         ViolationCase{"too_big_fragments",
                       concat({frame(opcode::binary, 600, false),
                               frame(opcode::continuation, 401, true)}),
-                      kClient, Violation::message_too_big, 608}),
+                      kClient, Violation::message_too_big, 608},
+        ViolationCase{"close_1005", concat({frame(opcode::text, 1), close_with(1005)}), kClient,
+                      Violation::bad_close_code, 7},
+        ViolationCase{"close_1006", close_with(1006), kClient, Violation::bad_close_code, 0},
+        ViolationCase{"close_1015", close_with(1015), kClient, Violation::bad_close_code, 0},
+        ViolationCase{"close_999", close_with(999), kClient, Violation::bad_close_code, 0},
+        ViolationCase{"close_0", close_with(0), kClient, Violation::bad_close_code, 0},
+        ViolationCase{"close_1004", close_with(1004), kClient, Violation::bad_close_code, 0},
+        ViolationCase{"close_2999", close_with(2999), kClient, Violation::bad_close_code, 0},
+        ViolationCase{"close_5000", close_with(5000), kClient, Violation::bad_close_code, 0},
+        ViolationCase{"close_one_byte", close_frame("\x03"), kClient, Violation::bad_close_code, 0},
+        ViolationCase{"close_reason_not_utf8", close_with(1000, "bad \xC0\xAF"), kClient,
+                      Violation::bad_close_reason, 0},
+        ViolationCase{"close_1005_from_backend",
+                      Bytes{0x88, 0x02, 0x03, 0xED}, kServer, Violation::bad_close_code, 0},
+        ViolationCase{"close_fine", concat({close_with(4999, "\xC3\xA9t\xC3\xA9"), close_with(1000)}),
+                      kClient, Violation::none, 2 * (6 + 2) + 5}),
     [](const auto& param_info) { return std::string(param_info.param.name); });
 
 TEST(FrameScanner, DeflateAllowsRsv1OnFirstFrameOnly) {
@@ -276,8 +335,8 @@ TEST(FrameScanner, StopAtBoundaryNeverSplitsAFrame) {
 
 TEST(FrameScanner, RecordsCloseFrames) {
   FrameScanner s({true, false, 1 << 20});
-  const Bytes c = frame(opcode::close, 2);
-  s.scan(c.data(), c.size());
+  const std::string c = encode_close_frame(1000, "", std::array<std::uint8_t, 4>{1, 2, 3, 4});
+  s.scan(reinterpret_cast<const std::uint8_t*>(c.data()), c.size());
   EXPECT_TRUE(s.close_seen());
 }
 
