@@ -25,6 +25,26 @@ bool is_base64_of_16_bytes(std::string_view key) {
 
 }  // namespace
 
+RequestProblem check_request(const RequestHeader& req) {
+  if (req.version() >= 11 && req.count(http::field::host) != 1) return RequestProblem::host_count;
+  // The parser has refused Transfer-Encoding with Content-Length; what is left must be exactly
+  // "chunked", since that is the only coding the gateway takes off and puts back.
+  const auto codings = req.count(http::field::transfer_encoding);
+  if (codings > 1 ||
+      (codings == 1 && !boost::beast::iequals(req[http::field::transfer_encoding], "chunked")))
+    return RequestProblem::transfer_coding;
+  return RequestProblem::none;
+}
+
+std::string_view to_string(RequestProblem p) {
+  switch (p) {
+    case RequestProblem::none: return "ok";
+    case RequestProblem::host_count: return "exactly one Host header is required";
+    case RequestProblem::transfer_coding: return "transfer coding other than chunked";
+  }
+  return "unknown";
+}
+
 bool wants_websocket(const RequestHeader& req) {
   return boost::beast::iequals(req[http::field::upgrade], "websocket") &&
          has_token(req[http::field::connection], "upgrade");

@@ -13,6 +13,15 @@ namespace wsgate::gateway {
 
 using RequestHeader = boost::beast::http::request_header<>;
 
+// Framing rules every request meets before it is routed, upgrade or not.
+enum class RequestProblem {
+  none,
+  host_count,        // RFC 9112 3.2: an HTTP/1.1 request carries exactly one Host (400)
+  transfer_coding,   // a transfer coding other than chunked (501, as NGINX answers)
+};
+RequestProblem check_request(const RequestHeader& req);
+std::string_view to_string(RequestProblem p);
+
 // The request asks for a protocol switch to WebSocket (Upgrade: websocket, Connection: upgrade).
 bool wants_websocket(const RequestHeader& req);
 

@@ -6,6 +6,7 @@
 #include "gateway/log.hpp"
 #include "auth/verified_token_cache.hpp"
 #include "gateway/hash_key.hpp"
+#include "routing/request_target.hpp"
 #include "routing/stable_hash.hpp"
 #include "gateway/token_extraction.hpp"
 
@@ -43,7 +44,8 @@ template <class Phase>
 metrics::RequestResult result_of(unsigned status, Phase phase) {
   using R = metrics::RequestResult;
   switch (status) {
-    case 400: return R::bad_request;
+    case 400:
+    case 501: return R::bad_request;  // a transfer coding the gateway does not take
     case 401: return R::unauthorized;
     case 403: return R::forbidden;
     case 404: return R::no_route;
@@ -205,9 +207,21 @@ void UpgradeSession::handle_request() {
   if (static_cast<std::size_t>(std::distance(req.begin(), req.end())) > limits.max_headers)
     return reject(431, "Request Header Fields Too Large", "more than max_headers fields");
   head_request_ = req.method() == http::verb::head;
+  if (auto p = check_request(req); p != RequestProblem::none)
+    return p == RequestProblem::transfer_coding ? reject(501, "Not Implemented", to_string(p))
+                                                : reject(400, "Bad Request", to_string(p));
+  std::string problem;
+  auto target = routing::normalize_target(req.target(), problem);
+  if (!target) return reject(400, "Bad Request", problem);
+  if (!target->host.empty()) req.set(http::field::host, target->host);
+  if (target->target != req.target()) req.target(target->target);
 
   const auto match = rt_->table.match(req[http::field::host], req.target());
   if (!match) return reject(404, "Not Found", "no route");
+  // A backend that decodes %2F or takes '\' for '/' before it resolves "..", must not land on a
+  // path another route (or none) owns.
+  if (rt_->table.match(req[http::field::host], target->loose_path) != match)
+    return reject(400, "Bad Request", "path means another route once %2F or \\ is decoded");
   route_index_ = *match;
   route_ = &rt_->routes[route_index_];
 
