@@ -123,8 +123,8 @@ FrameRelay::Next FrameRelay::read_step(Direction& d) {
     std::memcpy(buf, d.parked.data(), total);
     std::vector<std::uint8_t>().swap(d.parked);
   } else {
-    std::memcpy(buf, d.held.data(), d.held.size());
     total = d.held.size();
+    if (total > 0) std::memcpy(buf, d.held.data(), total);  // data() may be null when empty
     d.held.clear();
   }
   bool drained = false;
