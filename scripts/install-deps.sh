@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs, from Debian 12's apt, whatever wsgate needs to build, test and run its demo, and the
+# Installs, from Debian 12's apt, whatever wsgate needs to build, test (clang 14 and its sanitizer
+# and libFuzzer runtimes included) and run its demo, and the
 # npm packages its tests and demo backends use. Installs nothing that is already there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,6 +14,7 @@ packages=(
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
   libssl-dev libyaml-cpp-dev prometheus-cpp-dev libhiredis-dev
   libgtest-dev libbenchmark-dev redis-server prometheus
+  clang-14 libclang-rt-14-dev llvm-14
 )
 if ((with_bench)); then packages+=(nginx haproxy gnuplot-nox linux-perf strace); fi
 command -v node >/dev/null || packages+=(nodejs)

@@ -103,6 +103,10 @@ export async function startRedis({ port } = {}) {
   return redis;
 }
 
+// What AddressSanitizer, UndefinedBehaviorSanitizer and ThreadSanitizer print: a sanitized build's
+// report fails the test that stops the gateway, even when the clients saw nothing wrong.
+const sanitizerReport = /runtime error:|ERROR: (Address|Leak)Sanitizer|WARNING: ThreadSanitizer|SUMMARY: \w+Sanitizer/;
+
 // Starts wsgate on `yaml` (written to dir/gateway.yaml); resolves when every listener is bound.
 export async function startGateway(yaml, { dir = tempDir(), env = {} } = {}) {
   const configPath = path.join(dir, 'gateway.yaml');
@@ -139,6 +143,8 @@ export async function startGateway(yaml, { dir = tempDir(), env = {} } = {}) {
     async stop() {
       if (proc.exitCode === null && !proc.signalCode) proc.kill('SIGKILL');
       await exited;
+      const report = logs.findIndex((l) => sanitizerReport.test(l));
+      if (report >= 0) throw new Error(`sanitizer report from wsgate:\n${logs.slice(report, report + 40).join('\n')}`);
     },
   };
   await withTimeout(Promise.race([gw.waitLog(/ started /, 10000), exited.then((e) => {
