@@ -17,6 +17,8 @@
 #include <sstream>
 #include <string_view>
 
+#include <sys/resource.h>
+
 namespace {
 
 void usage(std::ostream& out) {
@@ -90,6 +92,19 @@ int check_config(const std::string& path) {
   return 0;
 }
 
+// Every session holds two descriptors; the soft limit (1024 on most systems) would cap the gateway
+// near 500 sessions, so it takes the hard limit, as HAProxy does. Logged: it bounds the sessions.
+void raise_open_file_limit() {
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) != 0) return;
+  if (limit.rlim_cur < limit.rlim_max) {
+    const rlim_t soft = limit.rlim_cur;
+    limit.rlim_cur = limit.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &limit) != 0) limit.rlim_cur = soft;
+  }
+  wsgate::log::info("open_files", {{"limit", std::to_string(limit.rlim_cur)}});
+}
+
 int run(const std::string& path) {
   auto loaded = wsgate::config::load_config_file(path);
   auto errors = std::move(loaded.errors);
@@ -104,6 +119,7 @@ int run(const std::string& path) {
   }
   // Writes to a peer that has gone must come back as EPIPE, not kill the process.
   std::signal(SIGPIPE, SIG_IGN);
+  raise_open_file_limit();
   return server.run();
 }
 
