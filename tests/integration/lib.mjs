@@ -207,6 +207,28 @@ export function rawExchange(port, payload, { until, ms = 5000, keepWriting } = {
   }), ms, 'raw exchange');
 }
 
+// A WebSocket session on a raw socket (for frames no client library would send): the upgrade is
+// sent, its response head read; `rest()` is every byte after it, `ended` the socket's close.
+export async function rawSession(port, pathname, extraHeaders = '') {
+  const socket = net.connect(port, '127.0.0.1');
+  await new Promise((r) => socket.once('connect', r));
+  socket.write(`GET ${pathname} HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+               `Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n${extraHeaders}\r\n`);
+  let data = Buffer.alloc(0);
+  socket.on('data', (c) => { data = Buffer.concat([data, c]); });
+  socket.on('error', () => {});
+  const ended = new Promise((r) => socket.on('close', r));
+  while (!data.includes('\r\n\r\n')) await sleep(10);
+  const head = data.subarray(0, data.indexOf('\r\n\r\n') + 4).toString();
+  return { socket, head, ended, rest: () => data.subarray(head.length) };
+}
+
+// Resident memory of a process, from /proc.
+export function rssKiB(pid) {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  return Number(status.match(/VmRSS:\s+(\d+) kB/)[1]);
+}
+
 export function statusOf(response) {
   const m = response.match(/^HTTP\/1\.1 (\d{3})/);
   return m ? Number(m[1]) : null;

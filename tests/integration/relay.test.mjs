@@ -3,9 +3,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import net from 'node:net';
-import { startBackend, startGateway, open, connect, routeYaml, sleep } from './lib.mjs';
+import { startBackend, startGateway, open, connect, routeYaml, sleep, rawSession, rssKiB } from './lib.mjs';
 
 let backend, gw;
 
@@ -159,21 +157,8 @@ test('the gateway pings a silent client and closes one that never answers', asyn
 });
 
 // Raw frames for what a well-behaved client library will not send.
-async function rawSession(pathname) {
-  const socket = net.connect(gw.ports.public, '127.0.0.1');
-  await new Promise((r) => socket.once('connect', r));
-  socket.write(`GET ${pathname} HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
-               'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n');
-  let data = Buffer.alloc(0);
-  socket.on('data', (c) => { data = Buffer.concat([data, c]); });
-  const ended = new Promise((r) => socket.on('close', r));
-  while (!data.includes('\r\n\r\n')) await sleep(10);
-  const head = data.subarray(0, data.indexOf('\r\n\r\n') + 4).toString();
-  return { socket, head, ended, rest: () => data.subarray(head.length) };
-}
-
 test('an unmasked client frame gets close 1002', async () => {
-  const s = await rawSession('/echo');
+  const s = await rawSession(gw.ports.public, '/echo');
   assert.match(s.head, /^HTTP\/1\.1 101/);
   s.socket.write(Buffer.from([0x81, 0x02, 0x68, 0x69]));  // "hi", not masked
   await s.ended;
@@ -184,16 +169,11 @@ test('an unmasked client frame gets close 1002', async () => {
 });
 
 test('a reserved opcode gets close 1002', async () => {
-  const s = await rawSession('/echo');
+  const s = await rawSession(gw.ports.public, '/echo');
   s.socket.write(Buffer.from([0x83, 0x80, 1, 2, 3, 4]));  // opcode 3, masked, empty
   await s.ended;
   assert.equal(s.rest().readUInt16BE(2), 1002);
 });
-
-function rssKiB(pid) {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  return Number(status.match(/VmRSS:\s+(\d+) kB/)[1]);
-}
 
 test('a client that stops reading stalls the backend instead of filling the gateway', async () => {
   const ws = await open(gw.url('public', '/echo'));
