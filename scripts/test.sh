@@ -28,7 +28,7 @@ export CC=clang-14 CXX=clang++-14 BUILD_TYPE=RelWithDebInfo
 BUILD_DIR=build-asan scripts/build.sh -DWSGATE_FUZZ=ON -DWSGATE_BENCH=OFF
 WSGATE_SANITIZER=address ASAN_OPTIONS=abort_on_error=1:detect_leaks=1:external_symbolizer_path=$symbolizer \
 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1:external_symbolizer_path=$symbolizer \
-  run_ctest build-asan "$@"
+  run_ctest build-asan -LE soak "$@"
 
 BUILD_DIR=build-tsan scripts/build.sh -DWSGATE_SANITIZE=thread -DWSGATE_BENCH=OFF
 WSGATE_SANITIZER=thread TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1:external_symbolizer_path=$symbolizer \
