@@ -1,17 +1,20 @@
 // libFuzzer: the HTTP request path before an upgrade, as UpgradeSession runs it: parse with the
-// gateway's limits, route, check the handshake and Origin, take the token, find the client's
+// gateway's limits, check Host and Transfer-Encoding, normalize the target (which must come out
+// with no dot segment and normalize to itself again), route, check the handshake and Origin, take the token, find the client's
 // address and hash key, rewrite the headers for the backend and serialize.
 #include "gateway/handshake_check.hpp"
 #include "gateway/hash_key.hpp"
 #include "gateway/header_rewrite.hpp"
 #include "gateway/ip_network.hpp"
 #include "gateway/token_extraction.hpp"
+#include "routing/request_target.hpp"
 #include "routing/route_table.hpp"
 
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
 
+#include <cstdlib>
 #include <sstream>
 
 namespace http = boost::beast::http;
@@ -41,7 +44,23 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   parser.put(boost::asio::buffer(data, size), ec);
   if (ec || !parser.is_header_done()) return 0;
   auto& req = parser.get();
-  if (!table.match(req[http::field::host], req.target())) return 0;
+  if (gateway::check_request(req) != gateway::RequestProblem::none) return 0;
+  std::string problem;
+  const auto target = routing::normalize_target(req.target(), problem);
+  if (!target) {
+    if (problem.empty()) std::abort();  // a refusal always says why
+    return 0;
+  }
+  const std::string_view path = std::string_view(target->target).substr(0, target->target.find('?'));
+  if (!path.starts_with('/') || path.find("/../") != std::string_view::npos ||
+      path.find("/./") != std::string_view::npos || path.ends_with("/..") || path.ends_with("/."))
+    std::abort();
+  const auto again = routing::normalize_target(target->target, problem);
+  if (!again || again->target != target->target) std::abort();  // normal form is a fixed point
+  if (!target->host.empty()) req.set(http::field::host, target->host);
+  req.target(target->target);
+  const auto route = table.match(req[http::field::host], req.target());
+  if (!route || table.match(req[http::field::host], target->loose_path) != route) return 0;
   const bool upgrade = gateway::wants_websocket(req);
   if (upgrade && gateway::check_websocket_handshake(req) != gateway::HandshakeProblem::none) return 0;
   gateway::origin_allowed(origins, req[http::field::origin]);
