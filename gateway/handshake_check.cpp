@@ -53,7 +53,6 @@ bool wants_websocket(const RequestHeader& req) {
 HandshakeProblem check_websocket_handshake(const RequestHeader& req) {
   if (req.method() != http::verb::get) return HandshakeProblem::not_get;
   if (req.version() < 11) return HandshakeProblem::not_http11;
-  if (req.count(http::field::host) != 1) return HandshakeProblem::no_host;
   if (req.count(http::field::sec_websocket_version) != 1 ||
       req[http::field::sec_websocket_version] != "13")
     return HandshakeProblem::bad_version;
@@ -68,7 +67,6 @@ std::string_view to_string(HandshakeProblem p) {
     case HandshakeProblem::none: return "ok";
     case HandshakeProblem::not_get: return "websocket handshake must be GET";
     case HandshakeProblem::not_http11: return "websocket handshake needs HTTP/1.1";
-    case HandshakeProblem::no_host: return "exactly one Host header is required";
     case HandshakeProblem::bad_version: return "Sec-WebSocket-Version must be 13";
     case HandshakeProblem::bad_key: return "Sec-WebSocket-Key must be 16 bytes in base64";
   }

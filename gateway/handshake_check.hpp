@@ -29,7 +29,6 @@ enum class HandshakeProblem {
   none,
   not_get,          // RFC 6455 4.1: the method must be GET
   not_http11,       // ... and the version at least HTTP/1.1
-  no_host,
   bad_version,      // Sec-WebSocket-Version must be 13
   bad_key,          // Sec-WebSocket-Key must be base64 of 16 bytes
 };

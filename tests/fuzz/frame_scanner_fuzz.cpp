@@ -68,6 +68,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       const auto r = scanner.scan(buffer.data() + offset, buffer.size() - offset, stop);
       stop = false;
       check(r.forward + r.held + r.discard <= buffer.size() - offset);
+      check(r.held <= max_held_size);  // what the relay keeps between reads stays this small
       if (r.violation != Violation::none || r.held_back) return 0;  // the session would end or wait
       offset += r.forward + r.discard;
       if (r.held > 0) {

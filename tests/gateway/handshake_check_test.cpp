@@ -38,6 +38,32 @@ TEST(HandshakeCheck, WantsWebsocketNeedsBothHeaders) {
   EXPECT_TRUE(wants_websocket(req));
 }
 
+// Every request, upgrade or not, before it is routed.
+TEST(RequestCheck, HostAndTransferEncoding) {
+  auto req = upgrade_request();
+  EXPECT_EQ(check_request(req), RequestProblem::none);
+  req.erase(http::field::host);
+  EXPECT_EQ(check_request(req), RequestProblem::host_count);
+  EXPECT_EQ(to_string(check_request(req)), "exactly one Host header is required");
+  req.insert(http::field::host, "a.example");
+  req.insert(http::field::host, "b.example");
+  EXPECT_EQ(check_request(req), RequestProblem::host_count);
+  req = upgrade_request();
+  req.version(10);
+  req.erase(http::field::host);
+  EXPECT_EQ(check_request(req), RequestProblem::none) << "HTTP/1.0 needs no Host";
+  req = upgrade_request();
+  req.set(http::field::transfer_encoding, "Chunked");
+  EXPECT_EQ(check_request(req), RequestProblem::none);
+  for (const char* coding : {"gzip, chunked", "chunked, identity", "identity", ""}) {
+    req.set(http::field::transfer_encoding, coding);
+    EXPECT_EQ(check_request(req), RequestProblem::transfer_coding) << coding;
+  }
+  req.set(http::field::transfer_encoding, "chunked");
+  req.insert(http::field::transfer_encoding, "chunked");
+  EXPECT_EQ(check_request(req), RequestProblem::transfer_coding) << "twice";
+}
+
 TEST(HandshakeCheck, EachProblem) {
   auto req = upgrade_request();
   req.method(http::verb::post);
@@ -45,9 +71,6 @@ TEST(HandshakeCheck, EachProblem) {
   req = upgrade_request();
   req.version(10);
   EXPECT_EQ(check_websocket_handshake(req), HandshakeProblem::not_http11);
-  req = upgrade_request();
-  req.erase(http::field::host);
-  EXPECT_EQ(check_websocket_handshake(req), HandshakeProblem::no_host);
   req = upgrade_request();
   req.set(http::field::sec_websocket_version, "8");
   EXPECT_EQ(check_websocket_handshake(req), HandshakeProblem::bad_version);
