@@ -3,14 +3,14 @@
 // same gateway, and the gateway's memory grows by no more than each attack's budget.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHash, createHmac, generateKeyPairSync, randomBytes, sign } from 'node:crypto';
+import { createHmac, generateKeyPairSync, randomBytes, sign } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import tls from 'node:tls';
 import {
   tempDir, startBackend, startGateway, open, connect, rawExchange, rawSession, statusOf, routeYaml,
-  sleep, rssKiB, makeCert,
+  sleep, rssKiB, makeCert, upgradeResponse,
 } from './lib.mjs';
 
 let dir, backend, gw, secret, ecKey, ponger;
@@ -73,10 +73,7 @@ async function startPonger() {
       if (!upgraded) {
         const end = buffered.indexOf('\r\n\r\n');
         if (end < 0) return;
-        const key = buffered.subarray(0, end).toString().match(/sec-websocket-key: *(\S+)/i)[1];
-        const accept = createHash('sha1').update(`${key}258EAFA5-E914-47DA-95CA-C5AB0DC85B11`).digest('base64');
-        socket.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
-                     `Sec-WebSocket-Accept: ${accept}\r\n\r\n`);
+        socket.write(upgradeResponse(buffered.subarray(0, end)));
         upgraded = true;
         buffered = buffered.subarray(end + 4);
       }

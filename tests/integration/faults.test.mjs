@@ -5,11 +5,12 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { openSync, closeSync } from 'node:fs';
+import { openSync, closeSync, readFileSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import {
   wsgateBin, tempDir, startBackend, startGateway, open, connect, routeYaml, sleep, rssKiB, freePort,
+  upgradeResponse,
 } from './lib.mjs';
 
 let backend, silent, garbage, deaf, gw;
@@ -30,14 +31,10 @@ before(async () => {
   deaf = net.createServer((s) => {
     s.on('error', () => {});
     s.once('data', (head) => {
-      const key = head.toString().match(/sec-websocket-key: *(\S+)/i)[1];
-      import('node:crypto').then(({ createHash }) => {
-        const accept = createHash('sha1').update(`${key}258EAFA5-E914-47DA-95CA-C5AB0DC85B11`).digest('base64');
-        s.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\n\r\n`);
-        s.pause();
-        s.on('data', (c) => { deafReceived.bytes += c.length; });
-        deafReceived.sockets.push(s);
-      });
+      s.write(upgradeResponse(head));
+      s.pause();
+      s.on('data', (c) => { deafReceived.bytes += c.length; });
+      deafReceived.sockets.push(s);
     });
   });
   const [silentPort, garbagePort, deafPort] = await Promise.all([listen(silent), listen(garbage), listen(deaf)]);
@@ -123,7 +120,6 @@ test('SIGHUP with a broken file during traffic: nothing stops, nothing is lost, 
     return n;
   });
   await sleep(200);
-  const { readFileSync } = await import('node:fs');
   const config = readFileSync(gw.configPath, 'utf8');
   gw.writeConfig(config.replace('routes:', 'routes: [\n'));
   gw.proc.kill('SIGHUP');
@@ -180,7 +176,6 @@ test('logs to a full disk (stderr on /dev/full): the gateway serves, rejects and
   const yaml = routeYaml(`
   - { name: echo, match: { path_prefix: /echo }, backends: [ "${b.url}" ] }`,
   { listeners: `  - { name: public, bind: "127.0.0.1:${port}" }` });
-  const { writeFileSync } = await import('node:fs');
   const configPath = path.join(dir, 'gateway.yaml');
   writeFileSync(configPath, yaml);
   const full = openSync('/dev/full', 'w');

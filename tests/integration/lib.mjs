@@ -1,6 +1,7 @@
 // Helpers for integration tests: start the real wsgate binary on a YAML file, real backends in
 // child processes, and real clients. Every process started here is stopped by its own PID.
 import { spawn, execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -221,6 +222,14 @@ export async function rawSession(port, pathname, extraHeaders = '') {
   while (!data.includes('\r\n\r\n')) await sleep(10);
   const head = data.subarray(0, data.indexOf('\r\n\r\n') + 4).toString();
   return { socket, head, ended, rest: () => data.subarray(head.length) };
+}
+
+// For hand-made WebSocket backends: the 101 that accepts the upgrade request whose head is `head`.
+export function upgradeResponse(head) {
+  const key = head.toString().match(/sec-websocket-key: *(\S+)/i)[1];
+  const accept = createHash('sha1').update(`${key}258EAFA5-E914-47DA-95CA-C5AB0DC85B11`).digest('base64');
+  return `HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+         `Sec-WebSocket-Accept: ${accept}\r\n\r\n`;
 }
 
 // Resident memory of a process, from /proc.
