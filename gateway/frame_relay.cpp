@@ -109,9 +109,10 @@ void FrameRelay::pump(Direction& d) {
   continue_with(d, read_step(d));
 }
 
-// One turn of a direction: read into the thread's buffer until a read would block (or the buffer
-// is full), scan, write on. Only would_block proves the socket empty: a short read may have an
-// EOF queued right behind its data, and edge-triggered readiness would never report it again.
+// One turn of a direction: read into the thread's buffer until the socket is empty (or the buffer
+// is full), scan, write on. A short read proves the socket empty only when epoll has not shown
+// a FIN (Transport::read_left_socket_empty): an EOF queued behind the data would never be
+// reported again by edge-triggered readiness. Otherwise only would_block proves it.
 FrameRelay::Next FrameRelay::read_step(Direction& d) {
   if (finished_ || d.state == State::done || !d.pending.empty() || d.held_back()) return Next::stop;
   const std::size_t capacity = limits_.max_frame_buffer;
@@ -141,6 +142,7 @@ FrameRelay::Next FrameRelay::read_step(Direction& d) {
       break;
     } else {
       total += n;
+      drained = d.src->read_left_socket_empty(n, want);
     }
   }
   const auto now = Clock::now();

@@ -26,6 +26,15 @@ class ReadinessWait {
   void start(boost::asio::ip::tcp::socket& socket, std::shared_ptr<void> keep, Callback callback,
              void* context);
 
+  // A short read proves a socket empty only if no FIN waits behind the data; epoll tells that
+  // (EPOLLRDHUP) once asked to. This asks, with one epoll_ctl; false if epoll refused.
+  static bool watch_peer_shutdown(boost::asio::ip::tcp::socket& socket);
+  // Whether an end may be waiting to be read: the readiness last reported for the socket showed
+  // a FIN, a hang-up or an error, or was reported before watch_peer_shutdown. Then only a read
+  // that would block proves the socket empty; otherwise a short read does, because anything that
+  // arrives after the last report (data or FIN) makes epoll report the socket again.
+  static bool end_may_be_pending(boost::asio::ip::tcp::socket& socket);
+
  private:
   struct Op;
   // Reused for every wait: no allocation per message. A started Op also holds itself until Asio

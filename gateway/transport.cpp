@@ -15,6 +15,7 @@ namespace wsgate::gateway {
 
 struct Transport::BioState {
   int fd = -1;
+  bool last_recv_short = false;  // the last recv() left the socket empty (short or would block)
 };
 
 namespace {
@@ -24,6 +25,7 @@ int bio_read(BIO* bio, char* out, int size) {
   auto* s = static_cast<Transport::BioState*>(BIO_get_data(bio));
   BIO_clear_retry_flags(bio);
   const ssize_t n = ::recv(s->fd, out, static_cast<std::size_t>(size), 0);
+  s->last_recv_short = n < size;
   if (n >= 0) return static_cast<int>(n);
   if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) BIO_set_retry_read(bio);
   return -1;
@@ -82,7 +84,8 @@ Transport::Transport(Transport&& other) noexcept
       ssl_(std::exchange(other.ssl_, nullptr)),
       bio_state_(std::move(other.bio_state_)),
       read_wants_(other.read_wants_),
-      write_wants_(other.write_wants_) {}
+      write_wants_(other.write_wants_),
+      shutdown_watched_(other.shutdown_watched_) {}
 
 Transport::~Transport() {
   if (ssl_) SSL_free(ssl_);
@@ -185,6 +188,18 @@ std::size_t Transport::write_some(const void* data, std::size_t size, error_code
   }
   ec = tls_error(r, write_wants_);
   return 0;
+}
+
+bool Transport::read_left_socket_empty(std::size_t got, std::size_t asked) {
+  // Under TLS the socket was read by OpenSSL: short there, and nothing left in its buffers.
+  const bool short_read = ssl_ ? bio_state_->last_recv_short && SSL_has_pending(ssl_) == 0
+                               : got < asked;
+  if (!short_read) return false;
+  if (!shutdown_watched_) {
+    shutdown_watched_ = ReadinessWait::watch_peer_shutdown(socket_);
+    return false;
+  }
+  return !ReadinessWait::end_may_be_pending(socket_);
 }
 
 void Transport::handshake_step(error_code& ec) {

@@ -42,6 +42,11 @@ class Transport {
   // A read of 0 bytes is reported as asio::error::eof (for TLS: after close_notify or TCP FIN).
   std::size_t read_some(void* data, std::size_t size, error_code& ec);
   std::size_t write_some(const void* data, std::size_t size, error_code& ec);
+  // After read_some returned `got` of `asked` bytes: true when that read is known to have left
+  // the socket empty (short, with no FIN behind it), so the caller may wait for readiness instead
+  // of reading once more only to hear would_block. The first short read asks epoll to report
+  // FINs and answers false.
+  bool read_left_socket_empty(std::size_t got, std::size_t asked);
   void handshake_step(error_code& ec);
 
   struct BioState;  // what the TLS BIO works on
@@ -145,6 +150,7 @@ class Transport {
   std::unique_ptr<BioState> bio_state_;  // on the heap: its address survives moves of Transport
   asio::socket_base::wait_type read_wants_ = asio::socket_base::wait_read;
   asio::socket_base::wait_type write_wants_ = asio::socket_base::wait_write;
+  bool shutdown_watched_ = false;  // epoll reports the peer's FIN (ReadinessWait::watch_peer_shutdown)
 };
 
 }  // namespace wsgate::gateway

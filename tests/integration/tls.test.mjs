@@ -103,3 +103,23 @@ test('a backend certificate not signed by the CA gets 502', async () => {
   await assert.rejects(ws.opened, (err) => err.status === 502);
   await gw.waitLog(/backend_tls_failed/);
 });
+
+// After the first messages, a read of a TLS session stops when OpenSSL's last recv() was short and
+// nothing is left in its buffers, unless epoll has shown a FIN: here the end is already there,
+// a bare FIN (seen only by epoll) or close_notify and FIN (seen by OpenSSL too). A client that
+// leaves without a close frame gets 1001 (the echo of "two" is not awaited).
+for (const ending of ['FIN', 'close_notify and FIN']) {
+  test(`data and ${ending} arriving together after earlier messages: relayed, then ended at once`, async () => {
+    const { spawnSync } = await import('node:child_process');
+    const script = new URL('../clients/abrupt_tls_client.py', import.meta.url).pathname;
+    const args = [script, String(gw.ports.secure), '/abrupt'];
+    if (ending !== 'FIN') args.push('close-notify');
+    const out = spawnSync('python3', args, { encoding: 'utf8', timeout: 10000 });
+    assert.equal(out.status, 0, out.stderr);
+    const result = JSON.parse(out.stdout);
+    assert.equal(result.frames[0], 'one');
+    assert.match(result.frames[1], /^opcode 8 03e9/);  // 1001
+    assert.ok(result.ms_to_eof < 1000, `ended after ${result.ms_to_eof} ms`);
+    await gw.waitLog(/session_closed .*messages_in=2 /);
+  });
+}
