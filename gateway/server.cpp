@@ -119,11 +119,23 @@ bool Server::open_listeners() {
   return true;
 }
 
+namespace {
+
+void keep_deadline_near(asio::steady_timer& anchor) {
+  anchor.expires_after(std::chrono::seconds(1));
+  anchor.async_wait([&anchor](boost::system::error_code ec) {
+    if (!ec) keep_deadline_near(anchor);
+  });
+}
+
+}  // namespace
+
 int Server::run() {
   if (!open_listeners()) return 1;
   for (auto& w : workers_) {
     Worker* worker = w.get();
     for (auto& l : worker->listeners) l->start();
+    keep_deadline_near(worker->anchor);
     worker->thread = std::thread([worker] {
       auto guard = asio::make_work_guard(worker->io);
       worker->io.run();

@@ -39,6 +39,10 @@ class Server {
     // A socket never leaves its thread, so per-descriptor reactor locks buy nothing; the
     // scheduler keeps its lock because the control thread posts (drain) to every worker.
     boost::asio::io_context io{BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO};
+    // Always due within a second (see keep_deadline_near), so that the sessions' timers, all
+    // further away, never become the earliest: Asio resets its timerfd (a system call) whenever
+    // the earliest deadline changes, which would be several times per upgrade.
+    boost::asio::steady_timer anchor{io};
     std::vector<std::unique_ptr<Listener>> listeners;
     std::thread thread;
   };

@@ -65,7 +65,7 @@ Transport::Transport(tcp::socket socket) : socket_(std::move(socket)) {
   error_code ec;
   // Reads and writes are recv()/send() on the descriptor, so only O_NONBLOCK matters; Asio
   // already set it on a socket it connected, and knows, so this is one ioctl at most.
-  socket_.native_non_blocking(true, ec);
+  if (!socket_.native_non_blocking()) socket_.native_non_blocking(true, ec);
   socket_.set_option(tcp::no_delay(true), ec);
 }
 
@@ -85,7 +85,8 @@ Transport::Transport(Transport&& other) noexcept
       bio_state_(std::move(other.bio_state_)),
       read_wants_(other.read_wants_),
       write_wants_(other.write_wants_),
-      shutdown_watched_(other.shutdown_watched_) {}
+      shutdown_watched_(other.shutdown_watched_),
+      unwatched_short_reads_(other.unwatched_short_reads_) {}
 
 Transport::~Transport() {
   if (ssl_) SSL_free(ssl_);
@@ -190,13 +191,20 @@ std::size_t Transport::write_some(const void* data, std::size_t size, error_code
   return 0;
 }
 
+int& Transport::inline_completions() {
+  static thread_local int depth = 0;
+  return depth;
+}
+
 bool Transport::read_left_socket_empty(std::size_t got, std::size_t asked) {
   // Under TLS the socket was read by OpenSSL: short there, and nothing left in its buffers.
   const bool short_read = ssl_ ? bio_state_->last_recv_short && SSL_has_pending(ssl_) == 0
                                : got < asked;
   if (!short_read) return false;
   if (!shutdown_watched_) {
-    shutdown_watched_ = ReadinessWait::watch_peer_shutdown(socket_);
+    // From the second short read on: a session that relays one read each way (a health probe,
+    // a bare close handshake) never pays the epoll_ctl.
+    if (++unwatched_short_reads_ >= 2) shutdown_watched_ = ReadinessWait::watch_peer_shutdown(socket_);
     return false;
   }
   return !ReadinessWait::end_may_be_pending(socket_);

@@ -44,8 +44,8 @@ class Transport {
   std::size_t write_some(const void* data, std::size_t size, error_code& ec);
   // After read_some returned `got` of `asked` bytes: true when that read is known to have left
   // the socket empty (short, with no FIN behind it), so the caller may wait for readiness instead
-  // of reading once more only to hear would_block. The first short read asks epoll to report
-  // FINs and answers false.
+  // of reading once more only to hear would_block. Until epoll has been asked to report FINs
+  // (at the second short read) it answers false.
   bool read_left_socket_empty(std::size_t got, std::size_t asked);
   void handshake_step(error_code& ec);
 
@@ -83,7 +83,7 @@ class Transport {
     error_code ec;
     handshake_step(ec);
     if (ec != asio::error::would_block) {
-      asio::post(socket_.get_executor(), [h = std::forward<Handler>(h), ec]() mutable { h(ec); });
+      complete([h = std::forward<Handler>(h), ec]() mutable { h(ec); });
       return;
     }
     async_wait_read([this, h = std::forward<Handler>(h)](error_code wait_ec) mutable {
@@ -92,14 +92,14 @@ class Transport {
     });
   }
 
-  // For the short HTTP phase; the relay drives read_some/write_some itself.
+  // For the short HTTP phase; the relay drives read_some/write_some itself. The handlers of
+  // these async_* forms may run before the call returns (see complete).
   template <class Handler>  // void(error_code, std::size_t)
   void async_read_some(void* data, std::size_t size, Handler&& h) {
     error_code ec;
     const std::size_t n = read_some(data, size, ec);
     if (ec != asio::error::would_block) {
-      asio::post(socket_.get_executor(),
-                 [h = std::forward<Handler>(h), ec, n]() mutable { h(ec, n); });
+      complete([h = std::forward<Handler>(h), ec, n]() mutable { h(ec, n); });
       return;
     }
     async_wait_read([this, data, size, h = std::forward<Handler>(h)](error_code wait_ec) mutable {
@@ -123,13 +123,13 @@ class Transport {
         return;
       }
       if (ec) {
-        asio::post(socket_.get_executor(), [h = std::forward<Handler>(h), ec]() mutable { h(ec); });
+        complete([h = std::forward<Handler>(h), ec]() mutable { h(ec); });
         return;
       }
       p += n;
       size -= n;
     }
-    asio::post(socket_.get_executor(), [h = std::forward<Handler>(h)]() mutable { h(error_code{}); });
+    complete([h = std::forward<Handler>(h)]() mutable { h(error_code{}); });
   }
 
   // Ends our sending side: TLS close_notify (not waiting for the peer's), then TCP FIN.
@@ -142,6 +142,24 @@ class Transport {
  private:
   error_code tls_error(int result, asio::socket_base::wait_type& wants);
 
+  // Runs the completion of an operation that finished without waiting: at once, unless this
+  // thread is already that deep in such completions (a peer that keeps the socket full), then
+  // posted so the stack stays bounded. A post costs a trip through Asio's scheduler, which polls
+  // epoll (a system call) before it runs the handler: several per upgrade.
+  template <class F>
+  void complete(F&& f) {
+    int& depth = inline_completions();
+    if (depth >= kMaxInlineCompletions) {
+      asio::post(socket_.get_executor(), std::forward<F>(f));
+      return;
+    }
+    ++depth;  // thread-wide, not a member: f may destroy this Transport
+    f();
+    --depth;
+  }
+  static constexpr int kMaxInlineCompletions = 8;
+  static int& inline_completions();
+
   bool attach_bio();
 
   tcp::socket socket_;
@@ -151,6 +169,7 @@ class Transport {
   asio::socket_base::wait_type read_wants_ = asio::socket_base::wait_read;
   asio::socket_base::wait_type write_wants_ = asio::socket_base::wait_write;
   bool shutdown_watched_ = false;  // epoll reports the peer's FIN (ReadinessWait::watch_peer_shutdown)
+  std::uint8_t unwatched_short_reads_ = 0;
 };
 
 }  // namespace wsgate::gateway

@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
 """A backend that upgrades, waits 200 ms, then sends its last bytes and FIN in ONE TCP segment
-(TCP_CORK), so the EOF already stands behind the data when the gateway reads. With FIRST, it
-sends those bytes alone 200 ms before (the gateway has relayed, and read, before the end comes).
-Prints {"port":N}.
-  abrupt_backend.py HEX_OF_LAST_BYTES [HEX_OF_FIRST_BYTES]"""
+(TCP_CORK), so the EOF already stands behind the data when the gateway reads. With EARLIER, it
+first sends each of those chunks alone, 200 ms apart (the gateway has relayed, and read, before
+the end comes). Prints {"port":N}.
+  abrupt_backend.py HEX_OF_LAST_BYTES [HEX_OF_EARLIER_CHUNK,HEX_OF_EARLIER_CHUNK...]"""
 import base64
 import hashlib
 import json
@@ -13,7 +13,7 @@ import threading
 import time
 
 last = bytes.fromhex(sys.argv[1])
-first = bytes.fromhex(sys.argv[2]) if len(sys.argv) > 2 else b""
+earlier = [bytes.fromhex(h) for h in sys.argv[2].split(",")] if len(sys.argv) > 2 else []
 
 
 def serve(conn):
@@ -29,9 +29,9 @@ def serve(conn):
         accept = base64.b64encode(hashlib.sha1(key + b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11").digest())
         conn.sendall(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
                      b"Sec-WebSocket-Accept: " + accept + b"\r\n\r\n")
-        if first:
+        for chunk in earlier:
             time.sleep(0.2)
-            conn.sendall(first)
+            conn.sendall(chunk)
         time.sleep(0.2)
         conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_CORK, 1)
         conn.sendall(last)

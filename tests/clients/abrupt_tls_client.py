@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""A wss:// client that ends abruptly: upgrades, sends "one" and waits for its echo, then sends
+"""A wss:// client that ends abruptly: upgrades, sends "one" and "again", waiting for each echo, then sends
 "two" (with close-notify: and TLS close_notify) and FIN in ONE TCP segment (TCP_CORK), so the end
 already stands behind the data when the gateway reads it. Reads on until the gateway closes, and
 prints {"frames": [text or "opcode N PAYLOAD_HEX", ...], "ms_to_eof": N}. OpenSSL runs on memory
@@ -88,8 +88,9 @@ while b"\r\n\r\n" not in head:
 head, buffered = head.split(b"\r\n\r\n", 1)
 assert head.startswith(b"HTTP/1.1 101"), head
 frames = []
-call(tls.write, masked("one"))
-frames.append(next_frame()[1].decode())
+for text in ("one", "again"):
+    call(tls.write, masked(text))
+    frames.append(next_frame()[1].decode())
 
 sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_CORK, 1)
 tls.write(masked("two"))

@@ -85,10 +85,10 @@ test('SIGTERM sends 1001 to every client and exits 0 after the drain', async () 
 
 // A backend that upgrades, waits, then sends `last` and its FIN in one TCP segment: the EOF
 // already stands behind the data in the socket when the gateway reads (tests/backends).
-async function abruptBackend(last, first) {
+async function abruptBackend(last, earlier = []) {
   const { spawn } = await import('node:child_process');
   const args = [new URL('../backends/abrupt_backend.py', import.meta.url).pathname, last.toString('hex')];
-  if (first) args.push(first.toString('hex'));
+  if (earlier.length) args.push(earlier.map((b) => b.toString('hex')).join(','));
   const proc = spawn('python3', args, { stdio: ['ignore', 'pipe', 'inherit'] });
   const port = await new Promise((resolve, reject) => {
     proc.stdout.once('data', (d) => resolve(JSON.parse(d.toString()).port));
@@ -97,14 +97,16 @@ async function abruptBackend(last, first) {
   return { port, close: () => proc.kill('SIGKILL') };
 }
 
-// The first read of a session drains its socket until a read would block; later ones stop at a
-// short read unless epoll has shown a FIN. Both kinds meet data with the FIN right behind it.
+// The first reads of a session drain its socket until a read would block; from the second short
+// read on, a short read ends the turn unless epoll has shown a FIN. Both kinds meet data with the
+// FIN right behind it.
 const bye = Buffer.from([0x81, 0x03, 0x62, 0x79, 0x65]);  // text "bye"
 const hi = Buffer.from([0x81, 0x02, 0x68, 0x69]);         // text "hi"
-for (const [when, first, expected] of [['as the first read', null, ['bye']],
-                                       ['after earlier messages', hi, ['hi', 'bye']]]) {
+const ho = Buffer.from([0x81, 0x02, 0x68, 0x6f]);         // text "ho"
+for (const [when, earlier, expected] of [['as the first read', [], ['bye']],
+                                         ['after earlier messages', [hi, ho], ['hi', 'ho', 'bye']]]) {
   test(`data and FIN arriving together ${when}: the client gets the data and 1012 at once`, async () => {
-    const server = await abruptBackend(bye, first);
+    const server = await abruptBackend(bye, earlier);
     const gw = await startGateway(routeYaml(`
   - { name: abrupt, match: { path_prefix: / }, backends: [ "ws://127.0.0.1:${server.port}" ] }`));
     try {
