@@ -33,7 +33,7 @@ std::int64_t to_ns(std::chrono::steady_clock::time_point t) {
 FrameRelay::FrameRelay(Transport client, Transport backend, Params params,
                        SessionRegistry& registry)
     : params_(std::move(params)),
-      budget_(std::move(params_.slot)),
+      limited_(params_.slot.limiter() ? std::make_unique<Limited>(std::move(params_.slot)) : nullptr),
       limits_(params_.runtime->routes[params_.route].config->limits),
       route_row_(params_.runtime->routes[params_.route].series->row(registry.thread())),
       backend_row_(params_.runtime->routes[params_.route].backend_series[params_.backend]->row(
@@ -48,7 +48,9 @@ FrameRelay::FrameRelay(Transport client, Transport backend, Params params,
   up_.relay = down_.relay = this;
   up_.scanner.set_observer(&FrameRelay::on_message, &up_);
   down_.scanner.set_observer(&FrameRelay::on_message, &down_);
-  if (budget_.limited()) {
+  if (limited_) {
+    up_.throttle = &limited_->up;
+    down_.throttle = &limited_->down;
     up_.scanner.set_gate(&FrameRelay::gate, &up_);
     down_.scanner.set_gate(&FrameRelay::gate, &down_);
   }
@@ -118,19 +120,23 @@ FrameRelay::Next FrameRelay::read_step(Direction& d) {
   const std::size_t capacity = limits_.max_frame_buffer;
   std::uint8_t* buf = thread_buffer(capacity);
   std::size_t total = 0;
-  if (!d.parked.empty()) {
+  Throttle* t = d.throttle;
+  if (t && !t->parked.empty()) {
     // Throttled bytes go first: they were read before anything still in the socket.
-    total = d.parked.size();
-    std::memcpy(buf, d.parked.data(), total);
-    std::vector<std::uint8_t>().swap(d.parked);
+    total = t->parked.size();
+    std::memcpy(buf, t->parked.data(), total);
+    std::vector<std::uint8_t>().swap(t->parked);
   } else {
     total = d.held.size();
     if (total > 0) std::memcpy(buf, d.held.data(), total);  // data() may be null when empty
     d.held.clear();
   }
   bool drained = false;
-  error_code end = d.deferred_end;  // the source ended behind parked bytes: nothing more to read
-  d.deferred_end = {};
+  error_code end;
+  if (t) {
+    end = t->deferred_end;  // the source ended behind parked bytes: nothing more to read
+    t->deferred_end = {};
+  }
   while (!end && !drained && total < capacity) {
     error_code ec;
     const std::size_t want = capacity - total;
@@ -149,8 +155,8 @@ FrameRelay::Next FrameRelay::read_step(Direction& d) {
   if (d.upstream && total > 0) last_client_byte_ = now;
   const bool go_on = process(d, buf, total, now);
   if (end) {
-    if (!d.parked.empty()) {
-      d.deferred_end = end;  // the end comes after the parked frames
+    if (t && !t->parked.empty()) {
+      t->deferred_end = end;  // the end comes after the parked frames
       return Next::stop;
     }
     on_source_end(d, end);
@@ -267,12 +273,12 @@ ws::FrameVerdict FrameRelay::gate(void* direction, const ws::FrameHeader& h, boo
   FrameRelay& self = *d.relay;
   const auto flow = d.upstream ? ratelimit::Flow::from_client : ratelimit::Flow::from_backend;
   const auto decision =
-      self.budget_.frame(flow, starts_message, h.fin, h.payload_length, self.gate_now_ns_);
-  d.limit_was_bytes = decision.bytes;
+      self.limited_->budget.frame(flow, starts_message, h.fin, h.payload_length, self.gate_now_ns_);
+  d.throttle->limit_was_bytes = decision.bytes;
   switch (decision.verdict) {
     case ratelimit::Verdict::pass: return ws::FrameVerdict::pass;
     case ratelimit::Verdict::wait:
-      d.retry_after_ns = decision.retry_after_ns;
+      d.throttle->retry_after_ns = decision.retry_after_ns;
       return ws::FrameVerdict::hold;
     case ratelimit::Verdict::drop:
       self.note_limited(d, "drop");
@@ -287,8 +293,9 @@ ws::FrameVerdict FrameRelay::gate(void* direction, const ws::FrameHeader& h, boo
 // the limit has credit again. The sender meets TCP backpressure; nothing is lost or reordered.
 void FrameRelay::hold_back(Direction& d, const std::uint8_t* data, std::size_t size,
                            Clock::time_point now) {
-  d.parked.assign(data, data + size);
-  d.resume_at = now + std::chrono::nanoseconds(std::max<std::int64_t>(d.retry_after_ns, 1));
+  Throttle& t = *d.throttle;
+  t.parked.assign(data, data + size);
+  t.resume_at = now + std::chrono::nanoseconds(std::max<std::int64_t>(t.retry_after_ns, 1));
   ++d.throttled;
   note_limited(d, "throttle");
   count_limit(metrics::LimitAction::throttle);
@@ -297,8 +304,8 @@ void FrameRelay::hold_back(Direction& d, const std::uint8_t* data, std::size_t s
 
 void FrameRelay::resume_held(Clock::time_point now) {
   for (Direction* d : {&up_, &down_}) {
-    if (!d->held_back() || now < d->resume_at) continue;
-    d->resume_at = {};
+    if (!d->held_back() || now < d->throttle->resume_at) continue;
+    d->throttle->resume_at = {};
     pump(*d);
     if (finished_) return;
   }
@@ -312,7 +319,7 @@ void FrameRelay::note_limited(const Direction& d, std::string_view action) {
                              {"policy", route.rate_limit},
                              {"client", params_.client_ip},
                              {"direction", d.upstream ? "from_client" : "from_backend"},
-                             {"limit", d.limit_was_bytes ? "bytes" : "messages"},
+                             {"limit", d.throttle->limit_was_bytes ? "bytes" : "messages"},
                              {"action", std::string(action)}});
 }
 
@@ -440,9 +447,11 @@ void FrameRelay::begin_close(Direction& d, std::string frame) {
   if (d.state != State::relaying) return;
   d.close_frame = std::move(frame);
   // Held-back frames are not sent once the session closes; an end seen behind them is the source's.
-  std::vector<std::uint8_t>().swap(d.parked);
-  d.resume_at = {};
-  if (d.deferred_end) d.src_eof = true;
+  if (Throttle* t = d.throttle) {
+    std::vector<std::uint8_t>().swap(t->parked);
+    t->resume_at = {};
+    if (t->deferred_end) d.src_eof = true;
+  }
   if (d.scanner.at_boundary()) return finish_closing(d);
   if (d.src_eof) {
     // Mid-frame with no more bytes coming: end the stream without a close frame.
@@ -556,7 +565,7 @@ void FrameRelay::arm_timer() {
         next = std::min(next, std::max(last_client_byte_ + limits_.ping_interval, ping_retry_at_));
     }
     for (const Direction* d : {&up_, &down_})
-      if (d->held_back()) next = std::min(next, d->resume_at);
+      if (d->held_back()) next = std::min(next, d->throttle->resume_at);
   }
   timer_.expires_at(next);
   timer_.async_wait([self = shared_from_this(), gen = ++timer_generation_](error_code ec) {

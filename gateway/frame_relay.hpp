@@ -13,7 +13,6 @@
 
 #include <chrono>
 #include <memory>
-#include <optional>
 #include <string>
 #include <vector>
 
@@ -31,7 +30,7 @@ class FrameRelay : public Drainable, public std::enable_shared_from_this<FrameRe
     std::string client_ip;
     std::int64_t expires_at_unix = 0;  // close with 1008 at this time (route's close_at_expiry)
     ratelimit::SessionSlot slot;       // the key's session count and message budget, released at the end
-    std::optional<RedisLease> lease;   // the session's count in Redis (store: redis)
+    std::unique_ptr<RedisLease> lease;  // the session's count in Redis (store: redis)
   };
 
   FrameRelay(Transport client, Transport backend, Params params, SessionRegistry& registry);
@@ -48,6 +47,23 @@ class FrameRelay : public Drainable, public std::enable_shared_from_this<FrameRe
     closing,     // forward up to the next frame boundary, then send close_frame and FIN
     discarding,  // our close is sent: read and drop until the peer's FIN
     done,        // source at EOF (or dead) and nothing left to write
+  };
+
+  // A direction's state under a rate limit.
+  struct Throttle {
+    // Throttled: the bytes from the held-back frame on, kept until resume_at.
+    std::vector<std::uint8_t> parked;
+    Clock::time_point resume_at{};
+    error_code deferred_end;          // the source ended behind the parked bytes
+    std::int64_t retry_after_ns = 0;  // from the gate's last wait verdict
+    bool limit_was_bytes = false;     // which limit the gate's last refusal came from
+  };
+  // Only on a route with a rate_limit policy, so that an idle session of any other route is
+  // smaller by its size.
+  struct Limited {
+    explicit Limited(ratelimit::SessionSlot slot) : budget(std::move(slot)) {}
+    ratelimit::SessionBudget budget;
+    Throttle up, down;
   };
 
   // One direction: bytes read from src, scanned, written to dst. `pending` holds what dst could
@@ -71,15 +87,10 @@ class FrameRelay : public Drainable, public std::enable_shared_from_this<FrameRe
     FrameRelay* relay = nullptr;
     bool src_eof = false;
     std::uint64_t frames_seen = 0;
-    // Throttled by a rate limit: the bytes from the held-back frame on, kept until resume_at.
-    std::vector<std::uint8_t> parked;
-    Clock::time_point resume_at{};
-    error_code deferred_end;        // the source ended behind the parked bytes
-    std::int64_t retry_after_ns = 0;  // from the gate's last wait verdict
-    bool limit_was_bytes = false;     // which limit the gate's last refusal came from
+    Throttle* throttle = nullptr;     // in limited_, on a route with a rate_limit policy
     std::uint64_t throttled = 0;      // times the direction was held back
 
-    bool held_back() const { return resume_at != Clock::time_point{}; }
+    bool held_back() const { return throttle && throttle->resume_at != Clock::time_point{}; }
   };
 
   enum class Next { stop, read, tls_wait, yield };
@@ -119,7 +130,7 @@ class FrameRelay : public Drainable, public std::enable_shared_from_this<FrameRe
   std::string backend_close_frame(std::uint16_t code, std::string_view reason);
 
   Params params_;
-  ratelimit::SessionBudget budget_;
+  std::unique_ptr<Limited> limited_;
   std::int64_t gate_now_ns_ = 0;  // the clock read once per processed read, for the gate
   bool limit_logged_ = false;     // one log line per session for its first limited frame
   bool counted_ = false;  // in the backend's live sessions (bounded loads)

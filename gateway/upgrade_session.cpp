@@ -644,7 +644,7 @@ void UpgradeSession::start_relay() {
   params.client_ip = client_ip_;
   if (route_->config->close_at_expiry) params.expires_at_unix = token_expires_at_;
   if (slot_) params.slot = std::move(*slot_);
-  if (lease_) params.lease.emplace(std::move(*lease_));
+  if (lease_) params.lease = std::make_unique<RedisLease>(std::move(*lease_));
   auto relay = std::make_shared<FrameRelay>(std::move(client_), std::move(*backend_),
                                             std::move(params), registry_);
   relay->start(beast::buffers_to_string(client_buf_.data()),

@@ -32,7 +32,6 @@ class SessionBudget {
   // last. A message is counted at its first frame, bytes at every frame.
   FrameDecision frame(Flow flow, bool starts_message, bool fin, std::uint64_t payload,
                       std::int64_t now_ns);
-  bool limited() const { return slot_.limiter() != nullptr; }
 
  private:
   void refresh();
