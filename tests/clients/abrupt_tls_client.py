@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
-"""A wss:// client that ends abruptly: upgrades, sends "one" and "again", waiting for each echo, then sends
-"two" (with close-notify: and TLS close_notify) and FIN in ONE TCP segment (TCP_CORK), so the end
-already stands behind the data when the gateway reads it. Reads on until the gateway closes, and
+"""A wss:// client that ends abruptly: upgrades, sends "one" and "again", waiting for each echo,
+then sends "two" (with close-notify: and TLS close_notify) and FIN in ONE TCP segment (TCP_CORK),
+so the end already stands behind the data when the gateway reads it. Reads on until the gateway closes, and
 prints {"frames": [text or "opcode N PAYLOAD_HEX", ...], "ms_to_eof": N}. OpenSSL runs on memory
 BIOs, so every encrypted byte is written when and where this script says.
   abrupt_tls_client.py PORT PATH [close-notify]"""
@@ -22,9 +22,7 @@ incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
 tls = ctx.wrap_bio(incoming, outgoing, server_hostname="localhost")
 sock = socket.create_connection(("127.0.0.1", port))
 sock.settimeout(5)
-
-
-write_closed = False
+write_closed = False  # after our FIN: what OpenSSL still wants to send goes nowhere
 
 
 def flush():
