@@ -27,7 +27,7 @@ function config(backendList = workers, check = 'http', path = '/healthz') {
     match: { path_prefix: / }
     auth: dev
     hash_key: [ "claim:sub", "ip" ]
-    health_check: { type: ${check}, path: ${path}, interval: 200ms, timeout: 500ms, healthy_threshold: 1, unhealthy_threshold: 1 }
+    health_check: { type: ${check}, path: ${path}, interval: 200ms, timeout: 5s, healthy_threshold: 1, unhealthy_threshold: 1 }
     backends: [ ${backendList.map((w) => `"${w.url}"`).join(', ')} ]`, { extra: `auth:
   providers:
     - name: dev
@@ -169,12 +169,12 @@ test('Socket.IO clients, polling first, each stay on one of two Socket.IO proces
                                    { reconnection: false, extraHeaders: { 'x-client-id': `client-${i}` } });
       clients.push(client);
       await new Promise((resolve, reject) => { client.on('connect', resolve); client.on('connect_error', reject); });
-      const where = await client.timeout(3000).emitWithAck('where');
+      const where = await client.timeout(10000).emitWithAck('where');
       await new Promise((resolve) => {
         if (client.io.engine.transport.name === 'websocket') resolve();
         client.io.engine.once('upgrade', resolve);
       });
-      assert.equal(await client.timeout(3000).emitWithAck('where'), where, 'the same process after the upgrade');
+      assert.equal(await client.timeout(10000).emitWithAck('where'), where, 'the same process after the upgrade');
       seen.add(where);
     }
     assert.deepEqual([...seen].sort(), ['io-a', 'io-b'], 'eight clients spread over both processes');

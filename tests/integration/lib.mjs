@@ -2,7 +2,7 @@
 // child processes, and real clients. Every process started here is stopped by its own PID.
 import { spawn, execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -108,8 +108,20 @@ export async function startRedis({ port } = {}) {
 // report fails the test that stops the gateway, even when the clients saw nothing wrong.
 const sanitizerReport = /runtime error:|ERROR: (Address|Leak)Sanitizer|WARNING: ThreadSanitizer|SUMMARY: \w+Sanitizer/;
 
+// Under CTest (tests/integration/run.sh) every gateway's log also goes to a file that is kept when
+// the test fails: gateway-N.log, with the configuration it ran on at the top.
+let gatewaysStarted = 0;
+function gatewayLogFile(yaml) {
+  const dir = process.env.WSGATE_TEST_ARTIFACTS;
+  if (!dir) return null;
+  const file = path.join(dir, `gateway-${process.pid}-${++gatewaysStarted}.log`);
+  writeFileSync(file, `# configuration\n${yaml}\n# log\n`);
+  return file;
+}
+
 // Starts wsgate on `yaml` (written to dir/gateway.yaml); resolves when every listener is bound.
 export async function startGateway(yaml, { dir = tempDir(), env = {} } = {}) {
+  const logFile = gatewayLogFile(yaml);
   const configPath = path.join(dir, 'gateway.yaml');
   writeFileSync(configPath, yaml);
   const proc = spawn(wsgateBin, ['--config', configPath],
@@ -120,6 +132,7 @@ export async function startGateway(yaml, { dir = tempDir(), env = {} } = {}) {
   const ports = {};
   lines(proc.stderr, (l) => {
     logs.push(l);
+    if (logFile) appendFileSync(logFile, `${l}\n`);
     if (process.env.WSGATE_TEST_VERBOSE) console.error(`[wsgate] ${l}`);
     const m = l.match(/ listening listener=(\S+) address=(\S+):(\d+)/);
     if (m) ports[m[1]] = Number(m[3]);
@@ -141,6 +154,13 @@ export async function startGateway(yaml, { dir = tempDir(), env = {} } = {}) {
       return `${scheme}://127.0.0.1:${ports[listener]}${pathname}`;
     },
     writeConfig(text) { writeFileSync(configPath, text); },
+    // The sum of the /metrics samples whose line starts with `prefix` (name and labels, e.g.
+    // 'wsgate_bytes_total{route="deaf",direction="client_to_backend"}').
+    async metric(prefix) {
+      const text = await (await fetch(`http://127.0.0.1:${ports.admin}/metrics`)).text();
+      return text.split('\n').filter((l) => l.startsWith(prefix))
+        .reduce((sum, l) => sum + Number(l.split(' ').pop()), 0);
+    },
     async stop() {
       if (proc.exitCode === null && !proc.signalCode) proc.kill('SIGKILL');
       await exited;

@@ -89,9 +89,9 @@ test('close code and reason travel client to backend', async () => {
   ws.close(4001, 'client says bye');
   const closed = await ws.closed;
   assert.equal(closed.code, 4001);  // the backend echoes the code back
-  await sleep(200);
-  assert.ok(backend.output.some((l) => l.includes('"closed":4001') && l.includes('client says bye')),
-            backend.output.join('\n'));
+  const seen = () => backend.output.some((l) => l.includes('"closed":4001') && l.includes('client says bye'));
+  for (const deadline = Date.now() + 5000; !seen() && Date.now() < deadline;) await sleep(20);
+  assert.ok(seen(), backend.output.join('\n'));
   await gw.waitLog(/session_closed .*reason="client closed"/);
 });
 
