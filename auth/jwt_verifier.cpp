@@ -26,6 +26,7 @@ std::string_view to_string(error e) {
     case error::bad_signature: return "bad signature";
     case error::expired: return "token expired";
     case error::not_yet_valid: return "token not yet valid";
+    case error::no_expiry: return "token has no exp";
     case error::wrong_issuer: return "wrong issuer";
     case error::wrong_audience: return "wrong audience";
     case error::claim_missing: return "required claim missing";
@@ -128,7 +129,7 @@ Verified JwtVerifier::verify(std::string_view token, std::int64_t now) const {
   auto try_keys = [&](const std::vector<VerificationKey>& keys) {
     for (const auto& key : keys) {
       if (!kid.empty() && key.kid() != kid) continue;
-      if (key.type() != wanted) {
+      if (key.type() != wanted || (key.algorithm() && *key.algorithm() != *alg)) {
         mismatch = mismatch || !kid.empty();
         continue;
       }
@@ -168,7 +169,7 @@ error JwtVerifier::check_claims(const json::object& claims, std::int64_t now) co
   switch (numeric_date(claims, "exp", t)) {
     case Numeric::bad: return error::malformed;
     case Numeric::absent:
-      if (config_.require_exp) return error::claim_missing;
+      if (config_.require_exp) return error::no_expiry;
       break;
     case Numeric::ok:
       if (now >= t + leeway) return error::expired;  // RFC 7519 4.1.4: on or after exp

@@ -22,10 +22,11 @@ enum class error {
   malformed,              // not three base64url segments of JSON objects, or a claim of the wrong type
   algorithm_not_allowed,  // "none", unknown, or not on the provider's allowlist
   unknown_key,            // no key with the token's kid (or none of the algorithm's family)
-  key_type_mismatch,      // the kid names a key of another family than the algorithm's
+  key_type_mismatch,      // the kid names a key of another family, or bound by its JWK to another alg
   bad_signature,
   expired,
   not_yet_valid,
+  no_expiry,              // no exp where the provider requires one (RFC 6750 3.1: invalid_token, 401)
   wrong_issuer,
   wrong_audience,
   claim_missing,          // a required claim is absent (403)

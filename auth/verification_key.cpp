@@ -197,7 +197,21 @@ std::vector<VerificationKey> parse_jwks(std::string_view json, std::vector<std::
     const auto& jwk = item.get_object();
     if (member(jwk, "use").value_or("sig") != "sig") continue;  // encryption keys are not ours
     std::string error;
-    if (auto k = key_from_jwk(jwk, error)) keys.push_back(std::move(*k));
+    auto k = key_from_jwk(jwk, error);
+    if (k && jwk.contains("alg")) {
+      const auto alg = member(jwk, "alg");
+      const auto parsed = alg ? parse_algorithm(*alg) : std::nullopt;
+      if (!parsed) {
+        error = "alg must name a JWS signature algorithm wsgate verifies";
+        k.reset();
+      } else if (key_type_for(*parsed) != k->type()) {
+        error = "alg " + *alg + " does not fit a " + std::string(to_string(k->type())) + " key";
+        k.reset();
+      } else {
+        k->restrict_to(*parsed);
+      }
+    }
+    if (k) keys.push_back(std::move(*k));
     else errors.push_back(where + ": " + error);
   }
   return keys;

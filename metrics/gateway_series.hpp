@@ -33,10 +33,11 @@ inline constexpr std::array<std::string_view, 14> request_results{
     "backend_error", "backend_timeout", "backend_refused", "aborted"};
 
 // auth::error's values after `none`, in its order.
-inline constexpr std::array<std::string_view, 12> auth_reasons{
+inline constexpr std::array<std::string_view, 13> auth_reasons{
     "missing_token", "malformed",     "algorithm_not_allowed", "unknown_key",
     "key_type_mismatch", "bad_signature", "expired",          "not_yet_valid",
-    "wrong_issuer",  "wrong_audience", "claim_missing",       "claim_mismatch"};
+    "no_expiry",     "wrong_issuer",  "wrong_audience",        "claim_missing",
+    "claim_mismatch"};
 
 enum class Direction : std::uint8_t { client_to_backend, backend_to_client };
 inline constexpr std::array<std::string_view, 2> directions{"client_to_backend", "backend_to_client"};

@@ -192,7 +192,7 @@ TEST(JwtVerifier, TimeClaimsWithLeeway) {
   EXPECT_EQ(at(claims(kNow + 3600, "\"nbf\":" + std::to_string(kNow + 30))), error::none);
   EXPECT_EQ(at(claims(kNow + 3600, "\"nbf\":" + std::to_string(kNow + 31))), error::not_yet_valid);
   EXPECT_EQ(at(claims(kNow + 3600, "\"iat\":" + std::to_string(kNow + 600))), error::not_yet_valid);
-  EXPECT_EQ(at("{\"iss\":\"wsgate-dev\",\"aud\":\"wsgate\"}"), error::claim_missing);  // no exp
+  EXPECT_EQ(at("{\"iss\":\"wsgate-dev\",\"aud\":\"wsgate\"}"), error::no_expiry);  // no exp: 401
 }
 
 TEST(JwtVerifier, IssuerAndAudience) {
@@ -235,6 +235,39 @@ TEST(VerificationKey, RefusesWeakAndForeignKeys) {
   EXPECT_EQ(errors[1], "keys[2]: unsupported kty XYZ");
   parse_jwks("[]", errors);
   EXPECT_EQ(errors.back(), "JWKS must be an object with a \"keys\" array");
+}
+
+// RFC 8725 3.1: a JWK that names its "alg" verifies that algorithm only, even where the family and
+// the provider's allowlist would take others.
+TEST(JwtVerifier, JwkAlgBindsTheKeyToOneAlgorithm) {
+  std::vector<std::string> errors;
+  const std::string jwk = jwk_of(KeyType::rsa, "k1");
+  auto keys = parse_jwks("{\"keys\":[{\"alg\":\"RS256\"," + jwk.substr(1) + "]}", errors);
+  ASSERT_TRUE(errors.empty()) << errors.front();
+  ASSERT_EQ(keys.size(), 1u);
+  ASSERT_TRUE(keys[0].algorithm());
+  EXPECT_EQ(*keys[0].algorithm(), Algorithm::RS256);
+  JwtVerifier v(config({Algorithm::RS256, Algorithm::PS256, Algorithm::RS512}), keys);
+  EXPECT_EQ(v.verify(mint(Algorithm::RS256, header_for(Algorithm::RS256, "k1"), claims()), kNow).result,
+            error::none);
+  for (Algorithm other : {Algorithm::PS256, Algorithm::RS512}) {
+    EXPECT_EQ(v.verify(mint(other, header_for(other, "k1"), claims()), kNow).result, error::key_type_mismatch)
+        << to_string(other);
+    EXPECT_EQ(v.verify(mint(other, header_for(other), claims()), kNow).result, error::unknown_key)
+        << to_string(other) << " without a kid";
+  }
+  // The same key without "alg" verifies its whole family.
+  auto open = parse_jwks("{\"keys\":[" + jwk + "]}", errors);
+  JwtVerifier family(config({Algorithm::PS256}), open);
+  EXPECT_EQ(family.verify(mint(Algorithm::PS256, header_for(Algorithm::PS256, "k1"), claims()), kNow).result,
+            error::none);
+  // An alg that is unknown, or of another family than the key, drops the key with an error.
+  keys = parse_jwks("{\"keys\":[{\"alg\":\"HS256\"," + jwk.substr(1) + ",{\"alg\":\"RSA-OAEP\"," +
+                    jwk.substr(1) + "]}", errors);
+  EXPECT_TRUE(keys.empty());
+  ASSERT_EQ(errors.size(), 2u);
+  EXPECT_EQ(errors[0], "keys[0]: alg HS256 does not fit a RSA key");
+  EXPECT_EQ(errors[1], "keys[1]: alg must name a JWS signature algorithm wsgate verifies");
 }
 
 TEST(Base64url, StrictAndRoundTrips) {
