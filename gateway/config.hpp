@@ -2,6 +2,7 @@
 // load_config() collects every error as "FILE:LINE:COL: path: message" instead of stopping at the first.
 #pragma once
 
+#include "http/token_source.hpp"
 #include "gateway/config_values.hpp"
 
 #include <cstdint>
@@ -96,11 +97,7 @@ struct KeySource {
   std::string kid;          // for secret_file and pem_file; JWKS keys carry their own
 };
 
-struct TokenSource {
-  enum class Kind { header, query, cookie, protocol };
-  Kind kind = Kind::header;
-  std::string name;  // header, query parameter or cookie name; unused for protocol
-};
+using TokenSource = http::TokenSource;
 
 struct AuthProvider {
   std::string name;

@@ -2,7 +2,7 @@
 // frame boundaries to enforce limits, inject pings and closes between frames, and end both sides.
 #pragma once
 
-#include "gateway/frame_codec.hpp"
+#include "websocket/frame_codec.hpp"
 #include "gateway/runtime.hpp"
 #include "gateway/session_registry.hpp"
 #include "gateway/transport.hpp"

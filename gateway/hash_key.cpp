@@ -1,11 +1,11 @@
 #include "gateway/hash_key.hpp"
 
-#include "gateway/request_fields.hpp"
+#include "http/request_fields.hpp"
 
 #include <boost/json/serialize.hpp>
 
 namespace wsgate::gateway {
-namespace http = boost::beast::http;
+namespace bh = boost::beast::http;
 
 namespace {
 
@@ -15,18 +15,18 @@ std::string_view trim(std::string_view s) {
   return s;
 }
 
-bool trusted_address(std::string_view address, const std::vector<IpNetwork>& trusted) {
+}  // namespace
+
+bool is_trusted(std::string_view address, const std::vector<IpNetwork>& trusted) {
   for (const auto& n : trusted)
     if (n.contains(address)) return true;
   return false;
 }
 
-}  // namespace
-
-std::string client_address(std::string_view peer, const http::request_header<>& req,
+std::string client_address(std::string_view peer, const bh::request_header<>& req,
                            const std::vector<IpNetwork>& trusted) {
   std::string address(peer);
-  if (!trusted_address(peer, trusted)) return address;
+  if (!is_trusted(peer, trusted)) return address;
   // Several X-Forwarded-For fields count as one list, in order (RFC 9110 5.3).
   std::string list;
   auto [first, last] = req.equal_range("X-Forwarded-For");
@@ -41,12 +41,12 @@ std::string client_address(std::string_view peer, const http::request_header<>& 
     rest = comma == std::string_view::npos ? std::string_view{} : rest.substr(0, comma);
     if (entry.empty()) continue;
     address.assign(entry);
-    if (!trusted_address(entry, trusted)) break;
+    if (!is_trusted(entry, trusted)) break;
   }
   return address;
 }
 
-std::optional<std::string> hash_key_of(const http::request_header<>& req,
+std::optional<std::string> hash_key_of(const bh::request_header<>& req,
                                        const std::vector<config::HashKeySource>& sources,
                                        const boost::json::object* claims,
                                        std::string_view client_address) {
@@ -62,10 +62,10 @@ std::optional<std::string> hash_key_of(const http::request_header<>& req,
           return "header:" + std::string(it->value());
         break;
       case Kind::cookie:
-        if (auto v = find_cookie(req, s.name)) return "cookie:" + *v;
+        if (auto v = http::find_cookie(req, s.name)) return "cookie:" + *v;
         break;
       case Kind::query:
-        if (auto v = find_query_param(req.target(), s.name)) return "query:" + *v;
+        if (auto v = http::find_query_param(req.target(), s.name)) return "query:" + *v;
         break;
       case Kind::ip:
         if (!client_address.empty()) return "ip:" + std::string(client_address);

@@ -16,6 +16,9 @@
 
 namespace wsgate::gateway {
 
+// The address is inside one of the trusted_proxies blocks.
+bool is_trusted(std::string_view address, const std::vector<IpNetwork>& trusted);
+
 // The client's address: `peer` unless it is a trusted proxy, then the rightmost X-Forwarded-For
 // entry that is not one (what NGINX's real_ip_recursive does); a client can prepend any lie to the
 // header, but not past a proxy we trust.

@@ -1,14 +1,15 @@
 #include "gateway/upgrade_session.hpp"
 
-#include "gateway/frame_relay.hpp"
-#include "gateway/handshake_check.hpp"
-#include "gateway/header_rewrite.hpp"
-#include "gateway/log.hpp"
 #include "auth/verified_token_cache.hpp"
+#include "gateway/frame_relay.hpp"
 #include "gateway/hash_key.hpp"
-#include "routing/request_target.hpp"
+#include "gateway/log.hpp"
+#include "http/field_rules.hpp"
+#include "http/forwarded_request.hpp"
+#include "http/handshake_check.hpp"
+#include "http/request_target.hpp"
+#include "http/token_extraction.hpp"
 #include "routing/stable_hash.hpp"
-#include "gateway/token_extraction.hpp"
 
 #include <boost/json/serialize.hpp>
 
@@ -20,7 +21,7 @@
 
 namespace wsgate::gateway {
 namespace beast = boost::beast;
-namespace http = beast::http;
+namespace bh = beast::http;
 
 namespace {
 
@@ -45,6 +46,7 @@ metrics::RequestResult result_of(unsigned status, Phase phase) {
   using R = metrics::RequestResult;
   switch (status) {
     case 400:
+    case 417:  // an expectation the gateway does not meet
     case 501: return R::bad_request;  // a transfer coding the gateway does not take
     case 401: return R::unauthorized;
     case 403: return R::forbidden;
@@ -146,7 +148,11 @@ void UpgradeSession::read_request() {
   request_.emplace();
   request_->header_limit(limits.max_header_bytes);
   request_->body_limit(limits.max_body);
-  request_->eager(true);
+  // Not eager: put() stops once the head is parsed, so its fields are counted before a chunked
+  // body's trailers are appended to them.
+  request_->eager(false);
+  head_fields_ = 0;
+  continue_sent_ = false;
   route_ = nullptr;
   upgrade_ = false;
   result_counted_ = false;
@@ -183,17 +189,34 @@ void UpgradeSession::parse_request() {
   while (client_buf_.size() > 0 && !request_->is_done()) {
     const std::size_t used = request_->put(client_buf_.data(), ec);
     client_buf_.consume(used);
+    if (request_->is_header_done() && head_fields_ == 0) {
+      const auto& fields = request_->get();
+      head_fields_ = static_cast<std::size_t>(std::distance(fields.begin(), fields.end()));
+    }
     if (ec) break;
   }
   if (request_->is_done()) return handle_request();
-  if (!ec || ec == http::error::need_more) {
+  if (!ec || ec == bh::error::need_more) {
     if (!request_->is_header_done() && client_buf_.size() >= rt_->config.http.max_header_bytes)
       return reject(431, "Request Header Fields Too Large", "request head over max_header_bytes");
+    if (request_->is_header_done() && !continue_sent_ && request_->get().version() >= 11 &&
+        beast::iequals(request_->get()[bh::field::expect], "100-continue")) {
+      // RFC 9110 10.1.1: the client waits for this before it sends the body; the gateway reads
+      // the whole body before it forwards, so it answers the expectation itself.
+      continue_sent_ = true;
+      static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+      client_.async_write_all(kContinue.data(), kContinue.size(), [self = shared_from_this()](error_code wec) {
+        if (self->phase_ != Phase::read_request) return;
+        if (wec) return self->finish();
+        self->read_more_request();
+      });
+      return;
+    }
     return read_more_request();
   }
-  if (ec == http::error::header_limit)
+  if (ec == bh::error::header_limit)
     return reject(431, "Request Header Fields Too Large", "request head over max_header_bytes");
-  if (ec == http::error::body_limit)
+  if (ec == bh::error::body_limit)
     return reject(413, "Content Too Large", "request body over max_body");
   reject(400, "Bad Request", ec.message());
 }
@@ -202,42 +225,50 @@ void UpgradeSession::handle_request() {
   ++requests_;
   request_read_at_ = std::chrono::steady_clock::now();
   auto& req = request_->get();
-  upgrade_ = wants_websocket(req);
+  upgrade_ = http::wants_websocket(req);
   const auto& limits = rt_->config.http;
   if (static_cast<std::size_t>(std::distance(req.begin(), req.end())) > limits.max_headers)
     return reject(431, "Request Header Fields Too Large", "more than max_headers fields");
-  head_request_ = req.method() == http::verb::head;
-  if (auto p = check_request(req); p != RequestProblem::none)
-    return p == RequestProblem::transfer_coding ? reject(501, "Not Implemented", to_string(p))
-                                                : reject(400, "Bad Request", to_string(p));
+  head_request_ = req.method() == bh::verb::head;
+  using http::RequestProblem;
+  if (auto p = http::check_request(req); p != RequestProblem::none) {
+    if (p == RequestProblem::transfer_coding) return reject(501, "Not Implemented", http::to_string(p));
+    if (p == RequestProblem::expectation) return reject(417, "Expectation Failed", http::to_string(p));
+    return reject(400, "Bad Request", http::to_string(p));
+  }
   std::string problem;
-  auto target = routing::normalize_target(req.target(), problem);
+  auto target = http::normalize_target(req.target(), problem);
   if (!target) return reject(400, "Bad Request", problem);
-  if (!target->host.empty()) req.set(http::field::host, target->host);
+  if (!target->host.empty()) {
+    // RFC 9112 3.2.2: an absolute-form authority replaces Host, under the same grammar.
+    if (!http::is_host(target->host))
+      return reject(400, "Bad Request", http::to_string(RequestProblem::bad_host));
+    req.set(bh::field::host, target->host);
+  }
   if (target->target != req.target()) req.target(target->target);
 
-  const auto match = rt_->table.match(req[http::field::host], req.target());
+  const auto match = rt_->table.match(req[bh::field::host], req.target());
   if (!match) return reject(404, "Not Found", "no route");
   // A backend that decodes %2F or takes '\' for '/' before it resolves "..", must not land on a
   // path another route (or none) owns.
-  if (rt_->table.match(req[http::field::host], target->loose_path) != match)
+  if (rt_->table.match(req[bh::field::host], target->loose_path) != match)
     return reject(400, "Bad Request", "path means another route once %2F or \\ is decoded");
   route_index_ = *match;
   route_ = &rt_->routes[route_index_];
 
   if (upgrade_) {
-    if (auto p = check_websocket_handshake(req); p != HandshakeProblem::none) {
+    if (auto p = http::check_websocket_handshake(req); p != http::HandshakeProblem::none) {
       // RFC 6455 4.4: tell the client which version we speak.
-      if (p == HandshakeProblem::bad_version)
-        return reject(400, "Bad Request", to_string(p), "Sec-WebSocket-Version", "13");
-      return reject(400, "Bad Request", to_string(p));
+      if (p == http::HandshakeProblem::bad_version)
+        return reject(400, "Bad Request", http::to_string(p), "Sec-WebSocket-Version", "13");
+      return reject(400, "Bad Request", http::to_string(p));
     }
-    if (!req.body().empty()) return reject(400, "Bad Request", "websocket handshake with a body");
   }
-  if (!origin_allowed(route_->config->allowed_origins, req[http::field::origin]))
+  if (!http::origin_allowed(route_->config->allowed_origins, req[bh::field::origin]))
     return reject(403, "Forbidden", "origin not allowed");
   keys_refreshed_ = false;
   token_.reset();
+  claim_fields_.clear();
   slot_.reset();
   lease_.reset();
   forward_request();
@@ -260,22 +291,32 @@ void UpgradeSession::forward_request() {
 void UpgradeSession::connect_upstream() {
   auto& req = request_->get();
   if (!req.keep_alive()) close_after_response_ = true;
-  rewrite_request(req, {client_ip_, client_.is_tls(), upgrade_});
-  if (!upgrade_) req.prepare_payload();  // a chunked body now goes with a Content-Length
-  out_ = serialize(req);
+  http::ForwardContext context;
+  context.peer_address = client_ip_;
+  context.client_address = client_address_;
+  context.peer_is_trusted_proxy = is_trusted(client_ip_, rt_->trusted_proxies);
+  context.tls = client_.is_tls();
+  context.upgrade = upgrade_;
+  if (route_->auth) context.token_sources = route_->auth->token_from;
+  context.claim_fields = std::move(claim_fields_);
+  auto forwarded = http::build_forwarded_request({req, head_fields_}, context);
+  if (forwarded.problem != http::BuildProblem::none) {
+    reject_token(auth::error::malformed, http::to_string(forwarded.problem));
+    return;
+  }
+  out_ = std::move(forwarded.bytes);
+  protocol_token_ = forwarded.offered_bearer;
 
   backend_order_ = route_->picker->pick_order(hash_, std::chrono::steady_clock::now());
   attempt_ = 0;
   connect_next_backend();
 }
 
-// Verifies the route's token; on success the verified claims become request headers for the
-// backend. A client's own headers of those names are removed first, so they cannot be forged.
-bool UpgradeSession::authenticate(http::request_header<>& req) {
+// Verifies the route's token; on success the verified claims are kept to become request headers
+// for the backend (the forwarded-request builder removes a client's own under every spelling).
+bool UpgradeSession::authenticate(bh::request_header<>& req) {
   const auto& provider = *route_->auth;
-  // Taken once per request: taking strips the token from the URL or the subprotocols, so a second
-  // pass (after waiting for a JWKS refresh) would find none.
-  if (!token_) token_ = take_token(req, provider.token_from);
+  if (!token_) token_ = http::find_token(req, provider.token_from);
   const auto& taken = token_;
   if (!taken) return reject_token(auth::error::missing_token);
   const auto now = std::chrono::duration_cast<std::chrono::seconds>(
@@ -301,13 +342,17 @@ bool UpgradeSession::authenticate(http::request_header<>& req) {
                    *claims);
   }
   for (const auto& [claim, header] : provider.forward_claims) {
-    req.erase(header);
-    if (const auto* value = claims->if_contains(claim))
-      req.set(header, value->is_string() ? std::string(value->get_string()) : boost::json::serialize(*value));
+    req.erase(header);  // so that identify() reads header:NAME as the verified value
+    const auto* value = claims->if_contains(claim);
+    if (!value) continue;
+    std::string text = value->is_string() ? std::string(value->get_string()) : boost::json::serialize(*value);
+    // A signed claim is still the client's text: one with CR, LF or NUL would become header lines.
+    if (!http::is_field_value(text))
+      return reject_token(auth::error::malformed, http::to_string(http::BuildProblem::claim_not_a_field_value));
+    req.set(header, text);
+    claim_fields_.emplace_back(header, std::move(text));
   }
   identify(req, claims);
-
-  protocol_token_ = taken->from_protocol;
   if (const auto* exp = claims->if_contains("exp"); exp && exp->is_number())
     token_expires_at_ = static_cast<std::int64_t>(exp->to_number<double>());
   return true;
@@ -315,8 +360,9 @@ bool UpgradeSession::authenticate(http::request_header<>& req) {
 
 // Who the client is, for pinning (the route's hash_key) and for its rate limits (the policy's
 // key); read after the verified claims became headers, so header:X-User-Id is the verified value.
-void UpgradeSession::identify(const http::request_header<>& req, const boost::json::object* claims) {
-  const auto address = client_address(client_ip_, req, rt_->trusted_proxies);
+void UpgradeSession::identify(const bh::request_header<>& req, const boost::json::object* claims) {
+  client_address_ = client_address(client_ip_, req, rt_->trusted_proxies);
+  const auto& address = client_address_;
   if (auto key = hash_key_of(req, route_->config->hash_key, claims, address)) {
     hash_ = routing::stable_hash(*key);
   } else {
@@ -414,10 +460,10 @@ void UpgradeSession::wait_for_keys() {
 
 // RFC 6750 3: 401 with error="invalid_token" for a missing or bad token, 403 with
 // error="insufficient_scope" when a required claim fails. Returns false for authenticate().
-bool UpgradeSession::reject_token(auth::error e) {
+bool UpgradeSession::reject_token(auth::error e, std::string_view detail) {
   static_assert(static_cast<std::size_t>(auth::error::claim_mismatch) == metrics::auth_reasons.size());
   route_row().add(metrics::RouteSeries::get().auth_failures + static_cast<std::size_t>(e) - 1);
-  const std::string description(auth::to_string(e));
+  const std::string description(detail.empty() ? auth::to_string(e) : detail);
   const bool forbidden = auth::is_forbidden(e);
   reject(forbidden ? 403 : 401, forbidden ? "Forbidden" : "Unauthorized", description,
          "WWW-Authenticate",
@@ -495,13 +541,17 @@ void UpgradeSession::on_request_forwarded(error_code ec) {
 }
 
 void UpgradeSession::read_backend_response() {
+  new_response_parser();
+  backend_buf_.clear();
+  read_more_response();
+}
+
+void UpgradeSession::new_response_parser() {
   response_.emplace();
   response_->header_limit(rt_->config.http.max_header_bytes);
   response_->body_limit(rt_->config.http.max_body);
   response_->eager(true);
   if (head_request_) response_->skip(true);
-  backend_buf_.clear();
-  read_more_response();
 }
 
 void UpgradeSession::read_more_response() {
@@ -524,27 +574,40 @@ void UpgradeSession::on_backend_bytes(error_code ec, std::size_t n) {
   }
   if (ec) return reject(502, "Bad Gateway", "backend closed before a full response");
   backend_buf_.commit(n);
+  parse_backend_response();
+}
+
+void UpgradeSession::parse_backend_response() {
+  error_code pec;
   while (backend_buf_.size() > 0 && !response_->is_done()) {
     const std::size_t used = response_->put(backend_buf_.data(), pec);
     backend_buf_.consume(used);
     if (pec) break;
   }
   if (response_->is_done()) return on_backend_response();
-  if (!pec || pec == http::error::need_more) return read_more_response();
-  if (pec == http::error::body_limit)
+  if (!pec || pec == bh::error::need_more) return read_more_response();
+  if (pec == bh::error::body_limit)
     return reject(502, "Bad Gateway", "backend response body over max_body");
   reject(502, "Bad Gateway", "malformed backend response: " + pec.message());
 }
 
 void UpgradeSession::on_backend_response() {
   auto& res = response_->get();
-  if (upgrade_ && res.result() == http::status::switching_protocols) {
-    if (!beast::iequals(res[http::field::upgrade], "websocket"))
+  if (const unsigned status = res.result_int(); status / 100 == 1 && !(upgrade_ && status == 101)) {
+    if (status == 101)
+      return reject(502, "Bad Gateway", "backend switched protocols on a request that asked for none");
+    // RFC 9110 15.2: an interim answer; the final one follows on the same connection. None is
+    // relayed: the gateway answered 100-continue itself, and 103's hints are optional.
+    new_response_parser();
+    return parse_backend_response();
+  }
+  if (upgrade_ && res.result() == bh::status::switching_protocols) {
+    if (!beast::iequals(res[bh::field::upgrade], "websocket"))
       return reject(502, "Bad Gateway", "backend switched to something other than websocket");
-    rewrite_response(res, true);
+    http::rewrite_response(res, true);
     // The client offered "bearer" only to carry its token: it must see one of its offers chosen.
-    if (protocol_token_ && res.count(http::field::sec_websocket_protocol) == 0)
-      res.set(http::field::sec_websocket_protocol, "bearer");
+    if (protocol_token_ && res.count(bh::field::sec_websocket_protocol) == 0)
+      res.set(bh::field::sec_websocket_protocol, "bearer");
     out_ = serialize(res.base());
     phase_ = Phase::respond;
     client_.async_write_all(out_.data(), out_.size(), [self = shared_from_this()](error_code ec) {
@@ -568,8 +631,8 @@ void UpgradeSession::on_backend_response() {
     count_result(metrics::RequestResult::backend_refused);
   }
   count_result(metrics::RequestResult::ok);
-  rewrite_response(res, false);
-  if (close_after_response_) res.set(http::field::connection, "close");
+  http::rewrite_response(res, false);
+  if (close_after_response_) res.set(bh::field::connection, "close");
   if (!head_request_ && !has_no_body(res.result_int())) res.prepare_payload();
   out_ = serialize(res);
   backend_->close();
@@ -599,9 +662,9 @@ void UpgradeSession::reject(unsigned status, std::string_view reason, std::strin
   if (connecting_) connecting_->close();
   connecting_.reset();
   backend_.reset();  // closes the backend socket; its pending waits end as aborted
-  http::response<http::string_body> res{static_cast<http::status>(status), 11};
-  res.set(http::field::content_type, "text/plain");
-  res.set(http::field::connection, "close");
+  bh::response<bh::string_body> res{static_cast<bh::status>(status), 11};
+  res.set(bh::field::content_type, "text/plain");
+  res.set(bh::field::connection, "close");
   if (!extra_header.empty()) res.set(extra_header, extra_value);
   res.body() = std::string(reason) + "\n";
   res.prepare_payload();
@@ -639,8 +702,10 @@ void UpgradeSession::start_relay() {
   params.runtime = rt_;
   params.route = route_index_;
   params.backend = backend_index_;
-  params.deflate = http::ext_list(res[http::field::sec_websocket_extensions])
-                       .exists("permessage-deflate");
+  // RFC 9110 5.3: the extensions may come in several field lines; each counts.
+  auto [ext_first, ext_last] = res.equal_range(bh::field::sec_websocket_extensions);
+  for (auto it = ext_first; it != ext_last; ++it)
+    params.deflate = params.deflate || bh::ext_list(it->value()).exists("permessage-deflate");
   params.client_ip = client_ip_;
   if (route_->config->close_at_expiry) params.expires_at_unix = token_expires_at_;
   if (slot_) params.slot = std::move(*slot_);

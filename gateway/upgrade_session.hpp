@@ -4,7 +4,7 @@
 
 #include "gateway/runtime.hpp"
 #include "gateway/session_registry.hpp"
-#include "gateway/token_extraction.hpp"
+#include "http/token_extraction.hpp"
 #include "gateway/transport.hpp"
 #include "metrics/gateway_series.hpp"
 
@@ -49,7 +49,8 @@ class UpgradeSession : public Drainable, public std::enable_shared_from_this<Upg
   void ask_store();
   void on_store_answer(RedisStore::Answer answer);
   void connect_upstream();
-  bool reject_token(auth::error e);
+  // `detail` replaces the error's own text in error_description and the log.
+  bool reject_token(auth::error e, std::string_view detail = {});
 
   void connect_next_backend();
   void on_connected(std::size_t backend, error_code ec);
@@ -57,6 +58,8 @@ class UpgradeSession : public Drainable, public std::enable_shared_from_this<Upg
   void on_request_forwarded(error_code ec);
   void read_backend_response();
   void read_more_response();
+  void new_response_parser();
+  void parse_backend_response();  // what backend_buf_ holds; reads more when that is not a response
   void on_backend_bytes(error_code ec, std::size_t n);
   void on_backend_response();
   void on_response_sent(error_code ec);
@@ -100,7 +103,11 @@ class UpgradeSession : public Drainable, public std::enable_shared_from_this<Upg
   std::size_t route_index_ = 0;
   bool upgrade_ = false;
   bool keys_refreshed_ = false;         // this request already waited for a JWKS refresh
-  std::optional<TakenToken> token_;     // this request's token, once taken out of it
+  std::optional<http::FoundToken> token_;  // this request's token, once found
+  std::vector<std::pair<std::string, std::string>> claim_fields_;  // verified claims, as header: value
+  std::string client_address_;  // the client, through trusted proxies' X-Forwarded-For
+  std::size_t head_fields_ = 0;  // fields in the request's head; a chunked body's trailers follow
+  bool continue_sent_ = false;   // this request's Expect: 100-continue is answered
   std::size_t keys_pending_ = 0;        // JWKS sources yet to answer
   bool protocol_token_ = false;        // the token came as Sec-WebSocket-Protocol: bearer, TOKEN
   std::int64_t token_expires_at_ = 0;  // Unix seconds; 0: no token or no exp

@@ -1,6 +1,6 @@
 // Micro-benchmarks of the relay's per-message work: following frame boundaries through a buffer.
 // The payload is never touched, so the cost per message must not grow with its size.
-#include "gateway/frame_codec.hpp"
+#include "websocket/frame_codec.hpp"
 
 #include <benchmark/benchmark.h>
 

@@ -1,6 +1,6 @@
 // libFuzzer: the frame header parser and the scanner that follows frames through a byte stream,
 // fed in reads of fuzzer-chosen sizes with a gate that holds, drops and refuses.
-#include "gateway/frame_codec.hpp"
+#include "websocket/frame_codec.hpp"
 
 #include <cstdlib>
 #include <vector>

@@ -7,7 +7,7 @@
 
 #include <string_view>
 
-namespace http = boost::beast::http;
+namespace bh = boost::beast::http;
 using namespace wsgate;
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
@@ -25,11 +25,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     f = input.substr(0, end);
     input = end == std::string_view::npos ? std::string_view{} : input.substr(end + 1);
   }
-  http::request_header<> req;
+  bh::request_header<> req;
   try {
     req.target(field[3]);
     req.set("X-Forwarded-For", field[1]);
-    req.set(http::field::cookie, field[2]);
+    req.set(bh::field::cookie, field[2]);
     if (!field[4].empty()) req.set("X-User", field[4]);
   } catch (const std::exception&) {
     return 0;  // Beast refuses a value no parser would have produced (CR, LF)

@@ -1,4 +1,4 @@
-#include "gateway/frame_codec.hpp"
+#include "websocket/frame_codec.hpp"
 
 #include <algorithm>
 

@@ -1,8 +1,8 @@
-#include "routing/request_target.hpp"
+#include "http/request_target.hpp"
 
 #include <cctype>
 
-namespace wsgate::routing {
+namespace wsgate::http {
 namespace {
 
 int hex_value(char c) {
@@ -109,4 +109,4 @@ std::optional<RequestTarget> normalize_target(std::string_view target, std::stri
   return result;
 }
 
-}  // namespace wsgate::routing
+}  // namespace wsgate::http

@@ -1,22 +1,22 @@
-#include "gateway/handshake_check.hpp"
+#include "http/handshake_check.hpp"
 
 #include <gtest/gtest.h>
 
-namespace wsgate::gateway {
+namespace wsgate::http {
 namespace {
 
-namespace http = boost::beast::http;
+namespace bh = boost::beast::http;
 
 RequestHeader upgrade_request() {
   RequestHeader req;
-  req.method(http::verb::get);
+  req.method(bh::verb::get);
   req.target("/chat");
   req.version(11);
-  req.set(http::field::host, "example.com");
-  req.set(http::field::upgrade, "websocket");
-  req.set(http::field::connection, "keep-alive, Upgrade");
-  req.set(http::field::sec_websocket_version, "13");
-  req.set(http::field::sec_websocket_key, "dGhlIHNhbXBsZSBub25jZQ==");  // RFC 6455 1.3
+  req.set(bh::field::host, "example.com");
+  req.set(bh::field::upgrade, "websocket");
+  req.set(bh::field::connection, "keep-alive, Upgrade");
+  req.set(bh::field::sec_websocket_version, "13");
+  req.set(bh::field::sec_websocket_key, "dGhlIHNhbXBsZSBub25jZQ==");  // RFC 6455 1.3
   return req;
 }
 
@@ -28,64 +28,90 @@ TEST(HandshakeCheck, AcceptsRfcExample) {
 
 TEST(HandshakeCheck, WantsWebsocketNeedsBothHeaders) {
   auto req = upgrade_request();
-  req.set(http::field::connection, "keep-alive");
+  req.set(bh::field::connection, "keep-alive");
   EXPECT_FALSE(wants_websocket(req));
   req = upgrade_request();
-  req.set(http::field::upgrade, "h2c");
+  req.set(bh::field::upgrade, "h2c");
   EXPECT_FALSE(wants_websocket(req));
   req = upgrade_request();
-  req.set(http::field::upgrade, "WebSocket");  // case-insensitive token
+  req.set(bh::field::upgrade, "WebSocket");  // case-insensitive token
   EXPECT_TRUE(wants_websocket(req));
+}
+
+// Issue 16: "Host: x/../y" and "Host: a@x" were accepted and copied into X-Forwarded-Host.
+TEST(RequestCheck, HostGrammarAndExpect) {
+  auto req = upgrade_request();
+  for (const char* bad : {"x/../y", "a@x", "a b", "x:y"}) {
+    req.set(bh::field::host, bad);
+    EXPECT_EQ(check_request(req), RequestProblem::bad_host) << bad;
+  }
+  req.set(bh::field::host, "[::1]:8080");
+  EXPECT_EQ(check_request(req), RequestProblem::none);
+  req.set(bh::field::expect, "100-Continue");
+  EXPECT_EQ(check_request(req), RequestProblem::none);
+  req.set(bh::field::expect, "something-else");
+  EXPECT_EQ(check_request(req), RequestProblem::expectation);
+}
+
+TEST(HandshakeCheck, NoBodyOnAnUpgrade) {
+  auto req = upgrade_request();
+  req.set(bh::field::content_length, "0");
+  EXPECT_EQ(check_websocket_handshake(req), HandshakeProblem::none);
+  req.set(bh::field::content_length, "5");
+  EXPECT_EQ(check_websocket_handshake(req), HandshakeProblem::has_body);
+  req.erase(bh::field::content_length);
+  req.set(bh::field::transfer_encoding, "chunked");
+  EXPECT_EQ(check_websocket_handshake(req), HandshakeProblem::has_body);
 }
 
 // Every request, upgrade or not, before it is routed.
 TEST(RequestCheck, HostAndTransferEncoding) {
   auto req = upgrade_request();
   EXPECT_EQ(check_request(req), RequestProblem::none);
-  req.erase(http::field::host);
+  req.erase(bh::field::host);
   EXPECT_EQ(check_request(req), RequestProblem::host_count);
   EXPECT_EQ(to_string(check_request(req)), "exactly one Host header is required");
-  req.insert(http::field::host, "a.example");
-  req.insert(http::field::host, "b.example");
+  req.insert(bh::field::host, "a.example");
+  req.insert(bh::field::host, "b.example");
   EXPECT_EQ(check_request(req), RequestProblem::host_count);
   req = upgrade_request();
   req.version(10);
-  req.erase(http::field::host);
+  req.erase(bh::field::host);
   EXPECT_EQ(check_request(req), RequestProblem::none) << "HTTP/1.0 needs no Host";
   req = upgrade_request();
-  req.set(http::field::transfer_encoding, "Chunked");
+  req.set(bh::field::transfer_encoding, "Chunked");
   EXPECT_EQ(check_request(req), RequestProblem::none);
   for (const char* coding : {"gzip, chunked", "chunked, identity", "identity", ""}) {
-    req.set(http::field::transfer_encoding, coding);
+    req.set(bh::field::transfer_encoding, coding);
     EXPECT_EQ(check_request(req), RequestProblem::transfer_coding) << coding;
   }
-  req.set(http::field::transfer_encoding, "chunked");
-  req.insert(http::field::transfer_encoding, "chunked");
+  req.set(bh::field::transfer_encoding, "chunked");
+  req.insert(bh::field::transfer_encoding, "chunked");
   EXPECT_EQ(check_request(req), RequestProblem::transfer_coding) << "twice";
 }
 
 TEST(HandshakeCheck, EachProblem) {
   auto req = upgrade_request();
-  req.method(http::verb::post);
+  req.method(bh::verb::post);
   EXPECT_EQ(check_websocket_handshake(req), HandshakeProblem::not_get);
   req = upgrade_request();
   req.version(10);
   EXPECT_EQ(check_websocket_handshake(req), HandshakeProblem::not_http11);
   req = upgrade_request();
-  req.set(http::field::sec_websocket_version, "8");
+  req.set(bh::field::sec_websocket_version, "8");
   EXPECT_EQ(check_websocket_handshake(req), HandshakeProblem::bad_version);
   req = upgrade_request();
-  req.erase(http::field::sec_websocket_version);
+  req.erase(bh::field::sec_websocket_version);
   EXPECT_EQ(check_websocket_handshake(req), HandshakeProblem::bad_version);
   for (const char* key : {"", "short==", "dGhlIHNhbXBsZSBub25jZQ", "dGhlIHNhbXBsZSBub25jZ!==",
                           "dGhlIHNhbXBsZSBub25jZQ=="
                           "x"}) {
     req = upgrade_request();
-    req.set(http::field::sec_websocket_key, key);
+    req.set(bh::field::sec_websocket_key, key);
     EXPECT_EQ(check_websocket_handshake(req), HandshakeProblem::bad_key) << key;
   }
   req = upgrade_request();
-  req.erase(http::field::sec_websocket_key);
+  req.erase(bh::field::sec_websocket_key);
   EXPECT_EQ(check_websocket_handshake(req), HandshakeProblem::bad_key);
 }
 
@@ -104,4 +130,4 @@ TEST(OriginAllowed, ExactMatchOnly) {
 }
 
 }  // namespace
-}  // namespace wsgate::gateway
+}  // namespace wsgate::http

@@ -1,17 +1,19 @@
-#include "gateway/handshake_check.hpp"
+#include "http/handshake_check.hpp"
+
+#include "http/field_rules.hpp"
 
 #include <boost/beast/core/string.hpp>
 #include <boost/beast/http/rfc7230.hpp>
 
 #include <algorithm>
 
-namespace wsgate::gateway {
-namespace http = boost::beast::http;
+namespace wsgate::http {
+namespace bh = boost::beast::http;
 
 namespace {
 
 bool has_token(std::string_view list, std::string_view token) {
-  return http::token_list(list).exists(token);
+  return bh::token_list(list).exists(token);
 }
 
 bool is_base64_of_16_bytes(std::string_view key) {
@@ -26,13 +28,17 @@ bool is_base64_of_16_bytes(std::string_view key) {
 }  // namespace
 
 RequestProblem check_request(const RequestHeader& req) {
-  if (req.version() >= 11 && req.count(http::field::host) != 1) return RequestProblem::host_count;
+  if (req.version() >= 11 && req.count(bh::field::host) != 1) return RequestProblem::host_count;
+  if (!is_host(req[bh::field::host])) return RequestProblem::bad_host;
   // The parser has refused Transfer-Encoding with Content-Length; what is left must be exactly
   // "chunked", since that is the only coding the gateway takes off and puts back.
-  const auto codings = req.count(http::field::transfer_encoding);
+  const auto codings = req.count(bh::field::transfer_encoding);
   if (codings > 1 ||
-      (codings == 1 && !boost::beast::iequals(req[http::field::transfer_encoding], "chunked")))
+      (codings == 1 && !boost::beast::iequals(req[bh::field::transfer_encoding], "chunked")))
     return RequestProblem::transfer_coding;
+  if (req.count(bh::field::expect) > 1 ||
+      (req.count(bh::field::expect) == 1 && !boost::beast::iequals(req[bh::field::expect], "100-continue")))
+    return RequestProblem::expectation;
   return RequestProblem::none;
 }
 
@@ -40,25 +46,30 @@ std::string_view to_string(RequestProblem p) {
   switch (p) {
     case RequestProblem::none: return "ok";
     case RequestProblem::host_count: return "exactly one Host header is required";
+    case RequestProblem::bad_host: return "Host is not uri-host[:port]";
     case RequestProblem::transfer_coding: return "transfer coding other than chunked";
+    case RequestProblem::expectation: return "expectation other than 100-continue";
   }
   return "unknown";
 }
 
 bool wants_websocket(const RequestHeader& req) {
-  return boost::beast::iequals(req[http::field::upgrade], "websocket") &&
-         has_token(req[http::field::connection], "upgrade");
+  return boost::beast::iequals(req[bh::field::upgrade], "websocket") &&
+         has_token(req[bh::field::connection], "upgrade");
 }
 
 HandshakeProblem check_websocket_handshake(const RequestHeader& req) {
-  if (req.method() != http::verb::get) return HandshakeProblem::not_get;
+  if (req.method() != bh::verb::get) return HandshakeProblem::not_get;
   if (req.version() < 11) return HandshakeProblem::not_http11;
-  if (req.count(http::field::sec_websocket_version) != 1 ||
-      req[http::field::sec_websocket_version] != "13")
+  if (req.count(bh::field::sec_websocket_version) != 1 ||
+      req[bh::field::sec_websocket_version] != "13")
     return HandshakeProblem::bad_version;
-  if (req.count(http::field::sec_websocket_key) != 1 ||
-      !is_base64_of_16_bytes(req[http::field::sec_websocket_key]))
+  if (req.count(bh::field::sec_websocket_key) != 1 ||
+      !is_base64_of_16_bytes(req[bh::field::sec_websocket_key]))
     return HandshakeProblem::bad_key;
+  if (req.count(bh::field::transfer_encoding) > 0 ||
+      (req.count(bh::field::content_length) > 0 && req[bh::field::content_length] != "0"))
+    return HandshakeProblem::has_body;
   return HandshakeProblem::none;
 }
 
@@ -69,6 +80,7 @@ std::string_view to_string(HandshakeProblem p) {
     case HandshakeProblem::not_http11: return "websocket handshake needs HTTP/1.1";
     case HandshakeProblem::bad_version: return "Sec-WebSocket-Version must be 13";
     case HandshakeProblem::bad_key: return "Sec-WebSocket-Key must be 16 bytes in base64";
+    case HandshakeProblem::has_body: return "websocket handshake with a body";
   }
   return "unknown";
 }
@@ -79,4 +91,4 @@ bool origin_allowed(const std::vector<std::string>& allowed, std::string_view or
                      [&](const std::string& a) { return boost::beast::iequals(a, origin); });
 }
 
-}  // namespace wsgate::gateway
+}  // namespace wsgate::http

@@ -9,7 +9,7 @@
 #include <string_view>
 #include <vector>
 
-namespace wsgate::gateway {
+namespace wsgate::http {
 
 using RequestHeader = boost::beast::http::request_header<>;
 
@@ -17,7 +17,9 @@ using RequestHeader = boost::beast::http::request_header<>;
 enum class RequestProblem {
   none,
   host_count,        // RFC 9112 3.2: an HTTP/1.1 request carries exactly one Host (400)
+  bad_host,          // ... and it is uri-host [":" port]: no '/', '@', spaces (400)
   transfer_coding,   // a transfer coding other than chunked (501, as NGINX answers)
+  expectation,       // RFC 9110 10.1.1: an Expect other than 100-continue (417)
 };
 RequestProblem check_request(const RequestHeader& req);
 std::string_view to_string(RequestProblem p);
@@ -31,6 +33,8 @@ enum class HandshakeProblem {
   not_http11,       // ... and the version at least HTTP/1.1
   bad_version,      // Sec-WebSocket-Version must be 13
   bad_key,          // Sec-WebSocket-Key must be base64 of 16 bytes
+  has_body,         // a Transfer-Encoding or a non-zero Content-Length: the bytes after the head
+                    // would be taken as frames, and chunked trailers could carry fields
 };
 
 HandshakeProblem check_websocket_handshake(const RequestHeader& req);
@@ -39,4 +43,4 @@ std::string_view to_string(HandshakeProblem p);
 // An empty allowlist allows every Origin (and requests without one).
 bool origin_allowed(const std::vector<std::string>& allowed, std::string_view origin);
 
-}  // namespace wsgate::gateway
+}  // namespace wsgate::http

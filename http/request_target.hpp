@@ -6,7 +6,7 @@
 #include <string>
 #include <string_view>
 
-namespace wsgate::routing {
+namespace wsgate::http {
 
 struct RequestTarget {
   // Origin-form, with percent-encoded unreserved characters decoded and dot segments removed
@@ -26,4 +26,4 @@ std::optional<RequestTarget> normalize_target(std::string_view target, std::stri
 // RFC 3986 5.2.4, on a path that starts with '/'; a ".." above the root stays at the root.
 std::string remove_dot_segments(std::string_view path);
 
-}  // namespace wsgate::routing
+}  // namespace wsgate::http

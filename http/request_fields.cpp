@@ -1,13 +1,13 @@
-#include "gateway/request_fields.hpp"
+#include "http/request_fields.hpp"
 
 #include <boost/url/parse.hpp>
 
-namespace wsgate::gateway {
-namespace http = boost::beast::http;
+namespace wsgate::http {
+namespace bh = boost::beast::http;
 
-std::optional<std::string> find_cookie(const http::request_header<>& req, std::string_view name) {
+std::optional<std::string> find_cookie(const bh::request_header<>& req, std::string_view name) {
   // Every Cookie field, wherever it stands among the others.
-  auto [first, last] = req.equal_range(http::field::cookie);
+  auto [first, last] = req.equal_range(bh::field::cookie);
   for (auto it = first; it != last; ++it) {
     std::string_view cookies = it->value();
     while (!cookies.empty()) {
@@ -31,4 +31,4 @@ std::optional<std::string> find_query_param(std::string_view target, std::string
   return std::nullopt;
 }
 
-}  // namespace wsgate::gateway
+}  // namespace wsgate::http

@@ -8,7 +8,7 @@
 #include <string>
 #include <string_view>
 
-namespace wsgate::gateway {
+namespace wsgate::http {
 
 // The value of cookie `name` in any of the request's Cookie fields.
 std::optional<std::string> find_cookie(const boost::beast::http::request_header<>& req,
@@ -16,4 +16,4 @@ std::optional<std::string> find_cookie(const boost::beast::http::request_header<
 // The decoded value of query parameter `name` in an origin-form target.
 std::optional<std::string> find_query_param(std::string_view target, std::string_view name);
 
-}  // namespace wsgate::gateway
+}  // namespace wsgate::http

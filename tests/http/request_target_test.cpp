@@ -1,8 +1,8 @@
-#include "routing/request_target.hpp"
+#include "http/request_target.hpp"
 
 #include <gtest/gtest.h>
 
-namespace wsgate::routing {
+namespace wsgate::http {
 namespace {
 
 RequestTarget ok(std::string_view target) {
@@ -71,4 +71,4 @@ TEST(NormalizeTarget, RefusesWhatNoClientSends) {
 }
 
 }  // namespace
-}  // namespace wsgate::routing
+}  // namespace wsgate::http

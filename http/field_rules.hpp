@@ -1,0 +1,23 @@
+// The grammar rules a field crosses the gateway by: what may stand in a value the gateway writes
+// (RFC 9110 5.5), what a Host may be (RFC 9112 3.2), and which names a backend reads as the same.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace wsgate::http {
+
+// RFC 9110 5.5: field-vchar (VCHAR, obs-text), SP and HTAB inside; no CR, LF, NUL or other
+// control character anywhere, no whitespace at either end (a recipient would trim it).
+bool is_field_value(std::string_view value);
+
+// RFC 9112 3.2 / RFC 3986 3.2.2: uri-host [":" port], where uri-host is an IP-literal in brackets,
+// or a reg-name of unreserved, sub-delims and %-escapes. An empty Host is valid (a target without
+// authority); "x/../y", "a@x" and "x:y:z" are not.
+bool is_host(std::string_view host);
+
+// A field name as a backend that folds case and reads '_' as '-' (CGI and WSGI servers) sees it:
+// "X_User_Id" and "x-user-id" are the same field to them, so they must be to the gateway.
+std::string folded_name(std::string_view name);
+
+}  // namespace wsgate::http

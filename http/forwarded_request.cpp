@@ -1,0 +1,172 @@
+#include "http/forwarded_request.hpp"
+
+#include "http/field_rules.hpp"
+#include "http/token_extraction.hpp"
+
+#include <boost/beast/core/string.hpp>
+#include <boost/beast/http/rfc7230.hpp>
+#include <boost/beast/http/write.hpp>
+
+#include <algorithm>
+#include <sstream>
+
+namespace wsgate::http {
+namespace bh = boost::beast::http;
+
+namespace {
+
+bool contains(const std::vector<std::string>& list, const std::string& item) {
+  return std::find(list.begin(), list.end(), item) != list.end();
+}
+
+// Fields a client's Connection header may not remove (RFC 9110 7.6.1 lets it name hop-by-hop
+// fields only): Host, the handshake's own fields, and the body's framing.
+bool protected_from_connection(const std::string& folded) {
+  return folded == "host" || folded.starts_with("sec-websocket-") || folded == "content-length";
+}
+
+// RFC 9110 7.6.1 and RFC 9112: fields that describe one connection, not the request; Expect is
+// answered by the gateway itself (it reads the whole body before forwarding), Content-Length is
+// recomputed from the body it forwards.
+bool is_connection_field(bh::field f) {
+  switch (f) {
+    case bh::field::connection:
+    case bh::field::keep_alive:
+    case bh::field::proxy_connection:
+    case bh::field::proxy_authenticate:
+    case bh::field::proxy_authorization:
+    case bh::field::te:
+    case bh::field::trailer:
+    case bh::field::transfer_encoding:
+    case bh::field::upgrade:
+    case bh::field::expect:
+    case bh::field::content_length:
+      return true;
+    default:
+      return false;
+  }
+}
+
+bool is_header_token_source(const std::vector<TokenSource>& sources, std::string_view name) {
+  return std::any_of(sources.begin(), sources.end(), [&](const TokenSource& s) {
+    return s.kind == TokenSource::Kind::header && boost::beast::iequals(s.name, name);
+  });
+}
+
+bool has_source(const std::vector<TokenSource>& sources, TokenSource::Kind kind) {
+  return std::any_of(sources.begin(), sources.end(), [&](const TokenSource& s) { return s.kind == kind; });
+}
+
+}  // namespace
+
+std::string_view to_string(BuildProblem p) {
+  switch (p) {
+    case BuildProblem::none: return "ok";
+    case BuildProblem::claim_not_a_field_value: return "a claim to forward is not a valid header value";
+  }
+  return "unknown";
+}
+
+ForwardedRequest build_forwarded_request(const ClientRequest& client, const ForwardContext& context) {
+  ForwardedRequest result;
+  for (const auto& [name, value] : context.claim_fields) {
+    if (!is_field_value(value)) {
+      result.problem = BuildProblem::claim_not_a_field_value;
+      return result;
+    }
+  }
+  const auto& in = client.message;
+  const auto head_end = std::next(in.begin(), static_cast<std::ptrdiff_t>(
+                                                  std::min<std::size_t>(client.head_fields,
+                                                                        std::distance(in.begin(), in.end()))));
+
+  // Hop-by-hop names come from the head's Connection fields, and are applied before the gateway
+  // adds anything, so they can never remove what it writes.
+  std::vector<std::string> connection_named;
+  for (auto it = in.begin(); it != head_end; ++it)
+    if (it->name() == bh::field::connection)
+      for (auto token : bh::token_list(it->value())) connection_named.push_back(folded_name(token));
+  std::vector<std::string> owned;
+  for (auto name : owned_fields) owned.push_back(folded_name(name));
+  for (const auto& [name, value] : context.claim_fields) owned.push_back(folded_name(name));
+
+  const bool strip_cookies = has_source(context.token_sources, TokenSource::Kind::cookie);
+  const bool strip_protocol = has_source(context.token_sources, TokenSource::Kind::protocol);
+  bh::request<bh::string_body> out;
+  out.method_string(in.method_string());
+  out.target(target_without_tokens(in.target(), context.token_sources));
+  out.version(in.version());
+  std::string forwarded_for;  // a trusted proxy's X-Forwarded-For, to append to
+  std::string protocols;      // every Sec-WebSocket-Protocol line, joined
+  bool offers_protocols = false;
+  std::string_view host;
+  for (auto it = in.begin(); it != head_end; ++it) {
+    const std::string_view name = it->name_string();
+    const std::string_view value = it->value();
+    const std::string folded = folded_name(name);
+    if (is_connection_field(it->name())) continue;
+    if (contains(owned, folded)) {
+      // Only a trusted proxy's own spelling of X-Forwarded-For is believed (and extended).
+      if (context.peer_is_trusted_proxy && boost::beast::iequals(name, "X-Forwarded-For"))
+        forwarded_for += (forwarded_for.empty() ? "" : ", ") + std::string(value);
+      continue;
+    }
+    if (contains(connection_named, folded) && !protected_from_connection(folded)) continue;
+    if (is_header_token_source(context.token_sources, name)) continue;
+    if (it->name() == bh::field::host && host.empty()) host = value;
+    if (it->name() == bh::field::cookie && strip_cookies) {
+      std::string kept = cookies_without_tokens(value, context.token_sources);
+      if (!kept.empty()) out.insert(bh::field::cookie, kept);
+      continue;
+    }
+    if (it->name() == bh::field::sec_websocket_protocol && strip_protocol) {
+      if (offers_protocols) protocols += ", ";
+      protocols += value;
+      offers_protocols = true;
+      continue;
+    }
+    out.insert(name, value);
+  }
+  if (offers_protocols) {
+    auto offer = protocols_without_bearer(protocols);
+    result.offered_bearer = offer.had_bearer;
+    if (!offer.offer.empty()) out.insert(bh::field::sec_websocket_protocol, offer.offer);
+  }
+
+  if (context.upgrade) {
+    out.set(bh::field::connection, "Upgrade");
+    out.set(bh::field::upgrade, "websocket");
+  }
+  // As NGINX's $proxy_add_x_forwarded_for, but believing only what a trusted proxy wrote.
+  out.set("X-Forwarded-For", forwarded_for.empty() ? std::string(context.peer_address)
+                                                   : forwarded_for + ", " + std::string(context.peer_address));
+  out.set("X-Real-IP", is_field_value(context.client_address) ? context.client_address : context.peer_address);
+  out.set("X-Forwarded-Proto", context.tls ? "https" : "http");
+  if (!host.empty()) out.set("X-Forwarded-Host", host);
+  for (const auto& [name, value] : context.claim_fields) out.set(name, value);
+
+  if (!context.upgrade) {
+    out.body() = in.body();
+    out.prepare_payload();  // a chunked body goes on with a Content-Length, its trailers dropped
+  }
+  std::ostringstream bytes;
+  bytes << out;
+  result.bytes = std::move(bytes).str();
+  return result;
+}
+
+void rewrite_response(bh::response_header<>& res, bool upgrade) {
+  std::vector<std::string> named;
+  for (auto token : bh::token_list(res[bh::field::connection])) named.emplace_back(token);
+  for (const auto& name : named) res.erase(name);
+  for (auto f : {bh::field::connection, bh::field::keep_alive, bh::field::proxy_connection,
+                 bh::field::proxy_authenticate, bh::field::proxy_authorization, bh::field::te,
+                 bh::field::trailer, bh::field::transfer_encoding, bh::field::upgrade})
+    res.erase(f);
+  if (upgrade) {
+    res.set(bh::field::connection, "Upgrade");
+    res.set(bh::field::upgrade, "websocket");
+  }
+}
+
+}  // namespace wsgate::http

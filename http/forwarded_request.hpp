@@ -1,0 +1,61 @@
+// The one builder of what a backend receives: a new request made from the client's parsed and
+// validated one, never the client's patched in place. Socket-free; unit-tested and fuzzed.
+#pragma once
+
+#include "http/token_source.hpp"
+
+#include <boost/beast/http/message.hpp>
+#include <boost/beast/http/string_body.hpp>
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace wsgate::http {
+
+// A client's request as the gateway parsed it. Beast's parser appends a chunked body's trailer
+// fields to the header's; only the first `head_fields` were in the head (RFC 9110 6.5.1: trailers
+// are never merged into it, so the rest are dropped).
+struct ClientRequest {
+  const boost::beast::http::request<boost::beast::http::string_body>& message;
+  std::size_t head_fields;
+};
+
+struct ForwardContext {
+  std::string_view peer_address;    // who connected to the gateway
+  std::string_view client_address;  // who the client is (peer, or through trusted proxies' XFF)
+  bool peer_is_trusted_proxy = false;  // then its X-Forwarded-For and Forwarded are kept, appended to
+  bool tls = false;                 // X-Forwarded-Proto
+  bool upgrade = false;             // a WebSocket upgrade: Connection/Upgrade put back, no body
+  std::vector<TokenSource> token_sources;  // every one is stripped of its token
+  // Headers the gateway writes from verified claims, with their values; a client's own copies,
+  // under any spelling a backend folds together, never pass.
+  std::vector<std::pair<std::string, std::string>> claim_fields;
+};
+
+enum class BuildProblem {
+  none,
+  claim_not_a_field_value,  // a claim to forward holds CR, LF, NUL, another control, or edge spaces
+};
+std::string_view to_string(BuildProblem p);
+
+struct ForwardedRequest {
+  BuildProblem problem = BuildProblem::none;
+  std::string bytes;             // the serialized request, head and body
+  bool offered_bearer = false;   // Sec-WebSocket-Protocol carried "bearer, TOKEN" (now removed)
+};
+
+// The fields the gateway owns and writes itself (besides the claim fields); a client's copies
+// are removed under every spelling (case, '_' for '-').
+inline constexpr std::string_view owned_fields[] = {"X-Forwarded-For", "X-Forwarded-Proto",
+                                                     "X-Forwarded-Host", "X-Real-IP", "Forwarded"};
+
+ForwardedRequest build_forwarded_request(const ClientRequest& client, const ForwardContext& context);
+
+// A backend's response on its way to the client: fields Connection names and the hop-by-hop set
+// removed, the upgrade fields put back on a 101.
+void rewrite_response(boost::beast::http::response_header<>& res, bool upgrade);
+
+}  // namespace wsgate::http

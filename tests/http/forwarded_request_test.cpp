@@ -1,0 +1,203 @@
+#include "http/forwarded_request.hpp"
+
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/string_body.hpp>
+
+#include <gtest/gtest.h>
+
+#include <optional>
+
+namespace wsgate::http {
+namespace {
+
+namespace bh = boost::beast::http;
+using Kind = TokenSource::Kind;
+using Request = bh::request<bh::string_body>;
+
+const std::vector<TokenSource> kAllSources = {
+    {Kind::header, "Authorization"}, {Kind::query, "access_token"}, {Kind::cookie, "access_token"}, {Kind::protocol, ""}};
+
+// Parses `text` as the gateway does, counting the head's fields before any trailer is appended.
+struct Parsed {
+  Request message;
+  std::size_t head_fields = 0;
+};
+Parsed parse_client(const std::string& text) {
+  bh::request_parser<bh::string_body> parser;
+  parser.eager(false);
+  boost::beast::error_code ec;
+  std::size_t used = 0, head_fields = 0;
+  while (used < text.size() && !parser.is_done()) {
+    used += parser.put(boost::asio::buffer(text.data() + used, text.size() - used), ec);
+    if (parser.is_header_done() && head_fields == 0)
+      head_fields = static_cast<std::size_t>(std::distance(parser.get().begin(), parser.get().end()));
+    if (ec) break;
+  }
+  EXPECT_FALSE(ec) << ec.message();
+  EXPECT_TRUE(parser.is_done());
+  return {parser.release(), head_fields};
+}
+
+// What the backend reads: exactly one request, all of it.
+Request parse_backend(const std::string& bytes) {
+  bh::request_parser<bh::string_body> parser;
+  parser.eager(true);
+  boost::beast::error_code ec;
+  const auto used = parser.put(boost::asio::buffer(bytes), ec);
+  EXPECT_FALSE(ec) << ec.message() << " in\n" << bytes;
+  EXPECT_TRUE(parser.is_done());
+  EXPECT_EQ(used, bytes.size()) << "bytes after the request:\n" << bytes;
+  return parser.release();
+}
+
+ForwardContext context(bool upgrade = true) {
+  ForwardContext c;
+  c.peer_address = "10.1.2.3";
+  c.client_address = "10.1.2.3";
+  c.upgrade = upgrade;
+  c.token_sources = kAllSources;
+  c.claim_fields = {{"X-User-Id", "alice"}};
+  return c;
+}
+
+Request forward(const std::string& text, const ForwardContext& c, bool* offered_bearer = nullptr) {
+  auto parsed = parse_client(text);
+  auto out = build_forwarded_request({parsed.message, parsed.head_fields}, c);
+  EXPECT_EQ(out.problem, BuildProblem::none);
+  if (offered_bearer) *offered_bearer = out.offered_bearer;
+  return parse_backend(out.bytes);
+}
+
+const std::string kUpgrade =
+    "GET /chat HTTP/1.1\r\nHost: chat.example.com\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+    "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n";
+
+TEST(ForwardedRequest, UpgradeKeepsTheHandshakeAndDropsHopByHop) {
+  auto req = forward(kUpgrade + "Connection: X-Secret-Hop\r\nX-Secret-Hop: 1\r\nKeep-Alive: timeout=5\r\n"
+                     "Proxy-Authorization: Basic abc\r\nTE: trailers\r\nSec-WebSocket-Protocol: chat.v1\r\n"
+                     "Sec-WebSocket-Extensions: permessage-deflate\r\n\r\n", context());
+  EXPECT_EQ(req[bh::field::connection], "Upgrade");
+  EXPECT_EQ(req[bh::field::upgrade], "websocket");
+  for (auto gone : {"X-Secret-Hop", "Keep-Alive", "Proxy-Authorization", "TE"}) EXPECT_EQ(req.count(gone), 0u) << gone;
+  // The handshake itself passes unchanged, so the backend's answer is valid for the client.
+  EXPECT_EQ(req[bh::field::sec_websocket_key], "dGhlIHNhbXBsZSBub25jZQ==");
+  EXPECT_EQ(req[bh::field::sec_websocket_protocol], "chat.v1");
+  EXPECT_EQ(req[bh::field::sec_websocket_extensions], "permessage-deflate");
+  EXPECT_EQ(req[bh::field::host], "chat.example.com");
+  EXPECT_EQ(req["X-Forwarded-For"], "10.1.2.3");
+  EXPECT_EQ(req["X-Real-IP"], "10.1.2.3");
+  EXPECT_EQ(req["X-Forwarded-Proto"], "http");
+  EXPECT_EQ(req["X-Forwarded-Host"], "chat.example.com");
+  EXPECT_EQ(req["X-User-Id"], "alice");
+}
+
+// Issue 16: "Connection: keep-alive, X-User-Id" removed the gateway's own X-User-Id, and
+// "Connection: Host" the Host.
+TEST(ForwardedRequest, ConnectionCannotRemoveOwnedFieldsOrHost) {
+  auto req = forward(kUpgrade + "Connection: keep-alive, X-User-Id, Host, Sec-WebSocket-Key\r\n"
+                     "X-User-Id: admin\r\nX_User_Id: admin\r\nx-user_id: admin\r\n\r\n", context());
+  EXPECT_EQ(req.count("X-User-Id"), 1u);
+  EXPECT_EQ(req["X-User-Id"], "alice");
+  for (const auto& f : req) EXPECT_NE(f.value(), "admin") << f.name_string();
+  EXPECT_EQ(req[bh::field::host], "chat.example.com");
+  EXPECT_EQ(req.count(bh::field::sec_websocket_key), 1u);
+}
+
+TEST(ForwardedRequest, OwnedFieldsFromAClientNeverPass) {
+  auto req = forward(kUpgrade + "X-Forwarded-For: 192.0.2.1\r\nX_Forwarded_Proto: https\r\n"
+                     "X-Real-IP: 192.0.2.7\r\nForwarded: for=192.0.2.8\r\nx_forwarded_host: evil\r\n\r\n", context());
+  EXPECT_EQ(req["X-Forwarded-For"], "10.1.2.3");
+  EXPECT_EQ(req["X-Forwarded-Proto"], "http");
+  EXPECT_EQ(req["X-Real-IP"], "10.1.2.3");
+  EXPECT_EQ(req.count("Forwarded"), 0u);
+  EXPECT_EQ(req.count("X-Forwarded-Host"), 1u);
+  EXPECT_EQ(req["X-Forwarded-Host"], "chat.example.com");
+  for (const auto& f : req) EXPECT_EQ(f.name_string().find('_'), std::string_view::npos) << f.name_string();
+}
+
+TEST(ForwardedRequest, TrustedProxysForwardedForIsExtended) {
+  auto c = context();
+  c.peer_is_trusted_proxy = true;
+  c.client_address = "192.0.2.1";
+  auto req = forward(kUpgrade + "X-Forwarded-For: 192.0.2.1\r\nX_Forwarded_For: 6.6.6.6\r\n\r\n", c);
+  EXPECT_EQ(req["X-Forwarded-For"], "192.0.2.1, 10.1.2.3");
+  EXPECT_EQ(req["X-Real-IP"], "192.0.2.1");
+}
+
+// Issue 16: a signed sub of "alice\r\nX-Admin: 1" became header lines.
+TEST(ForwardedRequest, ClaimThatIsNotAFieldValueIsRefused) {
+  auto parsed = parse_client(kUpgrade + "\r\n");
+  for (const std::string& bad : std::vector<std::string>{"alice\r\nX-Admin: 1", std::string("a\0b", 3), "a\nb", " alice", "alice\t", "a\x7f"}) {
+    auto c = context();
+    c.claim_fields = {{"X-User-Id", bad}};
+    auto out = build_forwarded_request({parsed.message, parsed.head_fields}, c);
+    EXPECT_EQ(out.problem, BuildProblem::claim_not_a_field_value);
+    EXPECT_TRUE(out.bytes.empty());
+  }
+  auto c = context();
+  c.claim_fields = {{"X-User-Id", "Zoë O'Brien (admin) <zoe@example.com>"}};  // obs-text is a value
+  EXPECT_EQ(build_forwarded_request({parsed.message, parsed.head_fields}, c).problem, BuildProblem::none);
+}
+
+// Issue 16: trailer fields of a chunked body reached the backend as header fields.
+TEST(ForwardedRequest, TrailersAreDroppedNotMerged) {
+  auto req = forward("POST /api HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n"
+                     "5\r\nhello\r\n0\r\nOrigin: http://evil.example\r\nX-Smuggled: 1\r\n\r\n", context(false));
+  EXPECT_EQ(req.body(), "hello");
+  EXPECT_EQ(req[bh::field::content_length], "5");
+  EXPECT_EQ(req.count(bh::field::transfer_encoding), 0u);
+  EXPECT_EQ(req.count(bh::field::origin), 0u);
+  EXPECT_EQ(req.count("X-Smuggled"), 0u);
+}
+
+// Issue 16: with the token in the header, the query's and the subprotocol's copies went through.
+TEST(ForwardedRequest, EveryTokenSourceIsStrippedWhicheverWasUsed) {
+  bool offered_bearer = false;
+  auto req = forward("GET /chat?x=1&access_token=q.q.q&y=2 HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\n"
+                     "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                     "Sec-WebSocket-Version: 13\r\nAuthorization: Bearer h.h.h\r\nAuthorization: Bearer x.x.x\r\n"
+                     "Cookie: theme=dark; access_token=c.c.c\r\nCookie: access_token=d.d.d\r\n"
+                     "Sec-WebSocket-Protocol: chat.v2, bearer\r\nSec-WebSocket-Protocol: p.p.p, chat.v1\r\n\r\n",
+                     context(), &offered_bearer);
+  EXPECT_EQ(req.target(), "/chat?x=1&y=2");
+  EXPECT_EQ(req.count(bh::field::authorization), 0u);
+  EXPECT_EQ(req.count(bh::field::cookie), 1u);
+  EXPECT_EQ(req[bh::field::cookie], "theme=dark");
+  EXPECT_EQ(req[bh::field::sec_websocket_protocol], "chat.v2, chat.v1");
+  EXPECT_TRUE(offered_bearer);
+  auto only = forward("GET /chat?access_token=q.q.q HTTP/1.1\r\nHost: h\r\n\r\n", context(false));
+  EXPECT_EQ(only.target(), "/chat");
+  // A route without token sources forwards them as they are.
+  auto c = context(false);
+  c.token_sources.clear();
+  auto open = forward("GET /x?access_token=a HTTP/1.1\r\nHost: h\r\nAuthorization: Bearer b\r\n\r\n", c);
+  EXPECT_EQ(open.target(), "/x?access_token=a");
+  EXPECT_EQ(open[bh::field::authorization], "Bearer b");
+}
+
+TEST(ForwardedRequest, ExpectIsAnsweredByTheGatewayNotForwarded) {
+  auto req = forward("POST /api HTTP/1.1\r\nHost: h\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\nhi",
+                     context(false));
+  EXPECT_EQ(req.count(bh::field::expect), 0u);
+  EXPECT_EQ(req.body(), "hi");
+}
+
+TEST(ForwardedRequest, SwitchingProtocolsResponse) {
+  bh::response_header<> res;
+  res.result(bh::status::switching_protocols);
+  res.set(bh::field::connection, "upgrade, X-Hop");
+  res.set(bh::field::upgrade, "websocket");
+  res.set("X-Hop", "1");
+  res.set(bh::field::sec_websocket_accept, "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
+  res.set(bh::field::keep_alive, "timeout=5");
+  rewrite_response(res, true);
+  EXPECT_EQ(res[bh::field::connection], "Upgrade");
+  EXPECT_EQ(res[bh::field::upgrade], "websocket");
+  EXPECT_EQ(res[bh::field::sec_websocket_accept], "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
+  EXPECT_EQ(res.count(bh::field::keep_alive), 0u);
+  EXPECT_EQ(res.count("X-Hop"), 0u);
+}
+
+}  // namespace
+}  // namespace wsgate::http
