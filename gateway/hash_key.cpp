@@ -53,8 +53,11 @@ std::optional<std::string> hash_key_of(const bh::request_header<>& req,
   using Kind = config::HashKeySource::Kind;
   for (const auto& s : sources) {
     switch (s.kind) {
+      // An empty value is absent, whatever its source (issue 17: "?sub=" pinned everyone sending
+      // it to one backend); the next source decides.
       case Kind::claim:
-        if (const auto* v = claims ? claims->if_contains(s.name) : nullptr)
+        if (const auto* v = claims ? claims->if_contains(s.name) : nullptr;
+            v && !(v->is_string() && v->get_string().empty()) && !v->is_null())
           return "claim:" + (v->is_string() ? std::string(v->get_string()) : boost::json::serialize(*v));
         break;
       case Kind::header:
@@ -62,10 +65,10 @@ std::optional<std::string> hash_key_of(const bh::request_header<>& req,
           return "header:" + std::string(it->value());
         break;
       case Kind::cookie:
-        if (auto v = http::find_cookie(req, s.name)) return "cookie:" + *v;
+        if (auto v = http::find_cookie(req, s.name); v && !v->empty()) return "cookie:" + *v;
         break;
       case Kind::query:
-        if (auto v = http::find_query_param(req.target(), s.name)) return "query:" + *v;
+        if (auto v = http::find_query_param(req.target(), s.name); v && !v->empty()) return "query:" + *v;
         break;
       case Kind::ip:
         if (!client_address.empty()) return "ip:" + std::string(client_address);

@@ -50,6 +50,19 @@ TEST(ClientAddress, ForwardedForOnlyFromTrustedProxies) {
   EXPECT_EQ(client_address("10.0.0.1", request({}), nets({"10.0.0.0/8"})), "10.0.0.1");
 }
 
+// Issue 17: "?sub=" or "Cookie: sub=" was hashed as a key, so every client sending it shared one
+// backend; an empty header was already absent. Empty is absent for every source.
+TEST(HashKey, EmptyValuesAreAbsentForEverySource) {
+  const std::vector<config::HashKeySource> sources = {
+      {Kind::claim, "sub"}, {Kind::header, "X-Sub"}, {Kind::cookie, "sub"}, {Kind::query, "sub"}, {Kind::ip, ""}};
+  const auto claims = boost::json::parse(R"({"sub":""})").as_object();
+  const auto req = request({{"X-Sub", ""}, {"Cookie", "sub="}}, "/chat?sub=");
+  EXPECT_EQ(hash_key_of(req, sources, &claims, "192.0.2.1"), "ip:192.0.2.1");
+  const auto null_claim = boost::json::parse(R"({"sub":null})").as_object();
+  EXPECT_EQ(hash_key_of(req, sources, &null_claim, "192.0.2.1"), "ip:192.0.2.1");
+  EXPECT_EQ(hash_key_of(request({{"Cookie", "sub=; sub2=x"}}, "/chat?sub=b"), sources, nullptr, ""), "query:b");
+}
+
 TEST(HashKey, FirstSourcePresentWinsPrefixedByKind) {
   const auto claims = boost::json::parse(R"({"sub":"alice","tenant":42})").as_object();
   const auto req = request({{"X-Session", "s-1"}, {"Cookie", "a=1; sticky=xyz"}});
