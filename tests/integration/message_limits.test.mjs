@@ -11,13 +11,14 @@ let backend, gw;
 function config(lossyAction = 'drop') {
   const route = (name, policy) =>
     `\n  - { name: ${name}, match: { path_prefix: /${name} }, rate_limit: ${policy}, backends: [ "${backend.url}" ] }`;
-  return routeYaml(route('throttled', 'slow') + route('closing', 'strict') + route('dropping', 'lossy') +
+  return routeYaml(route('throttled', 'slow') + route('closing', 'strict') + route('dropping', 'lossy') + route('ledger', 'spent') +
                    route('bytes', 'bandwidth') + route('downstream', 'backend-side') +
                    route('accuracy', 'hundred') +
                    `\n  - { name: slowidle, match: { path_prefix: /slowidle }, rate_limit: trickle, limits: { idle_timeout: 1s }, backends: [ "${backend.url}" ] }`, { extra: `rate_limits:
   - { name: slow, key: [ "header:X-Client" ], messages: { rate: 50, per: 1s, burst: 10, action: throttle } }
   - { name: strict, key: [ "header:X-Client" ], messages: { rate: 5, per: 1s, burst: 5, action: close } }
   - { name: lossy, key: [ "header:X-Client" ], messages: { rate: 5, per: 1s, burst: 5, action: ${lossyAction} } }
+  - { name: spent, key: [ "header:X-Client" ], messages: { rate: 1, per: 1h, burst: 5, action: ${lossyAction} } }
   - { name: bandwidth, key: [ "header:X-Client" ], bytes: { rate: 64KiB, per: 1s, burst: 16KiB, action: throttle } }
   - { name: trickle, key: [ "header:X-Client" ], bytes: { rate: 10KiB, per: 1s, burst: 1KiB, action: throttle } }
   - { name: hundred, key: [ "header:X-Client" ], messages: { rate: 100, per: 1s, burst: 20, action: drop } }
@@ -89,9 +90,16 @@ test('drop discards whole messages over the limit, counts them, and keeps the se
   assert.deepEqual(await receive(ws, 5), ['m0', 'm1', 'm2', 'm3', 'm4']);
   await sleep(1100);  // five more credits at 5 a second
   ws.send('later');
-  assert.equal((await ws.next()).data.toString(), 'later', 'the session is still up');
+  // A gateway slowed down (sanitizers, a busy machine) may take the 20 over more than 200 ms and
+  // earn a credit meanwhile: any early extra comes whole and in order, then 'later'.
+  const extras = [];
+  for (let m; (m = (await ws.next()).data.toString()) !== 'later';) extras.push(m);
+  assert.ok(extras.length <= 2 && extras.every((m, i) => m === `m${5 + i}`), `admitted early: ${extras}`);
   ws.close();
-  await gw.waitLog(/session_closed route=dropping .*messages_in=6 .*dropped=15 /);
+  const line = await gw.waitLog(/session_closed route=dropping /);
+  const [, through, dropped] = line.match(/messages_in=(\d+) .*dropped=(\d+) /).map(Number);
+  assert.equal(through, 6 + extras.length, line);
+  assert.equal(dropped, 15 - extras.length, line);
 });
 
 test('a byte limit throttles large frames to the configured bandwidth', async () => {
@@ -121,7 +129,9 @@ test('backend-to-client limits throttle what the backend sends, in order', async
 });
 
 test('a reload reaches live sessions and keeps what their key has spent', async () => {
-  const ws = await client('/dropping', 'hank');
+  // One credit an hour: however long the reload takes (TSan on a busy machine: 270 ms, a credit at
+  // the 5/s of 'lossy'), the spent burst is not refilled meanwhile.
+  const ws = await client('/ledger', 'hank');
   for (let i = 0; i < 5; i++) ws.send(`m${i}`);
   await receive(ws, 5);
   gw.writeConfig(config('close'));
