@@ -86,7 +86,9 @@ test('accuracy: 100/s with a burst of 20, hammered through both gateways for 10 
   await Promise.all([0, 1, 2, 3, 4, 5].map(worker));
   console.log(`redis accuracy: admitted ${admitted}, refused ${refused}, other ${other} in 10 s`);
   assert.equal(other, 0);
-  assert.ok(refused > admitted, `the clients pushed harder than the limit (${refused} refused)`);
+  // The clients must offer more than the limit, or admitting all would pass; how much more depends
+  // on how fast this machine runs them (busy: 1,806 attempts in 10 s), not on the gateway.
+  assert.ok(refused >= 100, `the clients pushed harder than the limit (${refused} refused)`);
   assert.ok(admitted >= 1000 && admitted <= 1040, `admitted ${admitted}`);
 });
 
