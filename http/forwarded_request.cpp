@@ -25,10 +25,8 @@ bool protected_from_connection(const std::string& folded) {
   return folded == "host" || folded.starts_with("sec-websocket-") || folded == "content-length";
 }
 
-// RFC 9110 7.6.1 and RFC 9112: fields that describe one connection, not the request; Expect is
-// answered by the gateway itself (it reads the whole body before forwarding), Content-Length is
-// recomputed from the body it forwards.
-bool is_connection_field(bh::field f) {
+// RFC 9110 7.6.1 and RFC 9112: fields that describe one connection, not the message.
+bool is_hop_by_hop(bh::field f) {
   switch (f) {
     case bh::field::connection:
     case bh::field::keep_alive:
@@ -39,12 +37,17 @@ bool is_connection_field(bh::field f) {
     case bh::field::trailer:
     case bh::field::transfer_encoding:
     case bh::field::upgrade:
-    case bh::field::expect:
-    case bh::field::content_length:
       return true;
     default:
       return false;
   }
+}
+
+// What a forwarded request never copies from the client: the hop-by-hop set, Expect (answered by
+// the gateway itself, which reads the whole body before forwarding) and Content-Length
+// (recomputed from the body it forwards).
+bool is_connection_field(bh::field f) {
+  return is_hop_by_hop(f) || f == bh::field::expect || f == bh::field::content_length;
 }
 
 bool is_header_token_source(const std::vector<TokenSource>& sources, std::string_view name) {
@@ -159,10 +162,7 @@ void rewrite_response(bh::response_header<>& res, bool upgrade) {
   std::vector<std::string> named;
   for (auto token : bh::token_list(res[bh::field::connection])) named.emplace_back(token);
   for (const auto& name : named) res.erase(name);
-  for (auto f : {bh::field::connection, bh::field::keep_alive, bh::field::proxy_connection,
-                 bh::field::proxy_authenticate, bh::field::proxy_authorization, bh::field::te,
-                 bh::field::trailer, bh::field::transfer_encoding, bh::field::upgrade})
-    res.erase(f);
+  for (auto it = res.begin(); it != res.end();) it = is_hop_by_hop(it->name()) ? res.erase(it) : std::next(it);
   if (upgrade) {
     res.set(bh::field::connection, "Upgrade");
     res.set(bh::field::upgrade, "websocket");
