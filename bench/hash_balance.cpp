@@ -58,15 +58,17 @@ void bounded(HashAlgorithm algorithm, const char* name, std::size_t n, double fa
   std::int64_t worst_excess = 0;
   const auto keys = testing::keys(100'000, 7);
   std::size_t placed = 0;
+  std::vector<BackendCharge> sessions;
+  sessions.reserve(keys.size());
   for (auto k : keys) {
-    picker.state(picker.pick_order(k, now)[0]).session_opened();
+    sessions.push_back(std::move(picker.pick(k, {}, now)->charge));
     ++placed;
     const auto bound = static_cast<std::int64_t>(std::ceil(factor * static_cast<double>(placed) / static_cast<double>(n)));
     for (std::size_t b = 0; b < n; ++b)
-      worst_excess = std::max(worst_excess, picker.state(b).sessions() - bound);
+      worst_excess = std::max(worst_excess, picker.state(b).load() - bound);
   }
   std::int64_t top = 0;
-  for (std::size_t b = 0; b < n; ++b) top = std::max(top, picker.state(b).sessions());
+  for (std::size_t b = 0; b < n; ++b) top = std::max(top, picker.state(b).load());
   std::printf("| %s | %zu | %.2f | %.4f | %lld |\n", name, n, factor,
               static_cast<double>(top) / (static_cast<double>(placed) / static_cast<double>(n)),
               static_cast<long long>(worst_excess));

@@ -2,6 +2,7 @@
 
 #include "auth/algorithm.hpp"
 #include "gateway/ip_network.hpp"
+#include "http/field_rules.hpp"
 
 #include <boost/url/parse.hpp>
 #include <yaml-cpp/yaml.h>
@@ -9,6 +10,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <set>
 #include <sstream>
 
@@ -571,6 +573,29 @@ void read_rate_limits(Reader& r, const YAML::Node& node, const std::optional<Red
   }
 }
 
+void read_affinity_cookie(Reader& r, const YAML::Node& node, const std::string& path,
+                          AffinityCookieSettings& c) {
+  if (!r.expect_map(node, path)) return;
+  r.check_keys(node, path, {"name", "ttl", "secure", "same_site", "secret_file"});
+  if (!node["name"]) r.error(node, path + ".name", "is required");
+  r.read_string(node, "name", path, c.name);
+  if (node["name"] && !http::is_token(c.name))
+    r.error(node["name"], path + ".name", "must be a cookie name (letters, digits and !#$%&'*+-.^_`|~)");
+  r.read_duration(node, "ttl", path, c.ttl);
+  if (c.ttl.count() < 1000) r.error(node, path + ".ttl", "must be at least 1s");
+  r.read_bool(node, "secure", path, c.secure);
+  r.read_choice(node, "same_site", path, c.same_site, {"Lax", "Strict", "None"});
+  r.read_file_path(node, "secret_file", path, c.secret_file, true);
+  if (c.secret_file.empty()) return;
+  std::ifstream in(c.secret_file, std::ios::binary);
+  c.secret.assign(std::istreambuf_iterator<char>(in), {});
+  while (!c.secret.empty() && (c.secret.back() == '\n' || c.secret.back() == '\r')) c.secret.pop_back();
+  if (in && c.secret.size() < 32)
+    r.error(node["secret_file"], path + ".secret_file",
+            c.secret_file + " holds " + std::to_string(c.secret.size()) +
+                " bytes; a signing key needs at least 32 (e.g. openssl rand -hex 32)");
+}
+
 void read_route_balancing(Reader& r, const YAML::Node& item, const std::string& path, Route& route) {
   r.read_choice(item, "hash_algorithm", path, route.hash_algorithm, {"ring", "maglev"});
   if (item["hash_key"]) read_key_sources(r, item["hash_key"], path + ".hash_key", route.auth, route.hash_key);
@@ -584,6 +609,10 @@ void read_route_balancing(Reader& r, const YAML::Node& item, const std::string& 
   }
   if (auto h = item["health_check"]) read_health_check(r, h, path + ".health_check", route.health_check.emplace());
   r.read_duration(item, "backend_drain_timeout", path, route.backend_drain_timeout);
+  r.read_duration(item, "passive_eject_time", path, route.passive_eject_time);
+  r.read_duration(item, "affinity_ttl", path, route.affinity_ttl);
+  r.read_size(item, "affinity_max_entries", path, route.affinity_max_entries, 16, 100'000'000);
+  if (auto c = item["affinity_cookie"]) read_affinity_cookie(r, c, path + ".affinity_cookie", route.affinity_cookie.emplace());
 }
 
 void read_route_rate_limit(Reader& r, const YAML::Node& item, const std::string& path, Route& route,
@@ -619,7 +648,8 @@ void read_routes(Reader& r, const YAML::Node& node, std::vector<Route>& out,
                  {"name", "match", "backends", "backend_ca_file", "connect_timeout",
                   "response_timeout", "limits", "allowed_origins", "auth", "require_claims",
                   "close_at_expiry", "hash_algorithm", "hash_key", "balance_factor",
-                  "health_check", "backend_drain_timeout", "rate_limit"});
+                  "health_check", "backend_drain_timeout", "rate_limit", "passive_eject_time",
+                  "affinity_ttl", "affinity_max_entries", "affinity_cookie"});
     Route route;
     route.name = "route" + std::to_string(i);
     r.read_string(item, "name", path, route.name);

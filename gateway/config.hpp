@@ -175,6 +175,17 @@ struct RedisSettings {
   }
 };
 
+// A cookie naming the backend a browser was sent to (Traefik's sticky cookie), signed so that every
+// instance sharing the secret honours it and no client can forge one.
+struct AffinityCookieSettings {
+  std::string name;               // required; a cookie name (RFC 6265 token)
+  Duration ttl = 1h;              // Max-Age, and the expiry signed into the value
+  bool secure = false;            // Secure on every listener; false: on TLS listeners only
+  std::string same_site = "Lax";  // Lax, Strict or None (None is always sent Secure)
+  std::string secret_file;        // the signing key, >= 32 bytes, the same on every instance
+  std::string secret;             // its contents, read at load
+};
+
 struct Route {
   std::string name;
   std::string host;                 // exact Host (port ignored); empty matches any host
@@ -185,6 +196,14 @@ struct Route {
   std::string hash_algorithm = "ring";
   std::vector<HashKeySource> hash_key = {{HashKeySource::Kind::ip, ""}};
   double balance_factor = 0;  // bounded loads: none above this x average sessions; 0 = unbounded
+  // A key's requests and sessions follow the backend it was last sent to while that backend is
+  // available, until this long after the last of them ended; 0s: no affinity table.
+  Duration affinity_ttl = 0s;
+  std::uint64_t affinity_max_entries = 100'000;  // per route; the least recently used goes first
+  std::optional<AffinityCookieSettings> affinity_cookie;
+  // A backend whose connect or handshake failed is tried last for this long, or until its active
+  // checks pass healthy_threshold times after the failure, whichever comes first.
+  Duration passive_eject_time = 10s;
   std::optional<HealthCheck> health_check;
   // A backend removed by a reload (or found unhealthy) has its sessions closed with 1012 after this.
   Duration backend_drain_timeout = 0s;

@@ -58,7 +58,6 @@ FrameRelay::FrameRelay(Transport client, Transport backend, Params params,
 
 FrameRelay::~FrameRelay() {
   registry_.remove(this);
-  if (counted_) params_.runtime->routes[params_.route].picker->state(params_.backend).session_closed();
 }
 
 void FrameRelay::start(std::string early_from_client, std::string early_from_backend) {
@@ -76,9 +75,6 @@ void FrameRelay::start(std::string early_from_client, std::string early_from_bac
                                {"deflate", params_.deflate ? "yes" : "no"}});
   }
   registry_.add(shared_from_this());
-  // Counted for bounded loads from here until the destructor.
-  params_.runtime->routes[params_.route].picker->state(params_.backend).session_opened();
-  counted_ = true;
   backend_row_.add(metrics::BackendSeries::get().sessions_active);
   if (!early_from_client.empty())
     process(up_, reinterpret_cast<std::uint8_t*>(early_from_client.data()), early_from_client.size(),

@@ -31,6 +31,8 @@ class FrameRelay : public Drainable, public std::enable_shared_from_this<FrameRe
     std::int64_t expires_at_unix = 0;  // close with 1008 at this time (route's close_at_expiry)
     ratelimit::SessionSlot slot;       // the key's session count and message budget, released at the end
     std::unique_ptr<RedisLease> lease;  // the session's count in Redis (store: redis)
+    routing::BackendCharge charge;      // the session's part of its backend's load (bounded loads)
+    routing::AffinityHold affinity;     // its use of its key's affinity entry
   };
 
   FrameRelay(Transport client, Transport backend, Params params, SessionRegistry& registry);
@@ -133,7 +135,6 @@ class FrameRelay : public Drainable, public std::enable_shared_from_this<FrameRe
   std::unique_ptr<Limited> limited_;
   std::int64_t gate_now_ns_ = 0;  // the clock read once per processed read, for the gate
   bool limit_logged_ = false;     // one log line per session for its first limited frame
-  bool counted_ = false;  // in the backend's live sessions (bounded loads)
   const config::RouteLimits& limits_;
   // This thread's rows of the route's and the backend's series.
   metrics::ThreadCounters::Shard& route_row_;

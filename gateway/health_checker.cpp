@@ -30,18 +30,20 @@ void HealthChecker::probe() {
   if (websocket)
     request.headers = "Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n"
                       "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n";  // 16 bytes, as RFC 6455 4.1 requires
-  http_get(*control_, std::move(request), [weak = weak_from_this(), websocket](HttpResponse r) {
+  const auto sent = routing::BackendState::Clock::now();
+  http_get(*control_, std::move(request), [weak = weak_from_this(), websocket, sent](HttpResponse r) {
     auto self = weak.lock();
     if (!self) return;
-    if (!r.error.empty()) return self->on_result(false, r.error);
+    if (!r.error.empty()) return self->on_result(false, r.error, sent);
     const bool ok = websocket ? r.status == 101 : r.status >= 200 && r.status < 300;
-    self->on_result(ok, "HTTP status " + std::to_string(r.status));
+    self->on_result(ok, "HTTP status " + std::to_string(r.status), sent);
   });
 }
 
-void HealthChecker::on_result(bool ok, const std::string& detail) {
+void HealthChecker::on_result(bool ok, const std::string& detail,
+                              routing::BackendState::Clock::time_point sent) {
   using Change = routing::BackendState::Change;
-  const auto change = state_->record_check(ok, check_.healthy_threshold, check_.unhealthy_threshold);
+  const auto change = state_->record_check(ok, check_.healthy_threshold, check_.unhealthy_threshold, sent);
   if (change == Change::became_unhealthy) {
     log::warn("backend_unhealthy", {{"backend", backend_.url}, {"check", check_.type + " " + check_.path},
                                     {"error", detail}});

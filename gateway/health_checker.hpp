@@ -30,7 +30,7 @@ class HealthChecker : public std::enable_shared_from_this<HealthChecker> {
 
  private:
   void probe();
-  void on_result(bool ok, const std::string& detail);
+  void on_result(bool ok, const std::string& detail, routing::BackendState::Clock::time_point sent);
 
   config::Backend backend_;
   config::HealthCheck check_;

@@ -23,11 +23,17 @@ namespace {
 // KEYS[1]: the key's upgrade schedule (GCRA theoretical arrival time, µs of Redis's clock).
 // KEYS[2]: the key's live sessions, a sorted set of members scored by lease expiry (ms).
 // ARGV: interval µs (0: no upgrade limit), tolerance µs, max sessions (0: none), member, lease ms.
-// Returns {1, 0} admitted, {0, retry µs} over the upgrade rate, {2, 0} at the session cap. Redis's
-// own clock, so instances whose clocks differ still share one schedule.
+// Returns {1, 0} admitted, {0, retry µs} over the upgrade rate, {2, 0} at the session cap. The cap
+// is checked first, so a refusal there spends no upgrade credit. Redis's own clock, so instances
+// whose clocks differ still share one schedule.
 constexpr const char* kDecideScript = R"lua(
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local cap = tonumber(ARGV[3])
+if cap > 0 then
+  redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', math.floor(now / 1000))
+  if redis.call('ZCARD', KEYS[2]) >= cap then return {2, 0} end
+end
 local interval = tonumber(ARGV[1])
 if interval > 0 then
   local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
@@ -37,12 +43,8 @@ if interval > 0 then
   local next = base + interval
   redis.call('SET', KEYS[1], string.format('%.0f', next), 'PX', math.floor((next - now) / 1000) + 1)
 end
-local cap = tonumber(ARGV[3])
 if cap > 0 then
-  local now_ms = math.floor(now / 1000)
-  redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now_ms)
-  if redis.call('ZCARD', KEYS[2]) >= cap then return {2, 0} end
-  redis.call('ZADD', KEYS[2], string.format('%.0f', now_ms + tonumber(ARGV[5])), ARGV[4])
+  redis.call('ZADD', KEYS[2], string.format('%.0f', math.floor(now / 1000) + tonumber(ARGV[5])), ARGV[4])
   redis.call('PEXPIRE', KEYS[2], ARGV[5])
 end
 return {1, 0}
@@ -256,26 +258,33 @@ void RedisStore::came_up() {
   if (connection_->up) return;
   connection_->up = true;
   log::info("redis_available", {{"address", settings_.address.host + ":" +
-                                                std::to_string(settings_.address.port)}});
+                                                std::to_string(settings_.address.port)},
+                                {"leases", std::to_string(connection_->leases.size())}});
+  // At once, not at the next renewal: every live session of this instance is counted again,
+  // those admitted during the outage and those whose entries a restarted Redis lost.
+  renew_leases();
 }
 
 void RedisStore::decide(Query query, Callback done) {
   asio::post(control_, [self = shared_from_this(), query = std::move(query),
                         done = std::move(done)]() mutable {
     auto& c = *self->connection_;
-    if (!c.connected) return done(Answer{});
+    const std::string session_key = self->key_for(query.policy, query.key, 's');
+    std::string member;
+    if (query.max_sessions > 0) member = c.instance + ":" + std::to_string(++c.next_member);
+    if (!c.connected) return done(self->unavailable(session_key, member));
     auto p = std::make_shared<Pending>(self->control_);
     p->query = std::move(query);
     p->done = std::move(done);
     p->upgrade_key = self->key_for(p->query.policy, p->query.key, 'u');
-    p->session_key = self->key_for(p->query.policy, p->query.key, 's');
-    if (p->query.max_sessions > 0) p->member = c.instance + ":" + std::to_string(++c.next_member);
+    p->session_key = session_key;
+    p->member = std::move(member);
     p->timer.expires_after(self->settings_.timeout);
     p->timer.async_wait([self, p](error_code ec) {
       if (ec || p->answered) return;
       p->answered = true;
       self->went_down("no answer within " + std::to_string(self->settings_.timeout.count()) + "ms");
-      p->done(Answer{});
+      p->done(self->unavailable(p->session_key, p->member));
     });
     self->send(p, /*by_hash=*/true);
   });
@@ -341,8 +350,9 @@ void RedisStore::on_reply(const std::shared_ptr<Pending>& p, const void* raw) {
   }
   const bool admitted_member = answer.outcome == Outcome::allowed && !p->member.empty();
   if (p->answered) {
-    // Too late: the client was answered as if Redis were down. Do not leave it counted.
-    if (admitted_member) release(p->session_key, p->member);
+    // Too late: the client was answered as if Redis were down, with a lease of this member that
+    // renewals keep counted. A session that already ended (or was refused) must not stay counted.
+    if (admitted_member && !connection_->leases.contains(p->member)) release(p->session_key, p->member);
     return;
   }
   p->answered = true;
@@ -352,6 +362,16 @@ void RedisStore::on_reply(const std::shared_ptr<Pending>& p, const void* raw) {
     answer.lease.emplace(shared_from_this(), p->session_key, p->member);
   }
   p->done(std::move(answer));
+}
+
+// Redis is down or slow: a session admitted anyway (fail_open) still gets a lease, written at the
+// next renewal, so that once Redis is back the key's count is true again and the cap holds.
+RedisStore::Answer RedisStore::unavailable(const std::string& session_key, const std::string& member) {
+  Answer answer;
+  if (member.empty()) return answer;
+  connection_->leases.emplace(member, session_key);
+  answer.lease.emplace(shared_from_this(), session_key, member);
+  return answer;
 }
 
 void RedisStore::release(std::string key, std::string member) {

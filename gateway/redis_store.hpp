@@ -46,7 +46,8 @@ class RedisStore : public std::enable_shared_from_this<RedisStore> {
   struct Answer {
     Outcome outcome = Outcome::unavailable;
     std::int64_t retry_after_ns = 0;  // rate_limited
-    std::optional<RedisLease> lease;  // allowed with a session cap
+    // Allowed with a session cap; also unavailable, for a session admitted anyway (fail_open).
+    std::optional<RedisLease> lease;
   };
   // Called on the control thread; the caller posts to its own thread.
   using Callback = std::function<void(Answer)>;
@@ -70,6 +71,7 @@ class RedisStore : public std::enable_shared_from_this<RedisStore> {
   struct Pending;
 
   void release(std::string key, std::string member);
+  Answer unavailable(const std::string& session_key, const std::string& member);
   void connect();
   void on_connected(bool ok, const std::string& error);
   void on_disconnected(const std::string& error);

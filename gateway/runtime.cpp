@@ -1,6 +1,7 @@
 #include "gateway/runtime.hpp"
 
 #include "metrics/gateway_series.hpp"
+#include "routing/stable_hash.hpp"
 
 #include <boost/asio/io_context.hpp>
 
@@ -140,12 +141,26 @@ std::shared_ptr<const Runtime> Runtime::build(config::Config cfg, std::vector<st
     pc.algorithm = route.hash_algorithm == "maglev" ? routing::HashAlgorithm::maglev
                                                     : routing::HashAlgorithm::ring;
     pc.balance_factor = route.balance_factor;
+    pc.passive_eject_time = route.passive_eject_time;
+    pc.check_passes = route.health_check ? route.health_check->healthy_threshold : 0;
     std::vector<std::shared_ptr<routing::BackendState>> states;
     for (const auto& b : route.backends) {
       pc.backends.push_back({b.url, b.weight});
       states.push_back(shared.backends.state(b.url));
+      r.backend_ids.push_back(routing::stable_hash(b.url));
     }
     r.picker = std::make_unique<routing::BackendPicker>(std::move(pc), std::move(states));
+    if (route.affinity_ttl.count() > 0) {
+      // Kept across reloads by route name, so a reload moves nobody; settings that change start afresh.
+      auto& table = shared.affinity[route.name];
+      if (!table || table->ttl() != route.affinity_ttl || table->max_entries() != route.affinity_max_entries)
+        table = std::make_shared<routing::AffinityTable>(route.affinity_max_entries, route.affinity_ttl);
+      r.affinity = table;
+    }
+    if (route.affinity_cookie) {
+      r.cookie.emplace(route.affinity_cookie->secret, route.name);
+      for (const auto& b : route.backends) r.cookie_ids.push_back(r.cookie->backend_id(b.url));
+    }
     bool any_tls = false;
     for (const auto& b : route.backends) {
       boost::system::error_code ec;

@@ -11,6 +11,8 @@
 #include "gateway/redis_store.hpp"
 #include "metrics/series_collector.hpp"
 #include "ratelimit/shared_limiter.hpp"
+#include "routing/affinity_cookie.hpp"
+#include "routing/affinity_table.hpp"
 #include "routing/backend_picker.hpp"
 #include "routing/route_table.hpp"
 
@@ -26,6 +28,10 @@ namespace wsgate::gateway {
 struct RouteRuntime {
   const config::Route* config = nullptr;  // points into Runtime::config
   std::unique_ptr<routing::BackendPicker> picker;
+  std::vector<std::uint64_t> backend_ids;            // by backend: its name in the affinity table
+  std::shared_ptr<routing::AffinityTable> affinity;  // set with affinity_ttl
+  std::optional<routing::AffinityCookie> cookie;     // set with affinity_cookie
+  std::vector<std::uint64_t> cookie_ids;             // by backend: its name in the cookie
   std::vector<boost::asio::ip::tcp::endpoint> endpoints;  // one per backend, resolved at load
   SslCtxPtr backend_tls;                                 // set when any backend is wss://
   const config::AuthProvider* auth = nullptr;            // the route's provider, if any
@@ -49,6 +55,8 @@ struct Registries {
   BackendRegistry backends;
   // By policy name: a reload changes the limits, not the buckets already filled.
   std::map<std::string, std::shared_ptr<ratelimit::SharedLimiter>> limiters;
+  // By route name: a reload keeps each client key on its backend.
+  std::map<std::string, std::shared_ptr<routing::AffinityTable>> affinity;
   // Every Redis store a configuration in use names, or a live session's lease still needs.
   std::vector<std::shared_ptr<RedisStore>> redis;
   boost::asio::io_context* control = nullptr;  // where Redis connections run; null: --check-config

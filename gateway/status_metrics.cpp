@@ -75,7 +75,7 @@ std::vector<MetricFamily> status_families(const Runtime& rt, const ReloadHistory
                    MetricType::Gauge);
   auto ejections = family("wsgate_backend_ejections_total",
                           "Times a backend was taken out: by health checks (cause=health_check) or "
-                          "for fail_timeout after a failed connect (cause=connect_failure).",
+                          "for passive_eject_time (or until its checks pass) after a failed connect (cause=connect_failure).",
                           MetricType::Counter);
   auto jwks = family("wsgate_jwks_refreshes_total",
                      "JWKS fetches: result=ok brought a key set, error kept the last good one.",

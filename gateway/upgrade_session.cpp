@@ -7,6 +7,7 @@
 #include "http/field_rules.hpp"
 #include "http/forwarded_request.hpp"
 #include "http/handshake_check.hpp"
+#include "http/request_fields.hpp"
 #include "http/request_target.hpp"
 #include "http/token_extraction.hpp"
 #include "routing/stable_hash.hpp"
@@ -298,6 +299,9 @@ void UpgradeSession::connect_upstream() {
   context.tls = client_.is_tls();
   context.upgrade = upgrade_;
   if (route_->auth) context.token_sources = route_->auth->token_from;
+  // The affinity cookie is the gateway's: the backend gets it no more than a token cookie.
+  if (route_->cookie)
+    context.token_sources.push_back({http::TokenSource::Kind::cookie, route_->config->affinity_cookie->name});
   context.claim_fields = std::move(claim_fields_);
   auto forwarded = http::build_forwarded_request({req, head_fields_}, context);
   if (forwarded.problem != http::BuildProblem::none) {
@@ -307,9 +311,54 @@ void UpgradeSession::connect_upstream() {
   out_ = std::move(forwarded.bytes);
   protocol_token_ = forwarded.offered_bearer;
 
-  backend_order_ = route_->picker->pick_order(hash_, std::chrono::steady_clock::now());
-  attempt_ = 0;
+  find_affinity(req);
+  tried_.assign(route_->picker->size(), false);
   connect_next_backend();
+}
+
+// The backend this client was sent to before, if it is still one of the route's: a valid affinity
+// cookie names it, else the route's affinity table for the client's key. pick() still checks that
+// it is available (affinity never overrides health).
+void UpgradeSession::find_affinity(const bh::request_header<>& req) {
+  preferred_.reset();
+  set_cookie_.clear();
+  const auto now = std::chrono::steady_clock::now();
+  if (route_->cookie) {
+    const auto value = http::find_cookie(req, route_->config->affinity_cookie->name);
+    const auto unix_now = std::chrono::duration_cast<std::chrono::seconds>(
+                              std::chrono::system_clock::now().time_since_epoch()).count();
+    if (const auto id = value ? route_->cookie->decode(*value, unix_now) : std::nullopt) {
+      const auto& ids = route_->cookie_ids;
+      if (auto it = std::find(ids.begin(), ids.end(), *id); it != ids.end())
+        preferred_ = static_cast<std::size_t>(it - ids.begin());
+    }
+  }
+  if (!preferred_ && route_->affinity && keyed_) {
+    if (const auto id = route_->affinity->lookup(hash_, now)) {
+      const auto& ids = route_->backend_ids;
+      if (auto it = std::find(ids.begin(), ids.end(), *id); it != ids.end())
+        preferred_ = static_cast<std::size_t>(it - ids.begin());
+    }
+  }
+}
+
+// The backend answered the connect: the client's later requests and sessions follow it there.
+void UpgradeSession::keep_affinity(std::size_t b) {
+  if (route_->affinity && keyed_) {
+    route_->affinity->bind(hash_, route_->backend_ids[b], std::chrono::steady_clock::now());
+    affinity_hold_ = routing::AffinityHold(route_->affinity, hash_);
+  }
+  if (route_->cookie && preferred_ != b) {
+    // No valid cookie, or one naming a backend the client could not be sent to: a new one.
+    const auto& settings = *route_->config->affinity_cookie;
+    const auto ttl = std::chrono::duration_cast<std::chrono::seconds>(settings.ttl).count();
+    const auto unix_now = std::chrono::duration_cast<std::chrono::seconds>(
+                              std::chrono::system_clock::now().time_since_epoch()).count();
+    set_cookie_ = settings.name + "=" + route_->cookie->encode(route_->cookie_ids[b], unix_now + ttl) +
+                  "; Path=" + route_->config->path_prefix + "; Max-Age=" + std::to_string(ttl) +
+                  "; HttpOnly; SameSite=" + settings.same_site;
+    if (settings.secure || client_.is_tls() || settings.same_site == "None") set_cookie_ += "; Secure";
+  }
 }
 
 // Verifies the route's token; on success the verified claims are kept to become request headers
@@ -363,8 +412,10 @@ bool UpgradeSession::authenticate(bh::request_header<>& req) {
 void UpgradeSession::identify(const bh::request_header<>& req, const boost::json::object* claims) {
   client_address_ = client_address(client_ip_, req, rt_->trusted_proxies);
   const auto& address = client_address_;
+  keyed_ = false;
   if (auto key = hash_key_of(req, route_->config->hash_key, claims, address)) {
     hash_ = routing::stable_hash(*key);
+    keyed_ = true;
   } else {
     // No key: such clients are spread, not pinned.
     thread_local std::uint64_t unpinned = 0;
@@ -381,20 +432,20 @@ void UpgradeSession::identify(const bh::request_header<>& req, const boost::json
 bool UpgradeSession::admit() {
   const auto now = std::chrono::duration_cast<std::chrono::nanoseconds>(
                        std::chrono::steady_clock::now().time_since_epoch()).count();
-  const auto decision = route_->limiter->upgrade(limit_key_, route_->upgrade_rate, now);
-  if (!decision.allowed) {
-    // Whole seconds, rounded up (RFC 9110 10.2.3): a client that waits that long gets through.
-    const auto seconds = (decision.retry_after_ns + 999'999'999) / 1'000'000'000;
-    count_limit(metrics::LimitAction::reject);
-    reject(429, "Too Many Requests", "upgrade rate limit", "Retry-After", std::to_string(seconds));
-    return false;
-  }
-  slot_ = route_->limiter->open_session(limit_key_, route_->limit->max_sessions, now);
-  if (!slot_) {
+  auto admission = route_->limiter->admit(limit_key_, route_->upgrade_rate, route_->limit->max_sessions, now);
+  if (admission.capped) {
     count_limit(metrics::LimitAction::reject);
     reject(429, "Too Many Requests", "concurrent session limit");
     return false;
   }
+  if (!admission.rate.allowed) {
+    // Whole seconds, rounded up (RFC 9110 10.2.3): a client that waits that long gets through.
+    const auto seconds = (admission.rate.retry_after_ns + 999'999'999) / 1'000'000'000;
+    count_limit(metrics::LimitAction::reject);
+    reject(429, "Too Many Requests", "upgrade rate limit", "Retry-After", std::to_string(seconds));
+    return false;
+  }
+  slot_ = std::move(admission.slot);
   count_limit(metrics::LimitAction::allow);
   return true;
 }
@@ -432,6 +483,8 @@ void UpgradeSession::on_store_answer(RedisStore::Answer answer) {
                                            : metrics::LimitAction::fail_closed);
       if (!route_->limit->fail_open)
         return reject(503, "Service Unavailable", "rate limit store unavailable", "Retry-After", "1");
+      // Counted in Redis once it is back (the store renews the lease).
+      if (answer.lease) lease_.emplace(std::move(*answer.lease));
       break;
   }
   const auto now = std::chrono::duration_cast<std::chrono::nanoseconds>(
@@ -475,12 +528,18 @@ bool UpgradeSession::reject_token(auth::error e, std::string_view detail) {
 
 void UpgradeSession::connect_next_backend() {
   phase_ = Phase::connect;  // a 502 from here on means no backend could be reached
-  if (attempt_ >= backend_order_.size() || backend_order_.size() > route_->endpoints.size()) {
+  charge_.release();  // a failed backend's load no longer counts this request
+  auto pick = route_->picker->size() == route_->endpoints.size()
+                  ? route_->picker->pick(hash_, tried_, std::chrono::steady_clock::now(), preferred_)
+                  : std::nullopt;
+  if (!pick) {
     return last_connect_timed_out_
                ? reject(504, "Gateway Timeout", "no backend answered in time")
                : reject(502, "Bad Gateway", "no backend accepted the connection");
   }
-  const std::size_t b = backend_order_[attempt_++];
+  const std::size_t b = pick->backend;
+  tried_[b] = true;
+  charge_ = std::move(pick->charge);
   connect_started_ = std::chrono::steady_clock::now();
   last_connect_timed_out_ = false;
   backend_.reset();
@@ -523,6 +582,7 @@ void UpgradeSession::on_backend_ready(std::size_t b, error_code ec) {
     return connect_next_backend();
   }
   route_->picker->report_success(b);
+  keep_affinity(b);
   const auto now = std::chrono::steady_clock::now();
   metrics::observe(backend_row(b), metrics::BackendSeries::get().connect_duration,
                    static_cast<std::uint64_t>((now - connect_started_).count()));
@@ -605,6 +665,7 @@ void UpgradeSession::on_backend_response() {
     if (!beast::iequals(res[bh::field::upgrade], "websocket"))
       return reject(502, "Bad Gateway", "backend switched to something other than websocket");
     http::rewrite_response(res, true);
+    if (!set_cookie_.empty()) http::set_gateway_cookie(res, route_->config->affinity_cookie->name, set_cookie_);
     // The client offered "bearer" only to carry its token: it must see one of its offers chosen.
     if (protocol_token_ && res.count(bh::field::sec_websocket_protocol) == 0)
       res.set(bh::field::sec_websocket_protocol, "bearer");
@@ -632,11 +693,17 @@ void UpgradeSession::on_backend_response() {
   }
   count_result(metrics::RequestResult::ok);
   http::rewrite_response(res, false);
+  if (!set_cookie_.empty() && !upgrade_)
+    http::set_gateway_cookie(res, route_->config->affinity_cookie->name, set_cookie_);
   if (close_after_response_) res.set(bh::field::connection, "close");
   if (!head_request_ && !has_no_body(res.result_int())) res.prepare_payload();
   out_ = serialize(res);
   backend_->close();
   backend_.reset();
+  // The request is over on the backend: its load, and its key's affinity ttl starts (if no other
+  // request or session of the key is there).
+  charge_.release();
+  affinity_hold_.release();
   phase_ = Phase::respond;
   arm_timer(route_->config->response_timeout);
   client_.async_write_all(out_.data(), out_.size(),
@@ -662,6 +729,8 @@ void UpgradeSession::reject(unsigned status, std::string_view reason, std::strin
   if (connecting_) connecting_->close();
   connecting_.reset();
   backend_.reset();  // closes the backend socket; its pending waits end as aborted
+  charge_.release();
+  affinity_hold_.release();
   bh::response<bh::string_body> res{static_cast<bh::status>(status), 11};
   res.set(bh::field::content_type, "text/plain");
   res.set(bh::field::connection, "close");
@@ -710,6 +779,8 @@ void UpgradeSession::start_relay() {
   if (route_->config->close_at_expiry) params.expires_at_unix = token_expires_at_;
   if (slot_) params.slot = std::move(*slot_);
   if (lease_) params.lease = std::make_unique<RedisLease>(std::move(*lease_));
+  params.charge = std::move(charge_);
+  params.affinity = std::move(affinity_hold_);
   auto relay = std::make_shared<FrameRelay>(std::move(client_), std::move(*backend_),
                                             std::move(params), registry_);
   relay->start(beast::buffers_to_string(client_buf_.data()),

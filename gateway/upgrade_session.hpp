@@ -52,6 +52,8 @@ class UpgradeSession : public Drainable, public std::enable_shared_from_this<Upg
   // `detail` replaces the error's own text in error_description and the log.
   bool reject_token(auth::error e, std::string_view detail = {});
 
+  void find_affinity(const boost::beast::http::request_header<>& req);
+  void keep_affinity(std::size_t backend);
   void connect_next_backend();
   void on_connected(std::size_t backend, error_code ec);
   void on_backend_ready(std::size_t backend, error_code ec);
@@ -116,8 +118,12 @@ class UpgradeSession : public Drainable, public std::enable_shared_from_this<Upg
   std::uint64_t limit_key_ = 0;  // the client's key under the route's rate-limit policy, hashed
   std::optional<ratelimit::SessionSlot> slot_;  // counted against max_sessions until the relay takes it
   std::optional<RedisLease> lease_;             // the same, in Redis (store: redis)
-  std::vector<std::size_t> backend_order_;
-  std::size_t attempt_ = 0;
+  bool keyed_ = false;   // hash_ came from a configured key, not a counter: affinity may apply
+  std::optional<std::size_t> preferred_;  // the backend the client's affinity names, if available
+  std::string set_cookie_;                // the affinity cookie to send with the response, if any
+  std::vector<bool> tried_;               // by backend: tried for this request
+  routing::BackendCharge charge_;         // the picked backend's load, counting this request
+  routing::AffinityHold affinity_hold_;   // this request's (then session's) use of its key's entry
   bool last_connect_timed_out_ = false;
   std::size_t backend_index_ = 0;
   bool result_counted_ = true;  // this request's result is in the metrics (none yet: true)

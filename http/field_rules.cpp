@@ -85,4 +85,19 @@ std::string folded_name(std::string_view name) {
   return out;
 }
 
+bool is_token(std::string_view text) {
+  if (text.empty()) return false;
+  for (char c : text) {
+    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) continue;
+    switch (c) {
+      case '!': case '#': case '$': case '%': case '&': case '\'': case '*': case '+': case '-':
+      case '.': case '^': case '_': case '`': case '|': case '~':
+        continue;
+      default:
+        return false;
+    }
+  }
+  return true;
+}
+
 }  // namespace wsgate::http

@@ -16,6 +16,9 @@ bool is_field_value(std::string_view value);
 // authority); "x/../y", "a@x" and "x:y:z" are not.
 bool is_host(std::string_view host);
 
+// RFC 9110 5.6.2 token (1*tchar): what a field name or a cookie name (RFC 6265 4.1.1) may be.
+bool is_token(std::string_view text);
+
 // A field name as a backend that folds case and reads '_' as '-' (CGI and WSGI servers) sees it:
 // "X_User_Id" and "x-user-id" are the same field to them, so they must be to the gateway.
 std::string folded_name(std::string_view name);

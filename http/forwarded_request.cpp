@@ -169,4 +169,18 @@ void rewrite_response(bh::response_header<>& res, bool upgrade) {
   }
 }
 
+void set_gateway_cookie(bh::response_header<>& res, std::string_view name, const std::string& set_cookie) {
+  // RFC 6265 5.2: the cookie's name is what precedes the first '=', whitespace trimmed.
+  auto cookie_name = [](std::string_view v) {
+    v = v.substr(0, v.find('='));
+    while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
+    while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) v.remove_suffix(1);
+    return v;
+  };
+  for (auto it = res.begin(); it != res.end();)
+    it = it->name() == bh::field::set_cookie && cookie_name(it->value()) == name ? res.erase(it)
+                                                                                : std::next(it);
+  res.insert(bh::field::set_cookie, set_cookie);
+}
+
 }  // namespace wsgate::http

@@ -58,4 +58,9 @@ ForwardedRequest build_forwarded_request(const ClientRequest& client, const Forw
 // removed, the upgrade fields put back on a 101.
 void rewrite_response(boost::beast::http::response_header<>& res, bool upgrade);
 
+// The gateway's own cookie (`set_cookie`: a whole Set-Cookie value) on a response to the client;
+// a backend's Set-Cookie of the same `name` is removed first, so the client keeps only the gateway's.
+void set_gateway_cookie(boost::beast::http::response_header<>& res, std::string_view name,
+                        const std::string& set_cookie);
+
 }  // namespace wsgate::http

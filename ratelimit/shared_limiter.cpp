@@ -22,6 +22,22 @@ Decision SharedLimiter::upgrade(std::uint64_t key, const Rate& rate, std::int64_
   return decide(rate, table_.get(key, now_ns).tat, now_ns);
 }
 
+SharedLimiter::Admission SharedLimiter::admit(std::uint64_t key, const Rate& rate,
+                                              std::int64_t max_sessions, std::int64_t now_ns) {
+  Admission a;
+  std::lock_guard lock(mutex_);
+  auto& state = table_.get(key, now_ns);
+  if (max_sessions > 0 && state.sessions >= max_sessions) {
+    a.capped = true;
+    return a;
+  }
+  if (!rate.unlimited()) a.rate = decide(rate, state.tat, now_ns);
+  if (!a.rate.allowed) return a;
+  ++state.sessions;
+  a.slot.emplace(shared_from_this(), key, &state);
+  return a;
+}
+
 std::optional<SessionSlot> SharedLimiter::open_session(std::uint64_t key, std::int64_t max_sessions,
                                                        std::int64_t now_ns) {
   std::lock_guard lock(mutex_);

@@ -62,6 +62,16 @@ class SharedLimiter : public std::enable_shared_from_this<SharedLimiter> {
  public:
   explicit SharedLimiter(std::size_t max_keys = 100'000) : table_(max_keys) {}
 
+  // One upgrade of `key`: refused, spending nothing, while the key holds `max_sessions` (0: no
+  // cap); else against `rate` (unlimited: always allowed), which it spends only when it passes.
+  // Admitted: the slot counts the session. Both under one lock, so no other upgrade of the key
+  // slips between the two checks.
+  struct Admission {
+    Decision rate;                   // refused: over the upgrade rate (retry_after_ns says when)
+    bool capped = false;             // refused: at the session cap
+    std::optional<SessionSlot> slot;  // set when admitted
+  };
+  Admission admit(std::uint64_t key, const Rate& rate, std::int64_t max_sessions, std::int64_t now_ns);
   // One upgrade of `key` against `rate` (unlimited: always allowed).
   Decision upgrade(std::uint64_t key, const Rate& rate, std::int64_t now_ns);
   // A slot when the key has fewer than `max_sessions` (0: no cap) live sessions; nothing otherwise.

@@ -32,7 +32,7 @@ std::size_t BackendPicker::home(std::uint64_t key) const {
   return maglev_ ? maglev_->owner(key) : ring_->owner(key);
 }
 
-std::vector<std::size_t> BackendPicker::pick_order(std::uint64_t key, Clock::time_point now) const {
+std::vector<std::size_t> BackendPicker::hash_order(std::uint64_t key) const {
   const std::size_t n = config_.backends.size();
   std::vector<std::size_t> order;
   order.reserve(n);
@@ -45,26 +45,75 @@ std::vector<std::size_t> BackendPicker::pick_order(std::uint64_t key, Clock::tim
   });
   for (std::size_t b = 0; b < n; ++b)
     if (!listed[b]) order.push_back(b);
+  return order;
+}
 
-  // The bound: ceil(c * (sessions + 1) * weight / live weight), the "+1" being the session placed
-  // now; with equal weights, c times the average.
+// ceil(c * total * weight / live weight), `total` counting the session being placed; with equal
+// weights, c times the average.
+double BackendPicker::bound(std::size_t b, std::int64_t total, double live_weight) const {
+  return std::ceil(config_.balance_factor * static_cast<double>(total) * config_.backends[b].weight /
+                   live_weight);
+}
+
+std::optional<BackendCharge> BackendPicker::charge_within_bound(std::size_t b,
+                                                                Clock::time_point now) const {
+  const std::int64_t mine = states_[b]->charge();
+  BackendCharge charge(states_[b]);
+  // Read after the charge: another thread's charge made before ours is in the total, and ours in
+  // its, so of two picks racing for the last place under the bound at most one keeps it.
   double live_weight = 0;
-  std::int64_t sessions = 0;
-  std::vector<bool> up(n);
+  std::int64_t total = 0;
+  for (std::size_t x = 0; x < states_.size(); ++x) {
+    if (!usable(x, now)) continue;
+    live_weight += config_.backends[x].weight;
+    total += std::max<std::int64_t>(0, states_[x]->load());
+  }
+  if (live_weight > 0 && static_cast<double>(mine) <= bound(b, total, live_weight)) return charge;
+  return std::nullopt;  // the charge is released here
+}
+
+std::optional<Pick> BackendPicker::pick(std::uint64_t key, const std::vector<bool>& tried,
+                                        Clock::time_point now,
+                                        std::optional<std::size_t> preferred) const {
+  const std::size_t n = config_.backends.size();
+  auto untried = [&](std::size_t b) { return b >= tried.size() || !tried[b]; };
+  if (preferred && *preferred < n && untried(*preferred) && usable(*preferred, now))
+    return charged(*preferred);
+  std::optional<std::size_t> first_available, first_untried;
+  for (const std::size_t b : hash_order(key)) {
+    if (!untried(b)) continue;
+    if (!first_untried) first_untried = b;
+    if (!usable(b, now)) continue;
+    if (config_.balance_factor <= 0) return charged(b);
+    if (!first_available) first_available = b;
+    if (auto charge = charge_within_bound(b, now)) return Pick{b, std::move(*charge)};
+  }
+  const auto b = first_available ? first_available : first_untried;
+  if (!b) return std::nullopt;
+  return charged(*b);
+}
+
+Pick BackendPicker::charged(std::size_t b) const {
+  states_[b]->charge();
+  return Pick{b, BackendCharge(states_[b])};
+}
+
+std::vector<std::size_t> BackendPicker::pick_order(std::uint64_t key, Clock::time_point now) const {
+  const std::size_t n = config_.backends.size();
+  auto order = hash_order(key);
+  double live_weight = 0;
+  std::int64_t total = 0;
   for (std::size_t b = 0; b < n; ++b) {
-    up[b] = states_[b]->available(now) && config_.backends[b].weight > 0;
-    if (!up[b]) continue;
+    if (!usable(b, now)) continue;
     live_weight += config_.backends[b].weight;
-    sessions += std::max<std::int64_t>(0, states_[b]->sessions());
+    total += std::max<std::int64_t>(0, states_[b]->load());
   }
   auto over_bound = [&](std::size_t b) {
-    if (config_.balance_factor <= 0) return false;
-    const double bound = std::ceil(config_.balance_factor * static_cast<double>(sessions + 1) *
-                                   config_.backends[b].weight / live_weight);
-    return static_cast<double>(states_[b]->sessions()) >= bound;
+    return config_.balance_factor > 0 &&
+           static_cast<double>(states_[b]->load() + 1) > bound(b, total + 1, live_weight);
   };
   // Three ranks, hash order kept within each: under the bound, over it, unavailable.
-  auto rank = [&](std::size_t b) { return !up[b] ? 2 : over_bound(b) ? 1 : 0; };
+  auto rank = [&](std::size_t b) { return !usable(b, now) ? 2 : over_bound(b) ? 1 : 0; };
   std::stable_sort(order.begin(), order.end(),
                    [&](std::size_t x, std::size_t y) { return rank(x) < rank(y); });
   return order;

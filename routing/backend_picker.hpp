@@ -1,6 +1,6 @@
 // Which backend of a route a client goes to: its key's place by consistent hashing (ring or
-// Maglev), skipping backends that are unhealthy or, with bounded loads, over their share; the rest
-// of the order is where to fail over to. The same key and backends give the same order anywhere.
+// Maglev), skipping backends that are unhealthy or, with bounded loads, over their share, unless
+// affinity names one; the pick is charged to the backend at once so concurrent picks see it.
 #pragma once
 
 #include "routing/backend_state.hpp"
@@ -24,7 +24,17 @@ struct PickerConfig {
   // Bounded loads (Mirrokni et al.; HAProxy's hash-balance-factor): no backend is given a session
   // while it holds balance_factor x the average or more; 0 turns the bound off.
   double balance_factor = 0;
-  std::chrono::milliseconds fail_timeout{10'000};  // passive: a failed backend goes last this long
+  // Passive: a backend whose connect or handshake failed goes last this long at most...
+  std::chrono::milliseconds passive_eject_time{10'000};
+  // ...or until this many active checks sent after the failure passed (the route's
+  // healthy_threshold; 0: the route has no active checks).
+  unsigned check_passes = 0;
+};
+
+// A backend picked for one upgrade or request, its load already counting it.
+struct Pick {
+  std::size_t backend = 0;
+  BackendCharge charge;
 };
 
 class BackendPicker {
@@ -35,14 +45,26 @@ class BackendPicker {
   explicit BackendPicker(PickerConfig config,
                          std::vector<std::shared_ptr<BackendState>> states = {});
 
-  // Every backend once, in the order to try them for `key`: available backends under their bound
-  // in hash order, then available ones over it, then unavailable ones (better a retry than a 502).
+  // The backend for `key` among those `tried` (one flag per backend) does not mark, charged:
+  // `preferred` (the client's affinity) when it is available; else the first available backend in
+  // hash order that stays within the bound with this charge; else the first available one; else
+  // the first untried one (better a retry than a 502). Nothing once every backend was tried.
+  // The bound is checked after the charge, against a total that includes it, so no interleaving
+  // of picks on several threads can place a backend over it.
+  std::optional<Pick> pick(std::uint64_t key, const std::vector<bool>& tried, Clock::time_point now,
+                           std::optional<std::size_t> preferred = std::nullopt) const;
+  // Every backend once, in the order pick() would take them without charging any: available
+  // backends under their bound in hash order, then available ones over it, then unavailable ones.
   std::vector<std::size_t> pick_order(std::uint64_t key, Clock::time_point now) const;
   // The key's backend with every backend healthy and unloaded: where the key belongs.
   std::size_t home(std::uint64_t key) const;
 
   void report_failure(std::size_t backend, Clock::time_point now) {
-    states_[backend]->passive_failure(now, config_.fail_timeout);
+    states_[backend]->passive_failure(now, now + config_.passive_eject_time, config_.check_passes);
+  }
+  // Available and given a share: where new clients may go.
+  bool usable(std::size_t backend, Clock::time_point now) const {
+    return config_.backends[backend].weight > 0 && states_[backend]->available(now);
   }
   void report_success(std::size_t backend) { states_[backend]->passive_success(); }
 
@@ -52,6 +74,11 @@ class BackendPicker {
  private:
   template <class Visit>
   void walk(std::uint64_t key, Visit&& visit) const;
+  std::vector<std::size_t> hash_order(std::uint64_t key) const;
+  // Charges `b` and keeps the charge when its load, with it, is within the bound.
+  std::optional<BackendCharge> charge_within_bound(std::size_t b, Clock::time_point now) const;
+  double bound(std::size_t b, std::int64_t total, double live_weight) const;
+  Pick charged(std::size_t b) const;  // charged whatever its load
 
   PickerConfig config_;
   std::optional<HashRing> ring_;

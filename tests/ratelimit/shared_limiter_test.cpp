@@ -21,6 +21,22 @@ TEST(SharedLimiter, UpgradesPerKeyWithRetryAfter) {
   EXPECT_TRUE(limiter->upgrade(2, rate, kSecond).allowed) << "another key has its own budget";
 }
 
+TEST(SharedLimiter, ARefusalAtTheSessionCapSpendsNoUpgradeCredit) {
+  auto limiter = std::make_shared<SharedLimiter>();
+  const auto rate = Rate::per(2, 3600 * kSecond, 2);  // two upgrades an hour
+  auto held = limiter->admit(1, rate, 1, kSecond);
+  ASSERT_TRUE(held.slot);
+  for (int i = 0; i < 4; ++i) {
+    const auto refused = limiter->admit(1, rate, 1, kSecond);
+    EXPECT_TRUE(refused.capped);
+    EXPECT_FALSE(refused.slot);
+  }
+  held.slot.reset();  // the session ends
+  const auto next = limiter->admit(1, rate, 1, 2 * kSecond);
+  EXPECT_TRUE(next.slot) << "the refusals spent nothing: the second credit is still there";
+  EXPECT_FALSE(limiter->admit(1, rate, 0, 2 * kSecond).rate.allowed) << "and now both are spent";
+}
+
 TEST(SharedLimiter, ConcurrentSessionsCappedAndReleasedBySlots) {
   auto limiter = std::make_shared<SharedLimiter>();
   auto a = limiter->open_session(7, 2, 0);

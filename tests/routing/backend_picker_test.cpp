@@ -6,6 +6,8 @@
 
 #include <cmath>
 #include <map>
+#include <random>
+#include <thread>
 
 namespace wsgate::routing {
 namespace {
@@ -21,7 +23,7 @@ PickerConfig config(std::size_t n, HashAlgorithm algorithm = HashAlgorithm::ring
   c.algorithm = algorithm;
   c.backends = backends(n);
   c.balance_factor = factor;
-  c.fail_timeout = 10s;
+  c.passive_eject_time = 10s;
   return c;
 }
 
@@ -67,12 +69,17 @@ TEST_P(BackendPickerBoth, BoundedLoadsNeverExceedTheFactor) {
   // Every key the same: without the bound one backend would take them all.
   BackendPicker p(config(4, GetParam(), 1.25));
   std::map<std::size_t, int> placed;
+  std::vector<BackendCharge> held;
   for (int i = 1; i <= 400; ++i) {
-    const auto b = p.pick_order(12345, kNow)[0];
-    p.state(b).session_opened();
+    const auto expected = p.pick_order(12345, kNow)[0];
+    auto pick = p.pick(12345, {}, kNow);
+    ASSERT_TRUE(pick);
+    EXPECT_EQ(pick->backend, expected) << "pick_order ranks as pick() picks";
+    const auto b = pick->backend;
+    held.push_back(std::move(pick->charge));  // the session lives on
     ++placed[b];
     std::int64_t top = 0;
-    for (std::size_t x = 0; x < 4; ++x) top = std::max(top, p.state(x).sessions());
+    for (std::size_t x = 0; x < 4; ++x) top = std::max(top, p.state(x).load());
     // ceil(1.25 * i / 4): what the bound allows with i sessions placed.
     EXPECT_LE(top, static_cast<std::int64_t>(std::ceil(1.25 * i / 4.0))) << "after " << i;
   }
@@ -83,8 +90,8 @@ TEST_P(BackendPickerBoth, OverflowGoesToTheNextInHashOrder) {
   BackendPicker p(config(4, GetParam(), 1.25));
   const std::uint64_t key = 99;
   const auto order = p.pick_order(key, kNow);
-  for (int i = 0; i < 10; ++i) p.state(order[0]).session_opened();  // home far over its share
-  for (int i = 0; i < 2; ++i) p.state(order[1]).session_opened();
+  for (int i = 0; i < 10; ++i) p.state(order[0]).charge();  // home far over its share
+  for (int i = 0; i < 2; ++i) p.state(order[1]).charge();
   const auto now_order = p.pick_order(key, kNow);
   EXPECT_EQ(now_order[0], order[1]) << "the next backend in hash order, not any other";
   EXPECT_EQ(now_order.back(), order[0]) << "the overloaded home is still a last resort";
@@ -112,6 +119,140 @@ TEST(BackendState, RiseAndFallThresholds) {
   EXPECT_EQ(s.record_check(true, 2, 3), C::none);
   EXPECT_EQ(s.record_check(true, 2, 3), C::became_healthy);
   EXPECT_TRUE(s.available(kNow));
+}
+
+// The load a backend may hold with `total` placed: ceil(c * total * w / W), equal weights.
+std::int64_t allowed(double c, std::int64_t total, std::size_t n) {
+  return static_cast<std::int64_t>(std::ceil(c * static_cast<double>(total) / static_cast<double>(n)));
+}
+
+TEST_P(BackendPickerBoth, ConcurrentPicksOfOneHotKeyNeverExceedTheBound) {
+  // The reconnect storm of the issue: one key, five backends, every upgrade in flight at once
+  // (charged, not yet established), picked from several threads.
+  for (int round = 0; round < 20; ++round) {
+    BackendPicker p(config(5, GetParam(), 1.25));
+    constexpr int kThreads = 4, kEach = 25;
+    std::vector<std::vector<BackendCharge>> held(kThreads);
+    std::vector<std::thread> threads;
+    for (int t = 0; t < kThreads; ++t)
+      threads.emplace_back([&, t] {
+        for (int i = 0; i < kEach; ++i) held[t].push_back(std::move(p.pick(7, {}, kNow)->charge));
+      });
+    for (auto& th : threads) th.join();
+    std::int64_t total = 0, top = 0;
+    for (std::size_t b = 0; b < 5; ++b) {
+      total += p.state(b).load();
+      top = std::max(top, p.state(b).load());
+    }
+    ASSERT_EQ(total, kThreads * kEach);
+    EXPECT_LE(top, allowed(1.25, total, 5)) << "round " << round;  // 25 of 100
+  }
+}
+
+TEST_P(BackendPickerBoth, RandomSchedulesOfPickFailAndEstablishKeepTheBound) {
+  // Upgrades of a few hot keys move through pick -> (connect fails: released, next backend) ->
+  // established -> ended, interleaved at random. At every pick that had a backend under its bound
+  // to go to, the one charged is within the bound of the load then placed, its own charge included.
+  std::mt19937_64 rng(2026);
+  for (int schedule = 0; schedule < 50; ++schedule) {
+    BackendPicker p(config(5, GetParam(), 1.25));
+    struct Upgrade { std::uint64_t key; std::vector<bool> tried; BackendCharge charge; };
+    std::vector<Upgrade> in_flight;
+    std::vector<BackendCharge> live;
+    for (int step = 0; step < 2000; ++step) {
+      const auto roll = rng() % 10;
+      if (roll < 4 || in_flight.empty()) {  // a new upgrade is picked
+        Upgrade u{rng() % 3, std::vector<bool>(5), {}};
+        auto pick = p.pick(u.key, u.tried, kNow);
+        ASSERT_TRUE(pick);
+        u.tried[pick->backend] = true;
+        std::int64_t total = 0;
+        for (std::size_t b = 0; b < 5; ++b) total += p.state(b).load();
+        EXPECT_LE(p.state(pick->backend).load(), allowed(1.25, total, 5)) << "step " << step;
+        u.charge = std::move(pick->charge);
+        in_flight.push_back(std::move(u));
+        continue;
+      }
+      const std::size_t i = rng() % in_flight.size();
+      if (roll < 6) {  // its connect fails: released, and the next backend is picked
+        auto& u = in_flight[i];
+        u.charge.release();
+        auto pick = p.pick(u.key, u.tried, kNow);
+        if (!pick) {
+          in_flight.erase(in_flight.begin() + static_cast<std::ptrdiff_t>(i));
+          continue;
+        }
+        u.tried[pick->backend] = true;
+        u.charge = std::move(pick->charge);
+      } else if (roll < 9) {  // established: the charge becomes the session's
+        live.push_back(std::move(in_flight[i].charge));
+        in_flight.erase(in_flight.begin() + static_cast<std::ptrdiff_t>(i));
+      } else if (!live.empty()) {  // a session ends
+        live.erase(live.begin() + static_cast<std::ptrdiff_t>(rng() % live.size()));
+      }
+    }
+    in_flight.clear();
+    live.clear();
+    for (std::size_t b = 0; b < 5; ++b) EXPECT_EQ(p.state(b).load(), 0) << "every charge released once";
+  }
+}
+
+TEST_P(BackendPickerBoth, APickIsChargedUntilReleased) {
+  BackendPicker p(config(3, GetParam(), 1.25));
+  auto pick = p.pick(5, {}, kNow);
+  ASSERT_TRUE(pick);
+  EXPECT_EQ(p.state(pick->backend).load(), 1);
+  auto moved = std::move(pick->charge);
+  EXPECT_EQ(p.state(pick->backend).load(), 1) << "a move does not release";
+  moved.release();
+  moved.release();
+  EXPECT_EQ(p.state(pick->backend).load(), 0) << "released once";
+}
+
+TEST_P(BackendPickerBoth, TriedBackendsAreSkippedAndThenNothingIsLeft) {
+  BackendPicker p(config(3, GetParam()));
+  std::vector<bool> tried(3);
+  std::vector<std::size_t> seen;
+  while (auto pick = p.pick(11, tried, kNow)) {
+    tried[pick->backend] = true;
+    seen.push_back(pick->backend);
+  }
+  EXPECT_EQ(seen, p.pick_order(11, kNow));
+}
+
+TEST_P(BackendPickerBoth, APreferredBackendWinsOverTheBoundButNotOverHealth) {
+  BackendPicker p(config(4, GetParam(), 1.25));
+  const auto order = p.pick_order(3, kNow);
+  const std::size_t other = order[2];
+  for (int i = 0; i < 20; ++i) p.state(other).charge();  // far over its share
+  EXPECT_EQ(p.pick(3, {}, kNow, other)->backend, other) << "affinity outlives the bound";
+  p.state(other).record_check(false, 1, 1);
+  EXPECT_EQ(p.pick(3, {}, kNow, other)->backend, order[0]) << "an unhealthy backend's clients move";
+  p.state(other).record_check(true, 1, 1);
+  p.report_failure(other, kNow);
+  EXPECT_NE(p.pick(3, {}, kNow, other)->backend, other) << "so do a passively failed one's";
+}
+
+TEST(BackendState, APassiveEjectionEndsAfterTheChecksSentAfterIt) {
+  BackendState s;
+  const auto failed = kNow;
+  s.passive_failure(failed, failed + 10s, 2);
+  EXPECT_FALSE(s.available(failed + 1s));
+  s.record_check(true, 2, 2, failed - 100ms);  // sent before the failure: proves nothing
+  s.record_check(true, 2, 2, failed + 1s);
+  EXPECT_FALSE(s.available(failed + 1s)) << "one pass of two";
+  s.record_check(false, 2, 2, failed + 2s);  // a failing check restarts the count
+  s.record_check(true, 2, 2, failed + 3s);
+  EXPECT_FALSE(s.available(failed + 3s));
+  s.record_check(true, 2, 2, failed + 4s);
+  EXPECT_TRUE(s.available(failed + 4s)) << "back on its checks, long before the 10 s";
+}
+
+TEST(BackendState, WithoutChecksAPassiveEjectionLastsItsTime) {
+  BackendState s;
+  s.passive_failure(kNow, kNow + 3s, 0);
+  EXPECT_FALSE(s.available(kNow + 2999ms));
+  EXPECT_TRUE(s.available(kNow + 3s));
 }
 
 }  // namespace
