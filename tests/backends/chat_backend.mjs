@@ -1,6 +1,7 @@
 // A WebSocket backend for the demo and the integration tests: echo on /echo (and any other path),
 // broadcast chat on /chat, plus a few text commands the tests use. Prints {"port":N} when ready.
 //   node chat_backend.mjs --port 0 --name worker-1 [--host 127.0.0.1] [--cert C --key K]
+//                         [--upgrade-delay MS]  (answer each upgrade MS late: a slow 101)
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
@@ -38,6 +39,9 @@ const wss = new WebSocketServer({
   perMessageDeflate: { threshold: 0 },
   maxPayload: 64 * 1024 * 1024,
   handleProtocols: (offered) => supported.find((p) => offered.has(p)) ?? false,
+  ...(args['upgrade-delay'] ? {
+    verifyClient: (info, done) => setTimeout(() => done(true), Number(args['upgrade-delay'])),
+  } : {}),
 });
 
 wss.on('connection', (ws, req) => {

@@ -337,6 +337,45 @@ routes:
   EXPECT_EQ(r.errors, expected);
 }
 
+TEST(ConfigRoutes, AffinityAndPassiveEjection) {
+  const auto dir = std::filesystem::temp_directory_path() / "wsgate-config-affinity";
+  std::filesystem::create_directories(dir);
+  std::ofstream(dir / "long.key") << std::string(64, 'a') << "\n";
+  std::ofstream(dir / "short.key") << "too short\n";
+  auto good = load_config_text(R"(listeners: [ { bind: "127.0.0.1:1" } ]
+routes:
+  - backends: [ "ws://127.0.0.1:1" ]
+    affinity_ttl: 10m
+    affinity_max_entries: 5000
+    passive_eject_time: 3s
+    affinity_cookie: { name: wsg_aff, ttl: 2h, secure: true, same_site: Strict, secret_file: long.key }
+)", "gw.yaml", dir.string(), no_env());
+  ASSERT_TRUE(good.errors.empty()) << good.errors.front();
+  const auto& route = good.config->routes.at(0);
+  EXPECT_EQ(route.affinity_ttl, 10min);
+  EXPECT_EQ(route.affinity_max_entries, 5000u);
+  EXPECT_EQ(route.passive_eject_time, 3s);
+  ASSERT_TRUE(route.affinity_cookie);
+  EXPECT_EQ(route.affinity_cookie->secret, std::string(64, 'a')) << "the trailing newline is not the key's";
+  EXPECT_EQ(route.affinity_cookie->ttl, 2h);
+  EXPECT_TRUE(route.affinity_cookie->secure);
+  EXPECT_EQ(route.affinity_cookie->same_site, "Strict");
+
+  auto bad = load_config_text(R"(listeners: [ { bind: "127.0.0.1:1" } ]
+routes:
+  - backends: [ "ws://127.0.0.1:1" ]
+    affinity_cookie: { name: "a b", same_site: lax, secret_file: short.key }
+)", "gw.yaml", dir.string(), no_env());
+  const std::string key = (dir / "short.key").string();
+  const std::vector<std::string> expected{
+      "gw.yaml:4:30: routes[0].affinity_cookie.name: must be a cookie name (letters, digits and !#$%&'*+-.^_`|~)",
+      "gw.yaml:4:48: routes[0].affinity_cookie.same_site: must be one of Lax, Strict, None",
+      "gw.yaml:4:66: routes[0].affinity_cookie.secret_file: " + key +
+          " holds 9 bytes; a signing key needs at least 32 (e.g. openssl rand -hex 32)",
+  };
+  EXPECT_EQ(bad.errors, expected);
+}
+
 TEST(ConfigRoutes, RateLimitPolicies) {
   auto r = load_config_text(R"(listeners: [ { bind: "127.0.0.1:1" } ]
 rate_limits:

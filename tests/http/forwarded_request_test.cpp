@@ -199,5 +199,19 @@ TEST(ForwardedRequest, SwitchingProtocolsResponse) {
   EXPECT_EQ(res.count("X-Hop"), 0u);
 }
 
+TEST(ForwardedRequest, TheGatewaysCookieReplacesABackendsOfTheSameName) {
+  bh::response_header<> res;
+  res.insert(bh::field::set_cookie, "wsg_aff=forged-by-backend; Path=/");
+  res.insert(bh::field::set_cookie, " wsg_aff =spaced; Path=/");
+  res.insert(bh::field::set_cookie, "wsg_aff_other=kept");
+  res.insert(bh::field::set_cookie, "session=kept");
+  set_gateway_cookie(res, "wsg_aff", "wsg_aff=signed; Path=/; HttpOnly");
+  std::vector<std::string> cookies;
+  for (auto [it, end] = res.equal_range(bh::field::set_cookie); it != end; ++it)
+    cookies.emplace_back(it->value());
+  EXPECT_EQ(cookies, (std::vector<std::string>{"wsg_aff_other=kept", "session=kept",
+                                               "wsg_aff=signed; Path=/; HttpOnly"}));
+}
+
 }  // namespace
 }  // namespace wsgate::http

@@ -42,9 +42,10 @@ function withTimeout(promise, ms, what) {
 }
 
 // A chat_backend.mjs child. kill() stops it by PID; restart() starts it again on the same port.
-export async function startBackend(name, { port = 0, env = {}, tls } = {}) {
+export async function startBackend(name, { port = 0, env = {}, tls, upgradeDelay } = {}) {
   const tlsArgs = tls ? ['--cert', tls.cert, '--key', tls.key] : [];
-  const proc = spawn(process.execPath, [backendScript, '--port', String(port), '--name', name, ...tlsArgs],
+  const delayArgs = upgradeDelay ? ['--upgrade-delay', String(upgradeDelay)] : [];
+  const proc = spawn(process.execPath, [backendScript, '--port', String(port), '--name', name, ...tlsArgs, ...delayArgs],
                      { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
   children.add(proc);
   const output = [];

@@ -10,7 +10,12 @@ let backend, gw;
 function config(upgrades = '{ rate: 3, per: 1m, burst: 3 }') {
   return routeYaml(`
   - { name: limited, match: { path_prefix: /limited }, rate_limit: per-client, backends: [ "${backend.url}" ] }
-  - { name: capped, match: { path_prefix: /capped }, rate_limit: two-sessions, backends: [ "${backend.url}" ] }`, { extra: `rate_limits:
+  - { name: capped, match: { path_prefix: /capped }, rate_limit: two-sessions, backends: [ "${backend.url}" ] }
+  - { name: single, match: { path_prefix: /single }, rate_limit: one-session, backends: [ "${backend.url}" ] }`, { extra: `rate_limits:
+  - name: one-session
+    key: [ "header:X-Client" ]
+    max_sessions: 1
+    upgrades: { rate: 2, per: 1h, burst: 2 }
   - name: per-client
     key: [ "header:X-Client", "ip" ]
     upgrades: ${upgrades}
@@ -80,4 +85,24 @@ test('the concurrent-session cap holds across io threads and frees a slot when a
   }
   assert.equal(admitted, 1, 'the freed slot is usable');
   open2.close();
+});
+
+test('a refusal at the session cap spends no upgrade credit', async () => {
+  // Two upgrades an hour and one session at a time: one held, four refused at the cap, then the
+  // session ends and the key's second credit must still be there.
+  const held = await open(gw.url('public', '/single'), { headers: { 'x-client': 'hank' } });
+  for (let i = 0; i < 4; i++) assert.equal((await status('/single', 'hank')).status, 429);
+  await gw.waitLog(/request_rejected status=429 route=single .*reason="concurrent session limit"/);
+  assert.ok(!gw.logs.some((l) => /route=single .*reason="upgrade rate limit"/.test(l)), 'refused by the cap, not the rate');
+  held.close();
+  await held.closed;
+  let result;
+  const deadline = Date.now() + 10000;
+  do {
+    await sleep(50);  // the gateway frees the slot a moment after the client sees the close
+    result = await status('/single', 'hank');
+  } while (result.status === 429 && Date.now() < deadline &&
+           !gw.logs.some((l) => /route=single .*reason="upgrade rate limit"/.test(l)));
+  assert.equal(result.status, 101, 'the second credit was not spent by the refusals');
+  assert.equal((await status('/single', 'hank')).status, 429, 'and now it is');
 });

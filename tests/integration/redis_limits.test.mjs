@@ -11,7 +11,8 @@ function config() {
   const route = (name, policy) =>
     `\n  - { name: ${name}, match: { path_prefix: /${name} }, rate_limit: ${policy}, backends: [ "${backend.url}" ] }`;
   return routeYaml(route('shared', 'shared') + route('capped', 'capped') + route('single', 'single') + route('accuracy', 'fast') +
-                   route('open', 'open') + route('closed', 'closed'), { extra: `redis:
+                   route('open', 'open') + route('closed', 'closed') +
+                   route('credit', 'credit') + route('recount', 'recount'), { extra: `redis:
   address: 127.0.0.1:${redis.port}
   timeout: 200ms
   session_lease: 3s
@@ -21,7 +22,9 @@ rate_limits:
   - { name: single, key: [ "header:X-Client" ], store: redis, max_sessions: 1 }
   - { name: fast, key: [ "header:X-Client" ], store: redis, upgrades: { rate: 100, per: 1s, burst: 20 } }
   - { name: open, key: [ "header:X-Client" ], store: redis, on_store_failure: fail_open, upgrades: { rate: 1, per: 1m, burst: 1000 } }
-  - { name: closed, key: [ "header:X-Client" ], store: redis, on_store_failure: fail_closed, upgrades: { rate: 1, per: 1m, burst: 1000 } }` });
+  - { name: closed, key: [ "header:X-Client" ], store: redis, on_store_failure: fail_closed, upgrades: { rate: 1, per: 1m, burst: 1000 } }
+  - { name: credit, key: [ "header:X-Client" ], store: redis, max_sessions: 1, upgrades: { rate: 2, per: 1h, burst: 2 } }
+  - { name: recount, key: [ "header:X-Client" ], store: redis, on_store_failure: fail_open, max_sessions: 3 }` });
 }
 
 before(async () => {
@@ -105,6 +108,51 @@ test('Redis stopped: fail_open admits, fail_closed answers 503, one log line per
   await redis.start();
   await gwA.waitLog(/ redis_available /, 8000);
   assert.equal((await attempt(gwA, '/closed', 'erin')).status, 101, 'decisions go through Redis again');
+});
+
+test('a refusal at the session cap spends no shared upgrade credit', async () => {
+  const held = await open(gwA.url('public', '/credit'), { headers: { 'x-client': 'ivy' } });
+  for (let i = 0; i < 4; i++) assert.equal((await attempt(i % 2 ? gwB : gwA, '/credit', 'ivy')).status, 429);
+  held.close();
+  await held.closed;
+  let status = 429;
+  const deadline = Date.now() + 10000;
+  while (status === 429 && Date.now() < deadline) {
+    await sleep(50);
+    status = (await attempt(gwB, '/credit', 'ivy')).status;
+    if (gwB.logs.some((l) => /route=credit .*reason="upgrade rate limit"/.test(l))) break;
+  }
+  assert.equal(status, 101, 'the key\'s second credit survived four refusals at the cap');
+  assert.ok(!gwA.logs.concat(gwB.logs).some((l) => /route=credit .*reason="upgrade rate limit"/.test(l)));
+});
+
+test('sessions admitted while Redis was down are counted once it is back', async () => {
+  const availableLines = (gw) => gw.logs.filter((l) => / redis_available /.test(l)).length;
+  const seenA = availableLines(gwA), seenB = availableLines(gwB);
+  await redis.stop();
+  const sessions = [];
+  for (let i = 0; i < 9; i++)
+    sessions.push(await open((i % 2 ? gwB : gwA).url('public', '/recount'), { headers: { 'x-client': 'jay' } }));
+  await redis.start();
+  const deadline0 = Date.now() + 8000;
+  while ((availableLines(gwA) === seenA || availableLines(gwB) === seenB) && Date.now() < deadline0) await sleep(50);
+  assert.ok(availableLines(gwA) > seenA && availableLines(gwB) > seenB, 'both gateways saw Redis return');
+  assert.equal((await attempt(gwA, '/recount', 'jay')).status, 429, 'nine live sessions: over the cap of 3');
+  assert.equal((await attempt(gwB, '/recount', 'jay')).status, 429);
+  for (const ws of sessions.slice(0, 7)) { ws.close(); await ws.closed; }
+  // Polled: each gateway frees its sessions' leases a moment after the clients see their closes.
+  const admitted = async (gw) => {
+    let status = 429;
+    const deadline = Date.now() + 10000;
+    while (status === 429 && Date.now() < deadline) {
+      await sleep(100);
+      status = (await attempt(gw, '/recount', 'jay')).status;
+    }
+    return status;
+  };
+  assert.equal(await admitted(gwA), 101, 'two left: room for one more');
+  assert.equal(await admitted(gwB), 101, 'and on the other gateway too');
+  for (const ws of sessions.slice(7)) ws.close();
 });
 
 test('a live session stays counted past its lease; a crashed gateway\'s sessions expire with theirs', async () => {
