@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Creates, where absent, the development certificate (ECDSA P-256: cheap handshakes, valid for
-# localhost and 127.0.0.1) and the development JWT secret that gateway.yaml refers to.
+# localhost and 127.0.0.1), the development JWT secret and the affinity cookie's signing key that
+# gateway.yaml refers to.
 set -euo pipefail
 dir=${1:-"$(dirname "$0")/../certs"}
 mkdir -p "$dir"
@@ -14,4 +15,8 @@ fi
 if [[ ! -f $dir/dev.secret ]]; then
   (umask 077 && openssl rand -base64 48 | tr -d '\n' > "$dir/dev.secret")
   echo "created $dir/dev.secret"
+fi
+if [[ ! -f $dir/dev.affinity.key ]]; then
+  (umask 077 && openssl rand -hex 32 | tr -d '\n' > "$dir/dev.affinity.key")
+  echo "created $dir/dev.affinity.key"
 fi
