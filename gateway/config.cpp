@@ -4,10 +4,12 @@
 #include "gateway/ip_network.hpp"
 #include "http/field_rules.hpp"
 
+#include <boost/asio/ip/address.hpp>
 #include <boost/url/parse.hpp>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <cctype>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -25,13 +27,20 @@ class Reader {
       : file_(std::move(file)), base_dir_(std::move(base_dir)), env_(env) {}
 
   std::vector<std::string> take_errors() { return std::move(errors_); }
+  std::vector<std::string> take_warnings() { return std::move(warnings_); }
 
   void error(const YAML::Mark& mark, const std::string& path, const std::string& message) {
+    errors_.push_back(located(mark, path, message));
+  }
+  void warning(const YAML::Node& at, const std::string& path, const std::string& message) {
+    warnings_.push_back(located(at.Mark(), path, message));
+  }
+  std::string located(const YAML::Mark& mark, const std::string& path, const std::string& message) const {
     std::ostringstream out;
     out << file_ << ':' << mark.line + 1 << ':' << mark.column + 1 << ": ";
     if (!path.empty()) out << path << ": ";
     out << message;
-    errors_.push_back(out.str());
+    return out.str();
   }
   void error(const YAML::Node& at, const std::string& path, const std::string& message) {
     error(at.Mark(), path, message);
@@ -187,6 +196,7 @@ class Reader {
   std::string base_dir_;
   const EnvLookup& env_;
   std::vector<std::string> errors_;
+  std::vector<std::string> warnings_;
 };
 
 std::string index_path(std::string_view base, std::size_t i) {
@@ -242,12 +252,13 @@ void read_listeners(Reader& r, const YAML::Node& node, std::vector<Listener>& ou
     auto path = index_path("listeners", i);
     const auto& item = node[i];
     if (!r.expect_map(item, path)) continue;
-    r.check_keys(item, path, {"name", "bind", "tls"});
+    r.check_keys(item, path, {"name", "bind", "tls", "reuse_port_with_others"});
     Listener l;
     l.name = "listener" + std::to_string(i);
     r.read_string(item, "name", path, l.name);
     if (!names.insert(l.name).second) r.error(item, path + ".name", "duplicate name " + l.name);
     r.read_host_port(item, "bind", path, l.bind, true);
+    r.read_bool(item, "reuse_port_with_others", path, l.reuse_port_with_others);
     if (auto tls = item["tls"]) {
       l.tls.emplace();
       read_tls(r, tls, path + ".tls", *l.tls);
@@ -712,7 +723,7 @@ void read_routes(Reader& r, const YAML::Node& node, std::vector<Route>& out,
 void read_root(Reader& r, const YAML::Node& root, Config& cfg) {
   if (!r.expect_map(root, "")) return;
   r.check_keys(root, "",
-               {"threads", "log", "listeners", "admin", "http", "drain_timeout", "auth",
+               {"threads", "log", "listeners", "admin", "http", "drain", "drain_timeout", "auth",
                 "trusted_proxies", "rate_limits", "redis", "routes"});
   if (auto threads = root["threads"]) {
     std::uint64_t n = 0;
@@ -723,11 +734,40 @@ void read_root(Reader& r, const YAML::Node& root, Config& cfg) {
   if (auto listeners = root["listeners"]) read_listeners(r, listeners, cfg.listeners);
   else r.error(root, "listeners", "is required");
   if (auto admin = root["admin"]; admin && r.expect_map(admin, "admin")) {
-    r.check_keys(admin, "admin", {"bind"});
+    r.check_keys(admin, "admin", {"enabled", "bind", "token_file"});
+    r.read_bool(admin, "enabled", "admin", cfg.admin.enabled);
     r.read_host_port(admin, "bind", "admin", cfg.admin.bind, false);
+    r.read_file_path(admin, "token_file", "admin", cfg.admin.token_file, false);
+    if (!cfg.admin.token_file.empty()) {
+      std::ifstream in(cfg.admin.token_file, std::ios::binary);
+      cfg.admin.token.assign(std::istreambuf_iterator<char>(in), {});
+      while (!cfg.admin.token.empty() && std::isspace(static_cast<unsigned char>(cfg.admin.token.back())))
+        cfg.admin.token.pop_back();
+      if (in && cfg.admin.token.size() < 16)
+        r.error(admin["token_file"], "admin.token_file",
+                cfg.admin.token_file + " holds " + std::to_string(cfg.admin.token.size()) +
+                    " bytes; a token needs at least 16 (e.g. openssl rand -hex 32)");
+    }
+    boost::system::error_code ec;
+    const auto address = boost::asio::ip::make_address(cfg.admin.bind.host, ec);
+    const bool loopback = cfg.admin.bind.host == "localhost" || (!ec && address.is_loopback());
+    if (cfg.admin.enabled && !loopback && cfg.admin.token_file.empty())
+      r.error(admin["bind"] ? admin["bind"] : admin, "admin.bind",
+              "a listener that is not loopback needs admin.token_file (its API can drain backends)");
   }
   if (auto http = root["http"]) read_http(r, http, cfg.http);
-  r.read_duration(root, "drain_timeout", "", cfg.drain_timeout);
+  if (auto drain = root["drain"]; drain && r.expect_map(drain, "drain")) {
+    r.check_keys(drain, "drain", {"delay", "timeout"});
+    r.read_duration(drain, "delay", "drain", cfg.drain.delay);
+    r.read_duration(drain, "timeout", "drain", cfg.drain.timeout);
+  }
+  if (root["drain_timeout"]) {
+    r.read_duration(root, "drain_timeout", "", cfg.drain.timeout);
+    if (root["drain"] && root["drain"]["timeout"])
+      r.error(root["drain_timeout"], "drain_timeout", "is drain.timeout's old name: give only one of them");
+    else
+      r.warning(root["drain_timeout"], "drain_timeout", "is deprecated: use drain: { timeout: ... }");
+  }
   if (auto auth = root["auth"]) read_auth(r, auth, cfg.auth_providers);
   r.read_string_list(root, "trusted_proxies", "", cfg.trusted_proxies);
   for (std::size_t i = 0; i < cfg.trusted_proxies.size(); ++i)
@@ -755,13 +795,14 @@ LoadResult load_config_text(const std::string& text, const std::string& name,
     reader.error(e.mark, "", e.msg);
   }
   result.errors = reader.take_errors();
+  result.warnings = reader.take_warnings();
   if (result.errors.empty()) result.config = std::move(cfg);
   return result;
 }
 
 LoadResult load_config_file(const std::string& path, const EnvLookup& env) {
   std::ifstream in(path);
-  if (!in) return LoadResult{std::nullopt, {path + ":1:1: cannot read file"}};
+  if (!in) return LoadResult{std::nullopt, {path + ":1:1: cannot read file"}, {}};
   std::stringstream text;
   text << in.rdbuf();
   auto dir = std::filesystem::absolute(path).parent_path().string();

@@ -28,10 +28,27 @@ struct Listener {
   std::string name;
   HostPort bind;
   std::optional<ServerTls> tls;  // absent: plain HTTP/ws
+  // Another process already listening on `bind` is an error ("address in use") unless this says
+  // the operator means to share the port with it (SO_REUSEPORT, e.g. a second instance on purpose).
+  bool reuse_port_with_others = false;
 };
 
+// The admin listener: /healthz, /readyz, /metrics, the runtime API (/api/...) and the status page (/).
 struct Admin {
-  HostPort bind{"127.0.0.1", 9100};  // /healthz, /readyz, /metrics; loopback unless the operator says otherwise
+  bool enabled = true;
+  HostPort bind{"127.0.0.1", 9100};  // loopback unless the operator says otherwise; port 0: any free one
+  // Bearer token every request but /healthz and /readyz must carry; required when bind is not a
+  // loopback address. Compared in constant time.
+  std::string token_file;
+  std::string token;  // its contents, read at load
+};
+
+// SIGTERM: /readyz turns 503 while the listeners still accept for `delay` (load balancers and
+// Kubernetes Services notice), then the listeners close, every session gets 1001 and has up to
+// `timeout` to end; the process then exits 0. The admin listener answers until the end.
+struct Drain {
+  Duration delay = 0s;
+  Duration timeout = 10s;
 };
 
 struct Log {
@@ -225,7 +242,7 @@ struct Config {
   std::vector<Listener> listeners;
   Admin admin;
   HttpLimits http;
-  Duration drain_timeout = 10s;  // SIGTERM: how long sessions get to finish after their 1001
+  Drain drain;
   std::vector<AuthProvider> auth_providers;
   // Peers whose X-Forwarded-For is believed (addresses or CIDR blocks): the client address used
   // for hashing is then the last one in the header that is not itself a trusted proxy.
@@ -238,6 +255,7 @@ struct Config {
 struct LoadResult {
   std::optional<Config> config;     // set only when errors is empty
   std::vector<std::string> errors;  // "FILE:LINE:COL: path: message"
+  std::vector<std::string> warnings;  // the same form: accepted, but deprecated
 };
 
 // Relative file paths in the YAML resolve against the YAML file's folder.

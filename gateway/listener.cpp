@@ -26,6 +26,20 @@ boost::system::error_code Listener::open(const tcp::endpoint& endpoint) {
   return ec;
 }
 
+bool Listener::held_by_another(const tcp::endpoint& endpoint) {
+  if (endpoint.port() == 0) return false;
+  // A bind without SO_REUSEPORT fails on an address a listening socket holds; SO_REUSEADDR keeps a
+  // restart from being refused over the previous run's connections in TIME_WAIT.
+  asio::io_context io;
+  tcp::acceptor probe(io);
+  boost::system::error_code ec;
+  probe.open(endpoint.protocol(), ec);
+  if (!ec) probe.set_option(tcp::acceptor::reuse_address(true), ec);
+  if (!ec && endpoint.address().is_v6()) probe.set_option(asio::ip::v6_only(true), ec);
+  if (!ec) probe.bind(endpoint, ec);
+  return ec == asio::error::address_in_use;
+}
+
 tcp::endpoint Listener::local_endpoint() const {
   boost::system::error_code ec;
   return acceptor_.local_endpoint(ec);

@@ -17,6 +17,9 @@ class Listener {
   Listener(boost::asio::io_context& io, OnAccept on_accept);
 
   boost::system::error_code open(const boost::asio::ip::tcp::endpoint& endpoint);
+  // Whether another process already listens on `endpoint`: SO_REUSEPORT would let this one join
+  // it silently and take a share of its clients. Checked before the first open (port 0: never).
+  static bool held_by_another(const boost::asio::ip::tcp::endpoint& endpoint);
   boost::asio::ip::tcp::endpoint local_endpoint() const;
   void start();
   void stop();  // from the listener's own thread

@@ -86,6 +86,7 @@ int check_config(const std::string& path) {
   auto errors = std::move(loaded.errors);
   wsgate::gateway::Registries shared;  // never started: checking fetches and probes nothing
   if (errors.empty()) wsgate::gateway::Runtime::build(std::move(*loaded.config), errors, shared);
+  for (const auto& w : loaded.warnings) std::cerr << w << " (warning)\n";
   for (const auto& e : errors) std::cerr << e << '\n';
   if (!errors.empty()) return 1;
   std::cout << path << ": ok\n";
@@ -111,6 +112,7 @@ int run(const std::string& path) {
   wsgate::gateway::Server server(path);
   if (errors.empty()) {
     wsgate::log::configure(loaded.config->log.level, loaded.config->log.format);
+    for (const auto& w : loaded.warnings) wsgate::log::warn("config_deprecated", {{"detail", w}});
     server.load(std::move(*loaded.config), errors);
   }
   if (!errors.empty()) {

@@ -36,7 +36,8 @@ bool same_listeners(const config::Config& a, const config::Config& b) {
         x.tls.has_value() != y.tls.has_value())
       return false;
   }
-  return a.admin.bind.host == b.admin.bind.host && a.admin.bind.port == b.admin.bind.port;
+  return a.admin.enabled == b.admin.enabled && a.admin.bind.host == b.admin.bind.host &&
+         a.admin.bind.port == b.admin.bind.port;
 }
 
 }  // namespace
@@ -90,6 +91,12 @@ bool Server::open_listeners() {
       log::error("listen_failed", {{"listener", lc.name}, {"error", "bind must be an IP address"}});
       return false;
     }
+    if (!lc.reuse_port_with_others && Listener::held_by_another(endpoint)) {
+      log::error("listen_failed", {{"listener", lc.name}, {"address", to_string(endpoint)},
+                                   {"error", "address in use by another process (set "
+                                             "reuse_port_with_others: true to share it on purpose)"}});
+      return false;
+    }
     for (auto& w : workers_) {
       Worker* worker = w.get();
       auto listener = std::make_unique<Listener>(
@@ -111,8 +118,10 @@ bool Server::open_listeners() {
                             {"tls", lc.tls ? "yes" : "no"},
                             {"threads", std::to_string(workers_.size())}});
   }
+  if (!cfg.admin.enabled) return true;
   if (auto ec = admin_.open(to_endpoint(cfg.admin.bind))) {
-    log::error("listen_failed", {{"listener", "admin"}, {"error", ec.message()}});
+    log::error("listen_failed", {{"listener", "admin"}, {"address", to_string(to_endpoint(cfg.admin.bind))},
+                                 {"error", ec.message()}});
     return false;
   }
   log::info("listening", {{"listener", "admin"}, {"address", to_string(admin_.local_endpoint())}});
@@ -141,7 +150,7 @@ int Server::run() {
       worker->io.run();
     });
   }
-  admin_.start();
+  if (runtime_.load()->config.admin.enabled) admin_.start();
   start_background();  // first fetches and checks now; a request that needs a key waits for it
   ready_ = true;
   wait_for_signal();
@@ -167,6 +176,7 @@ void Server::wait_for_signal() {
 void Server::reload() {
   auto loaded = config::load_config_file(config_path_);
   std::vector<std::string> errors = std::move(loaded.errors);
+  for (const auto& w : loaded.warnings) log::warn("config_deprecated", {{"detail", w}});
   std::shared_ptr<const Runtime> next;
   if (errors.empty()) {
     if (!same_listeners(runtime_.load()->config, *loaded.config))
@@ -231,22 +241,29 @@ void Server::close_backend_sessions(const std::string& url, std::chrono::millise
   });
 }
 
+// SIGTERM. Readiness goes first, while everything still works, so that load balancers stop sending
+// new clients before anything is refused; then the listeners close and the sessions are told.
 void Server::begin_drain() {
   draining_ = true;
   ready_ = false;
-  const auto drain_timeout = runtime_.load()->config.drain_timeout;
+  const auto drain = runtime_.load()->config.drain;
   log::info("draining", {{"sessions", std::to_string(SessionRegistry::total())},
-                         {"drain_timeout_ms", std::to_string(drain_timeout.count())}});
-  admin_.stop();
-  for (auto& w : workers_) {
-    Worker* worker = w.get();
-    asio::post(worker->io, [worker] {
-      for (auto& l : worker->listeners) l->stop();
-      worker->registry.drain();
-    });
-  }
-  drain_deadline_ = std::chrono::steady_clock::now() + drain_timeout;
-  check_drained();
+                         {"delay_ms", std::to_string(drain.delay.count())},
+                         {"timeout_ms", std::to_string(drain.timeout.count())}});
+  drain_timer_.expires_after(drain.delay);
+  drain_timer_.async_wait([this, drain](boost::system::error_code ec) {
+    if (ec) return;
+    log::info("drain_closing", {{"sessions", std::to_string(SessionRegistry::total())}});
+    for (auto& w : workers_) {
+      Worker* worker = w.get();
+      asio::post(worker->io, [worker] {
+        for (auto& l : worker->listeners) l->stop();
+        worker->registry.drain();
+      });
+    }
+    drain_deadline_ = std::chrono::steady_clock::now() + drain.timeout;
+    check_drained();
+  });
 }
 
 void Server::check_drained() {

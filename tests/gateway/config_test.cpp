@@ -57,7 +57,7 @@ log: { format: json, level: debug }
 listeners: [ { name: a, bind: "0.0.0.0:80" } ]
 admin: { bind: "127.0.0.1:9200" }
 http: { max_header_bytes: 8KiB, max_headers: 50, header_timeout: 2s, max_body: 64KiB, keepalive_timeout: 5s }
-drain_timeout: 3s
+drain: { delay: 2s, timeout: 3s }
 routes:
   - name: r
     match: { host: chat.example.com, path_prefix: / }
@@ -75,7 +75,9 @@ routes:
   EXPECT_EQ(c.http.max_header_bytes, 8192u);
   EXPECT_EQ(c.http.max_headers, 50u);
   EXPECT_EQ(c.http.keepalive_timeout, 5s);
-  EXPECT_EQ(c.drain_timeout, 3s);
+  EXPECT_EQ(c.drain.delay, 2s);
+  EXPECT_EQ(c.drain.timeout, 3s);
+  EXPECT_TRUE(r.warnings.empty());
   const Route& route = c.routes[0];
   EXPECT_EQ(route.host, "chat.example.com");
   EXPECT_EQ(route.connect_timeout, 1s);
@@ -335,6 +337,41 @@ routes:
       "gw.yaml:8:38: routes[0].health_check.path: must start with /",
   };
   EXPECT_EQ(r.errors, expected);
+}
+
+TEST(Config, DrainTimeoutIsAnAliasWithAWarning) {
+  auto old = load("listeners: [ { bind: \"127.0.0.1:1\" } ]\ndrain_timeout: 7s\n"
+                  "routes: [ { backends: [ \"ws://127.0.0.1:1\" ] } ]\n");
+  ASSERT_TRUE(old.errors.empty()) << old.errors.front();
+  EXPECT_EQ(old.config->drain.timeout, 7s);
+  EXPECT_EQ(old.warnings, std::vector<std::string>{
+                              "gw.yaml:2:16: drain_timeout: is deprecated: use drain: { timeout: ... }"});
+  auto both = load("listeners: [ { bind: \"127.0.0.1:1\" } ]\ndrain_timeout: 7s\ndrain: { timeout: 3s }\n"
+                   "routes: [ { backends: [ \"ws://127.0.0.1:1\" ] } ]\n");
+  EXPECT_EQ(both.errors, std::vector<std::string>{
+                             "gw.yaml:2:16: drain_timeout: is drain.timeout's old name: give only one of them"});
+}
+
+TEST(Config, AdminOffLoopbackNeedsAToken) {
+  const auto dir = std::filesystem::temp_directory_path() / "wsgate-config-admin";
+  std::filesystem::create_directories(dir);
+  std::ofstream(dir / "admin.token") << std::string(40, 't') << "\n";
+  auto open = load_config_text("listeners: [ { bind: \"127.0.0.1:1\" } ]\nadmin: { bind: \"0.0.0.0:9100\" }\n"
+                               "routes: [ { backends: [ \"ws://127.0.0.1:1\" ] } ]\n", "gw.yaml", dir.string(), no_env());
+  EXPECT_EQ(open.errors, std::vector<std::string>{
+                             "gw.yaml:2:16: admin.bind: a listener that is not loopback needs admin.token_file "
+                             "(its API can drain backends)"});
+  auto guarded = load_config_text(
+      "listeners: [ { bind: \"127.0.0.1:1\", reuse_port_with_others: true } ]\n"
+      "admin: { bind: \"0.0.0.0:9100\", token_file: admin.token }\n"
+      "routes: [ { backends: [ \"ws://127.0.0.1:1\" ] } ]\n", "gw.yaml", dir.string(), no_env());
+  ASSERT_TRUE(guarded.errors.empty()) << guarded.errors.front();
+  EXPECT_EQ(guarded.config->admin.token, std::string(40, 't'));
+  EXPECT_TRUE(guarded.config->listeners[0].reuse_port_with_others);
+  auto off = load("listeners: [ { bind: \"127.0.0.1:1\" } ]\nadmin: { enabled: false, bind: \"0.0.0.0:9100\" }\n"
+                  "routes: [ { backends: [ \"ws://127.0.0.1:1\" ] } ]\n");
+  EXPECT_TRUE(off.errors.empty());
+  EXPECT_FALSE(off.config->admin.enabled);
 }
 
 TEST(ConfigRoutes, AffinityAndPassiveEjection) {

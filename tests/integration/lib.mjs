@@ -281,7 +281,7 @@ export function routeYaml(routes, { listeners, extra = '' } = {}) {
 listeners:
 ${listeners ?? '  - { name: public, bind: "127.0.0.1:0" }'}
 admin: { bind: "127.0.0.1:0" }
-drain_timeout: 5s
+drain: { timeout: 5s }
 ${extra}
 routes:
 ${routes}

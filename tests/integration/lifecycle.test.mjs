@@ -1,8 +1,13 @@
 // Faults and signals through the real binary: a backend dying mid-session, SIGHUP reloads (good
-// and broken files) with live sessions, SIGTERM draining with 1001.
+// and broken files) with live sessions, SIGTERM draining with 1001 after drain.delay, and a second
+// process refused a port the first holds.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startBackend, startGateway, open, connect, routeYaml, sleep } from './lib.mjs';
+import { spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { wsgateBin, tempDir, startBackend, startGateway, open, connect, routeYaml, sleep } from './lib.mjs';
 
 test('a backend killed mid-session gives the client 1012 (reconnect) within a second', async () => {
   const backend = await startBackend('doomed');
@@ -138,5 +143,77 @@ test('a close frame and FIN arriving together end the session at once', async ()
   } finally {
     await gw.stop();
     server.close();
+  }
+});
+
+test('the drain timeline: /readyz 503 while still accepting for drain.delay, then 1001, exit 0 by drain.timeout', async () => {
+  const backend = await startBackend('w');
+  const delay = 1000, timeout = 2000;
+  const gw = await startGateway(routeYaml(`
+  - { name: echo, match: { path_prefix: / }, backends: [ "${backend.url}" ] }`).replace(
+    'drain: { timeout: 5s }', `drain: { delay: ${delay}ms, timeout: ${timeout}ms }`));
+  const ready = async () => (await fetch(`http://127.0.0.1:${gw.ports.admin}/readyz`)).status;
+  try {
+    assert.equal(await ready(), 200);
+    const polite = await open(gw.url());
+    // A client that never answers the close, nor the FIN behind it (a half-open socket): the
+    // drain has to end without it.
+    const deaf = net.connect({ port: gw.ports.public, host: '127.0.0.1', allowHalfOpen: true });
+    await new Promise((r) => deaf.once('connect', r));
+    deaf.on('error', () => {});
+    deaf.write('GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' +
+               'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n');
+    const head = await new Promise((r) => deaf.once('data', (d) => r(d.toString())));
+    assert.match(head, /^HTTP\/1\.1 101/);
+    const t0 = Date.now();
+    gw.proc.kill('SIGTERM');
+    await gw.waitLog(/ draining .*delay_ms=1000 timeout_ms=2000/);
+    assert.equal(await ready(), 503, 'not ready at once');
+    const tReady = Date.now() - t0;
+    const late = await open(gw.url());  // still accepted during the delay
+    late.send('whoami');
+    assert.equal((await late.next()).data.toString(), 'w', 'a session opened during the delay works');
+    const closed = await polite.closed;
+    const tClosed = closed.at - t0;
+    assert.equal(closed.code, 1001);
+    assert.equal((await late.closed).code, 1001);
+    assert.equal(await ready(), 503, 'the admin listener still answers after the 1001s');
+    const exit = await gw.exited;
+    const tExit = Date.now() - t0;
+    assert.equal(exit.code, 0);
+    assert.ok(tReady < 500, `503 after ${tReady} ms`);
+    assert.ok(tClosed >= delay - 50 && tClosed < delay + 1000, `1001 after ${tClosed} ms (delay ${delay})`);
+    assert.ok(tExit >= delay + timeout - 100 && tExit < delay + timeout + 1500,
+              `exit after ${tExit} ms (delay + timeout ${delay + timeout}: the deaf client held it)`);
+    assert.ok(gw.logs.some((l) => / drain_timeout sessions_left=1/.test(l)), 'the deaf session was left');
+    console.log(`drain timeline: 503 at ${tReady} ms, 1001 at ${tClosed} ms, exit at ${tExit} ms`);
+    deaf.destroy();
+  } finally {
+    await gw.stop();
+    await backend.kill();
+  }
+});
+
+test('a second gateway on a port another process holds: "address in use", unless reuse_port_with_others', async () => {
+  const backend = await startBackend('w');
+  const route = `
+  - { name: echo, match: { path_prefix: / }, backends: [ "${backend.url}" ] }`;
+  const first = await startGateway(routeYaml(route));
+  try {
+    const port = first.ports.public;
+    const listeners = `  - { name: public, bind: "127.0.0.1:${port}" }`;
+    const dir = tempDir();
+    const file = path.join(dir, 'gateway.yaml');
+    writeFileSync(file, routeYaml(route, { listeners }));
+    const r = spawnSync(wsgateBin, ['--config', file], { encoding: 'utf8', timeout: 10000 });
+    assert.equal(r.status, 1, 'refuses to start');
+    assert.match(r.stderr, new RegExp(`listen_failed listener=public address=127.0.0.1:${port} error="address in use by another process`));
+    const sharing = await startGateway(routeYaml(route, {
+      listeners: `  - { name: public, bind: "127.0.0.1:${port}", reuse_port_with_others: true }` }));
+    assert.equal(sharing.ports.public, port, 'told to share, it does');
+    await sharing.stop();
+  } finally {
+    await first.stop();
+    await backend.kill();
   }
 });
