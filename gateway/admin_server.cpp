@@ -1,7 +1,6 @@
 #include "gateway/admin_server.hpp"
 
 #include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/http/empty_body.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
@@ -17,40 +16,39 @@ namespace {
 
 class AdminConnection : public std::enable_shared_from_this<AdminConnection> {
  public:
-  AdminConnection(tcp::socket socket, const std::atomic<bool>& ready, const AdminServer::Render& metrics)
-      : socket_(std::move(socket)), ready_(ready), metrics_(metrics) {}
+  AdminConnection(tcp::socket socket, const AdminServer::Handler& handler)
+      : socket_(std::move(socket)), handler_(handler) {}
 
   void start() {
     parser_.header_limit(8192);
-    parser_.body_limit(0);
+    parser_.body_limit(64 * 1024);
     http::async_read(socket_, buffer_, parser_,
                      [self = shared_from_this()](boost::system::error_code ec, std::size_t) {
-                       if (!ec) self->respond();
+                       if (!ec) self->dispatch();
                      });
   }
 
  private:
-  void respond() {
-    const auto target = parser_.get().target();
-    const auto path = target.substr(0, target.find('?'));
+  void dispatch() {
+    auto& req = parser_.get();
+    AdminRequest r;
+    r.method = std::string(req.method_string());
+    r.target = std::string(req.target());
+    r.body = std::move(req.body());
+    r.authorization = std::string(req[http::field::authorization]);
+    boost::system::error_code ec;
+    r.peer = socket_.remote_endpoint(ec).address().to_string();
+    handler_(std::move(r), [self = shared_from_this()](AdminResponse a) { self->respond(std::move(a)); });
+  }
+
+  void respond(AdminResponse a) {
     response_.version(11);
-    response_.set(http::field::content_type, "text/plain");
+    response_.result(a.status);
+    response_.set(http::field::content_type, a.content_type);
+    response_.set(http::field::cache_control, "no-store");
+    for (const auto& [name, value] : a.headers) response_.set(name, value);
     response_.keep_alive(false);
-    if (path == "/healthz") {
-      response_.result(http::status::ok);
-      response_.body() = "ok\n";
-    } else if (path == "/metrics") {
-      response_.result(http::status::ok);
-      response_.set(http::field::content_type, "text/plain; version=0.0.4; charset=utf-8");
-      response_.body() = metrics_();
-    } else if (path == "/readyz") {
-      const bool ready = ready_.load();
-      response_.result(ready ? http::status::ok : http::status::service_unavailable);
-      response_.body() = ready ? "ready\n" : "draining\n";
-    } else {
-      response_.result(http::status::not_found);
-      response_.body() = "not found\n";
-    }
+    response_.body() = std::move(a.body);
     response_.prepare_payload();
     http::async_write(socket_, response_,
                       [self = shared_from_this()](boost::system::error_code, std::size_t) {
@@ -60,17 +58,16 @@ class AdminConnection : public std::enable_shared_from_this<AdminConnection> {
   }
 
   tcp::socket socket_;
-  const std::atomic<bool>& ready_;
-  const AdminServer::Render& metrics_;
+  const AdminServer::Handler& handler_;
   boost::beast::flat_buffer buffer_{8192};
-  http::request_parser<http::empty_body> parser_;
+  http::request_parser<http::string_body> parser_;
   http::response<http::string_body> response_;
 };
 
 }  // namespace
 
-AdminServer::AdminServer(asio::io_context& io, const std::atomic<bool>& ready, Render metrics)
-    : acceptor_(io), ready_(ready), metrics_(std::move(metrics)) {}
+AdminServer::AdminServer(asio::io_context& io, Handler handler)
+    : acceptor_(io), handler_(std::move(handler)) {}
 
 boost::system::error_code AdminServer::open(const tcp::endpoint& endpoint) {
   boost::system::error_code ec;
@@ -96,7 +93,7 @@ void AdminServer::stop() {
 void AdminServer::accept() {
   acceptor_.async_accept([this](boost::system::error_code ec, tcp::socket socket) {
     if (!acceptor_.is_open()) return;
-    if (!ec) std::make_shared<AdminConnection>(std::move(socket), ready_, metrics_)->start();
+    if (!ec) std::make_shared<AdminConnection>(std::move(socket), handler_)->start();
     accept();
   });
 }

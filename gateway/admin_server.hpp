@@ -1,21 +1,38 @@
-// The admin listener: /healthz (the process serves), /readyz (it accepts new sessions; 503 while
-// draining) and /metrics (Prometheus text format). Loopback by default.
+// The admin listener's HTTP plumbing: reads one small request per connection (head and a body of
+// at most 64 KiB), hands it to the handler, writes the handler's answer. What it answers is AdminApi's.
 #pragma once
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 
-#include <atomic>
 #include <functional>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace wsgate::gateway {
 
+struct AdminRequest {
+  std::string method;
+  std::string target;
+  std::string body;
+  std::string authorization;  // the Authorization field, as sent
+  std::string peer;           // the client's address
+};
+
+struct AdminResponse {
+  unsigned status = 200;
+  std::string content_type = "application/json";
+  std::string body;
+  std::vector<std::pair<std::string, std::string>> headers;
+};
+
 class AdminServer {
  public:
-  using Render = std::function<std::string()>;  // the /metrics body, made on the admin thread
+  // Called on the admin listener's thread (the control thread); `respond` may be called later.
+  using Handler = std::function<void(AdminRequest, std::function<void(AdminResponse)> respond)>;
 
-  AdminServer(boost::asio::io_context& io, const std::atomic<bool>& ready, Render metrics);
+  AdminServer(boost::asio::io_context& io, Handler handler);
 
   boost::system::error_code open(const boost::asio::ip::tcp::endpoint& endpoint);
   boost::asio::ip::tcp::endpoint local_endpoint() const;
@@ -26,8 +43,7 @@ class AdminServer {
   void accept();
 
   boost::asio::ip::tcp::acceptor acceptor_;
-  const std::atomic<bool>& ready_;
-  Render metrics_;
+  Handler handler_;
 };
 
 }  // namespace wsgate::gateway

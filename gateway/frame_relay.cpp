@@ -101,6 +101,28 @@ void FrameRelay::backend_left(const std::string& url) {
              ws::close_code::going_away, "backend taken out of service");
 }
 
+bool FrameRelay::describe(SessionView& view) const {
+  const auto& route = *params_.runtime->routes[params_.route].config;
+  view.route = route.name;
+  view.backend = route.backends[params_.backend].url;
+  view.client = params_.client_ip;
+  view.key_hash = params_.key_hash;
+  view.age_seconds = std::chrono::duration<double>(Clock::now() - started_).count();
+  view.messages_in = up_.scanner.messages();
+  view.messages_out = down_.scanner.messages();
+  view.bytes_in = up_.bytes;
+  view.bytes_out = down_.bytes;
+  return true;
+}
+
+bool FrameRelay::end_by_operator(std::uint16_t code) {
+  const auto& route = *params_.runtime->routes[params_.route].config;
+  log::info("session_ended_by_operator",
+            {{"route", route.name}, {"client", params_.client_ip}, {"code", std::to_string(code)}});
+  close_both(code, "closed by the operator", ws::close_code::going_away, "closed by the operator");
+  return true;
+}
+
 // Resumes a direction whose state is unknown (after a flush, a TLS wait, or a yielded turn).
 void FrameRelay::pump(Direction& d) {
   if (d.read_waiting) return;  // the pending wait resumes it
@@ -219,6 +241,7 @@ bool FrameRelay::process(Direction& d, std::uint8_t* data, std::size_t size,
     if (d.scanner.close_seen() && end_reason_.empty())
       end_reason_ = d.upstream ? "client closed" : "backend closed";
     route_row_.add(metrics::RouteSeries::get().bytes + (d.upstream ? 0 : 1), r.forward);
+    d.bytes += r.forward;
     const bool sent = send(d, data, r.forward);
     if (!sent && d.state == State::done) return false;  // the destination died
     if (r.violation != ws::Violation::none) {

@@ -33,6 +33,7 @@ class FrameRelay : public Drainable, public std::enable_shared_from_this<FrameRe
     std::unique_ptr<RedisLease> lease;  // the session's count in Redis (store: redis)
     routing::BackendCharge charge;      // the session's part of its backend's load (bounded loads)
     routing::AffinityHold affinity;     // its use of its key's affinity entry
+    std::uint64_t key_hash = 0;         // the client's key, hashed (0: it had none), for the admin API
   };
 
   FrameRelay(Transport client, Transport backend, Params params, SessionRegistry& registry);
@@ -42,6 +43,8 @@ class FrameRelay : public Drainable, public std::enable_shared_from_this<FrameRe
   void start(std::string early_from_client, std::string early_from_backend);
   void go_away() override;  // 1001 to the client and the backend
   void backend_left(const std::string& url) override;  // 1012 to the client when it is ours
+  bool describe(SessionView& view) const override;
+  bool end_by_operator(std::uint16_t code) override;
 
  private:
   enum class State {
@@ -89,6 +92,7 @@ class FrameRelay : public Drainable, public std::enable_shared_from_this<FrameRe
     FrameRelay* relay = nullptr;
     bool src_eof = false;
     std::uint64_t frames_seen = 0;
+    std::uint64_t bytes = 0;          // relayed so far (the admin API's sessions)
     Throttle* throttle = nullptr;     // in limited_, on a route with a rate_limit policy
     std::uint64_t throttled = 0;      // times the direction was held back
 

@@ -44,6 +44,10 @@ void HealthChecker::on_result(bool ok, const std::string& detail,
                               routing::BackendState::Clock::time_point sent) {
   using Change = routing::BackendState::Change;
   const auto change = state_->record_check(ok, check_.healthy_threshold, check_.unhealthy_threshold, sent);
+  const auto now_unix = std::chrono::duration_cast<std::chrono::seconds>(
+                            std::chrono::system_clock::now().time_since_epoch()).count();
+  state_->last_check = {ok, detail, now_unix};
+  if (change != Change::none || state_->health_since_unix == 0) state_->health_since_unix = now_unix;
   if (change == Change::became_unhealthy) {
     log::warn("backend_unhealthy", {{"backend", backend_.url}, {"check", check_.type + " " + check_.path},
                                     {"error", detail}});

@@ -46,7 +46,9 @@ Server::Server(std::string config_path)
     : config_path_(std::move(config_path)),
       signals_(control_, SIGTERM, SIGINT, SIGHUP),
       drain_timer_(control_),
-      admin_(control_, ready_, [this] { return render_metrics(); }) {
+      admin_(control_, [this](AdminRequest r, std::function<void(AdminResponse)> respond) {
+        api_->handle(std::move(r), std::move(respond));
+      }) {
   shared_.control = &control_;
 }
 
@@ -118,6 +120,14 @@ bool Server::open_listeners() {
                             {"tls", lc.tls ? "yes" : "no"},
                             {"threads", std::to_string(workers_.size())}});
   }
+  AdminApi::Context api;
+  api.control = &control_;
+  api.runtime = [this] { return runtime_.load(); };
+  api.ready = &ready_;
+  api.metrics = [this] { return render_metrics(); };
+  for (auto& w : workers_) api.workers.push_back({&w->io, &w->registry});
+  api.end_backend_sessions = [this](const std::string& url) { close_backend_sessions(url, std::chrono::milliseconds(0)); };
+  api_ = std::make_unique<AdminApi>(std::move(api));
   if (!cfg.admin.enabled) return true;
   if (auto ec = admin_.open(to_endpoint(cfg.admin.bind))) {
     log::error("listen_failed", {{"listener", "admin"}, {"address", to_string(to_endpoint(cfg.admin.bind))},
@@ -150,7 +160,10 @@ int Server::run() {
       worker->io.run();
     });
   }
-  if (runtime_.load()->config.admin.enabled) admin_.start();
+  if (runtime_.load()->config.admin.enabled) {
+    api_->start();
+    admin_.start();
+  }
   start_background();  // first fetches and checks now; a request that needs a key waits for it
   ready_ = true;
   wait_for_signal();
@@ -228,7 +241,9 @@ void Server::close_backend_sessions(const std::string& url, std::chrono::millise
     const auto rt = runtime_.load();
     for (const auto& route : rt->routes)
       for (std::size_t b = 0; b < route.config->backends.size(); ++b)
-        if (route.config->backends[b].url == url && route.picker->state(b).healthy()) return;
+        if (route.config->backends[b].url == url && route.picker->state(b).healthy() &&
+            route.picker->state(b).mode() != routing::BackendState::Mode::disabled)
+          return;
     for (auto& w : workers_) {
       Worker* worker = w.get();
       asio::post(worker->io, [worker, url] { worker->registry.close_backend(url); });

@@ -2,6 +2,7 @@
 // signal handling on a control thread, configuration reload (SIGHUP) and drain (SIGTERM).
 #pragma once
 
+#include "gateway/admin_api.hpp"
 #include "gateway/admin_server.hpp"
 #include "gateway/listener.hpp"
 #include "gateway/runtime.hpp"
@@ -70,6 +71,7 @@ class Server {
   std::vector<std::unique_ptr<Worker>> workers_;
   std::atomic<bool> ready_{false};
   ReloadHistory reloads_;
+  std::unique_ptr<AdminApi> api_;  // made once the workers exist
   AdminServer admin_;
   bool draining_ = false;
 };

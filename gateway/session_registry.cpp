@@ -7,7 +7,10 @@ namespace wsgate::gateway {
 std::atomic<std::size_t> SessionRegistry::total_{0};
 
 void SessionRegistry::add(const std::shared_ptr<Drainable>& session) {
-  if (sessions_.emplace(session.get(), session).second) total_.fetch_add(1, std::memory_order_relaxed);
+  if (sessions_.emplace(session.get(), session).second) {
+    total_.fetch_add(1, std::memory_order_relaxed);
+    session->registry_id_ = ++next_id_;
+  }
   if (draining_) session->go_away();
 }
 
@@ -30,6 +33,27 @@ void SessionRegistry::drain() {
 
 void SessionRegistry::close_backend(const std::string& url) {
   for (auto& s : live()) s->backend_left(url);
+}
+
+std::vector<SessionView> SessionRegistry::describe(const std::string& route, const std::string& backend,
+                                                   std::size_t limit) const {
+  std::vector<SessionView> out;
+  for (const auto& [ptr, weak] : sessions_) {
+    if (out.size() >= limit) break;
+    const auto s = weak.lock();
+    SessionView v;
+    if (!s || !s->describe(v)) continue;
+    if ((!route.empty() && v.route != route) || (!backend.empty() && v.backend != backend)) continue;
+    v.id = std::to_string(thread_) + "-" + std::to_string(s->registry_id_);
+    out.push_back(std::move(v));
+  }
+  return out;
+}
+
+bool SessionRegistry::end_session(std::uint64_t number, std::uint16_t code) {
+  for (auto& s : live())
+    if (s->registry_id_ == number) return s->end_by_operator(code);
+  return false;
 }
 
 }  // namespace wsgate::gateway

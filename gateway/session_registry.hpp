@@ -11,6 +11,16 @@
 
 namespace wsgate::gateway {
 
+// A relayed session as the admin API shows it.
+struct SessionView {
+  std::string id;  // "THREAD-N": unique while the process lives
+  std::string route, backend, client;
+  std::uint64_t key_hash = 0;  // the client's key, hashed (0: none); never the key itself
+  double age_seconds = 0;
+  std::uint64_t messages_in = 0, messages_out = 0;  // in: client to backend
+  std::uint64_t bytes_in = 0, bytes_out = 0;
+};
+
 class Drainable {
  public:
   virtual ~Drainable() = default;
@@ -18,6 +28,16 @@ class Drainable {
   // The backend at `url` left (unhealthy, or removed by a reload): a session relayed to it closes
   // with 1012 so its client reconnects to its new home. Others ignore it.
   virtual void backend_left(const std::string& url) { (void)url; }
+  // A relayed session fills `view` and returns true; one still in its HTTP phase returns false.
+  virtual bool describe(SessionView& view) const { (void)view; return false; }
+  // The operator ends it: `code` to the client, 1001 to the backend. False when not a relay.
+  virtual bool end_by_operator(std::uint16_t code) { (void)code; return false; }
+
+  std::uint64_t registry_id() const { return registry_id_; }
+
+ private:
+  friend class SessionRegistry;
+  std::uint64_t registry_id_ = 0;
 };
 
 class SessionRegistry {
@@ -32,6 +52,11 @@ class SessionRegistry {
   void drain();
   // Tells every live session that the backend at `url` left.
   void close_backend(const std::string& url);
+  // The admin API's view of this thread's relays (those matching `route` and `backend` when not
+  // empty), at most `limit`; and one ended by its id's number. Own thread only.
+  std::vector<SessionView> describe(const std::string& route, const std::string& backend,
+                                    std::size_t limit) const;
+  bool end_session(std::uint64_t number, std::uint16_t code);
   bool draining() const { return draining_; }
 
   // Sessions alive on every thread together; read by the drain to know when to exit.
@@ -41,6 +66,7 @@ class SessionRegistry {
   std::vector<std::shared_ptr<Drainable>> live() const;
 
   std::size_t thread_;
+  std::uint64_t next_id_ = 0;
   std::unordered_map<Drainable*, std::weak_ptr<Drainable>> sessions_;
   bool draining_ = false;
   static std::atomic<std::size_t> total_;

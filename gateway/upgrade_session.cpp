@@ -780,6 +780,7 @@ void UpgradeSession::start_relay() {
   if (slot_) params.slot = std::move(*slot_);
   if (lease_) params.lease = std::make_unique<RedisLease>(std::move(*lease_));
   params.charge = std::move(charge_);
+  params.key_hash = keyed_ ? hash_ : 0;
   params.affinity = std::move(affinity_hold_);
   auto relay = std::make_shared<FrameRelay>(std::move(client_), std::move(*backend_),
                                             std::move(params), registry_);

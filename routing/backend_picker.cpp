@@ -81,7 +81,8 @@ std::optional<Pick> BackendPicker::pick(std::uint64_t key, const std::vector<boo
     return charged(*preferred);
   std::optional<std::size_t> first_available, first_untried;
   for (const std::size_t b : hash_order(key)) {
-    if (!untried(b)) continue;
+    // Drained or disabled by the operator: not even a last resort.
+    if (!untried(b) || states_[b]->mode() != BackendState::Mode::enabled) continue;
     if (!first_untried) first_untried = b;
     if (!usable(b, now)) continue;
     if (config_.balance_factor <= 0) return charged(b);

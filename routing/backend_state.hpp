@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <string>
 
 namespace wsgate::routing {
 
@@ -33,9 +34,19 @@ class BackendState {
   }
   void passive_success() { failed_until_.store(0, std::memory_order_relaxed); }
 
-  // Healthy and not passively ejected: a backend new clients are sent to.
+  // What the operator said through the admin API (kept while the URL stays in the configuration):
+  // draining takes no new sessions or requests, live ones stay; disabled also ends the live ones.
+  enum class Mode : std::uint8_t { enabled, draining, disabled };
+  void set_mode(Mode m) { mode_.store(m, std::memory_order_relaxed); }
+  Mode mode() const { return mode_.load(std::memory_order_relaxed); }
+
+  // Healthy, not passively ejected, enabled: a backend new clients are sent to.
   bool available(Clock::time_point now) const {
-    return healthy() && failed_until_.load(std::memory_order_relaxed) <= now.time_since_epoch().count();
+    return healthy() && mode() == Mode::enabled &&
+           failed_until_.load(std::memory_order_relaxed) <= now.time_since_epoch().count();
+  }
+  bool passively_ejected(Clock::time_point now) const {
+    return failed_until_.load(std::memory_order_relaxed) > now.time_since_epoch().count();
   }
 
   // Bounded loads count a backend's sessions and the upgrades and requests on their way to it
@@ -49,8 +60,19 @@ class BackendState {
   std::uint64_t check_ejections() const { return check_ejections_.load(std::memory_order_relaxed); }
   std::uint64_t passive_ejections() const { return passive_ejections_.load(std::memory_order_relaxed); }
 
+  // For the admin API, written and read on the control thread only: the last active check, and
+  // when the health last changed (Unix seconds; 0: never checked).
+  struct CheckRecord {
+    bool ok = false;
+    std::string detail;
+    std::int64_t at_unix = 0;
+  };
+  CheckRecord last_check;
+  std::int64_t health_since_unix = 0;
+
  private:
   std::atomic<bool> healthy_{true};
+  std::atomic<Mode> mode_{Mode::enabled};
   std::atomic<std::int64_t> failed_until_{0};  // steady ticks
   std::atomic<std::int64_t> failed_at_{0};     // steady ticks of the last passive failure
   std::atomic<unsigned> passes_needed_{0};     // passing checks that end that failure's ejection
