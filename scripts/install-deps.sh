@@ -15,6 +15,7 @@ packages=(
   libssl-dev libyaml-cpp-dev prometheus-cpp-dev libhiredis-dev
   libgtest-dev libbenchmark-dev redis-server prometheus
   clang-14 libclang-rt-14-dev llvm-14
+  chromium
 )
 if ((with_bench)); then packages+=(nginx haproxy gnuplot-nox linux-perf strace); fi
 command -v node >/dev/null || packages+=(nodejs)
