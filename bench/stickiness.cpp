@@ -34,11 +34,15 @@ void entry_memory() {
 // key's 100 upgrades at once.
 struct Load { std::int64_t max; double mean; };
 
-Load storm(bool in_flight, const std::vector<std::uint64_t>& keys, std::size_t dead) {
+PickerConfig five_bounded_backends() {
   PickerConfig c;
   c.backends = testing::backends(5);
   c.balance_factor = 1.25;
-  BackendPicker p(c);
+  return c;
+}
+
+Load storm(bool in_flight, const std::vector<std::uint64_t>& keys, std::size_t dead) {
+  BackendPicker p(five_bounded_backends());
   const auto now = BackendPicker::Clock::now();
   std::vector<BackendCharge> sessions;
   std::vector<std::uint64_t> reconnecting;
@@ -64,10 +68,7 @@ Load storm(bool in_flight, const std::vector<std::uint64_t>& keys, std::size_t d
 }
 
 Load hot_key(bool in_flight) {
-  PickerConfig c;
-  c.backends = testing::backends(5);
-  c.balance_factor = 1.25;
-  BackendPicker p(c);
+  BackendPicker p(five_bounded_backends());
   const auto now = BackendPicker::Clock::now();
   std::vector<BackendCharge> charges;
   std::vector<std::size_t> chosen;
