@@ -3,7 +3,7 @@
 namespace wsgate::metrics {
 namespace {
 
-constexpr double kSeconds = 1e-9;  // durations are counted in ns and shown in seconds
+constexpr double kSeconds = 1e9;  // durations are counted in ns and shown in seconds
 
 const Family upgrades{"wsgate_upgrades_total",
                       "WebSocket upgrade requests by how they ended (result=ok: 101 sent).",

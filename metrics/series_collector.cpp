@@ -29,13 +29,13 @@ prometheus::ClientMetric read(const SeriesSet& set, const Layout::Series& s) {
       std::uint64_t cumulative = 0;
       for (std::size_t i = 0; i < s.bounds.size(); ++i) {
         cumulative += c.sum(s.first + i);
-        m.histogram.bucket.push_back({cumulative, static_cast<double>(s.bounds[i]) * s.scale});
+        m.histogram.bucket.push_back({cumulative, static_cast<double>(s.bounds[i]) / s.units_per_exposed});
       }
       // The count is the buckets' total, so a scrape racing an observation stays consistent.
       cumulative += c.sum(s.first + s.bounds.size());
       m.histogram.bucket.push_back({cumulative, std::numeric_limits<double>::infinity()});
       m.histogram.sample_count = cumulative;
-      m.histogram.sample_sum = static_cast<double>(c.sum(s.first + s.bounds.size() + 1)) * s.scale;
+      m.histogram.sample_sum = static_cast<double>(c.sum(s.first + s.bounds.size() + 1)) / s.units_per_exposed;
       break;
     }
   }

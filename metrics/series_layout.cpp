@@ -24,11 +24,11 @@ std::size_t Layout::counter(const Family& f, Labels labels) { return add(f, std:
 std::size_t Layout::gauge(const Family& f, Labels labels) { return add(f, std::move(labels), 1); }
 
 HistogramSlots Layout::histogram(const Family& f, Labels labels, std::vector<std::uint64_t> bounds,
-                                 double scale) {
+                                 double units_per_exposed) {
   add(f, std::move(labels), bounds.size() + 2);  // the buckets, +Inf and the sum
   auto& s = series_.back();
   s.bounds = std::move(bounds);
-  s.scale = scale;
+  s.units_per_exposed = units_per_exposed;
   return {s.first, s.bounds.data(), s.bounds.size()};
 }
 

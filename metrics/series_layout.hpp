@@ -45,7 +45,9 @@ class Layout {
     Labels labels;  // its own, added to those of the set
     std::size_t first;
     std::vector<std::uint64_t> bounds;  // histograms: bucket upper bounds in the unit observed
-    double scale = 1;                   // what one unit observed is in the exposition (1e-9: ns to s)
+    // Units observed per unit exposed (1e9: ns observed, seconds exposed). A divisor, not a factor
+    // like 1e-9, so that a bound of 60e9 ns is exposed as exactly 60 (60e9 * 1e-9 is 60.00000000000001).
+    double units_per_exposed = 1;
   };
 
   // One series per value of `label` (a fixed set), at consecutive slots; returns the first.
@@ -54,7 +56,7 @@ class Layout {
   std::size_t counter(const Family& f, Labels labels = {});
   std::size_t gauge(const Family& f, Labels labels = {});  // add to raise, subtract to lower
   HistogramSlots histogram(const Family& f, Labels labels, std::vector<std::uint64_t> bounds,
-                           double scale = 1);
+                           double units_per_exposed = 1);
 
   std::size_t slots() const { return slots_; }
   const std::deque<Series>& series() const { return series_; }

@@ -4,6 +4,8 @@
 #include <gtest/gtest.h>
 #include <prometheus/text_serializer.h>
 
+#include <map>
+#include <sstream>
 #include <thread>
 
 namespace wsgate::metrics {
@@ -71,7 +73,7 @@ TEST(SeriesCollector, OneFamilyPerNameWhateverTheSets) {
 TEST(SeriesCollector, HistogramBucketsAreCumulativeAndScaled) {
   const Family took{"test_took_seconds", "Took.", Type::histogram};
   Layout layout;
-  const auto h = layout.histogram(took, {}, {1'000'000, 10'000'000}, 1e-9);  // 1 ms, 10 ms
+  const auto h = layout.histogram(took, {}, {1'000'000, 10'000'000}, 1e9);  // 1 ms, 10 ms
   SeriesCollector collector(2);
   auto set = collector.set(layout, {});
   observe(set->row(0), h, 500'000);      // 0.5 ms
@@ -84,6 +86,28 @@ TEST(SeriesCollector, HistogramBucketsAreCumulativeAndScaled) {
   EXPECT_TRUE(has_line(text, R"(test_took_seconds_bucket{le="+Inf"} 4)")) << text;
   EXPECT_TRUE(has_line(text, R"(test_took_seconds_count 4)")) << text;
   EXPECT_TRUE(has_line(text, R"(test_took_seconds_sum 2.0065)")) << text;
+}
+
+// The bounds a query names must be the labels exposed: le="60", never le="60.00000000000001"
+// (what 60e9 ns x 1e-9 gave), or {le="60"} matches nothing.
+TEST(GatewaySeries, DurationBucketsAreExactDecimals) {
+  SeriesCollector collector(1);
+  collector.set(RouteSeries::get().layout, {{"route", "chat"}});
+  std::map<std::string, std::vector<std::string>> bounds;
+  for (const auto& f : collector.Collect())
+    if (f.type == prometheus::MetricType::Histogram)
+      for (const auto& b : f.metric.at(0).histogram.bucket) {
+        std::ostringstream text;
+        text << b.upper_bound;
+        bounds[f.name].push_back(text.str());
+      }
+  const auto text = expose(collector);
+  EXPECT_EQ(bounds["wsgate_session_duration_seconds"],
+            (std::vector<std::string>{"1", "10", "60", "300", "900", "3600", "14400", "86400", "inf"}));
+  EXPECT_TRUE(has_line(text, R"(wsgate_session_duration_seconds_bucket{route="chat",le="60"} 0)")) << text;
+  EXPECT_TRUE(has_line(text, R"(wsgate_upgrade_duration_seconds_bucket{route="chat",le="0.00025"} 0)")) << text;
+  EXPECT_TRUE(has_line(text, R"(wsgate_upgrade_duration_seconds_bucket{route="chat",le="2.5"} 0)")) << text;
+  EXPECT_EQ(text.find("0000000"), std::string::npos) << "no rounding residue in any label: " << text;
 }
 
 TEST(GatewaySeries, CloseCodesMapToTheirOwnLabelOrOther) {
