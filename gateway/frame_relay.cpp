@@ -246,7 +246,10 @@ bool FrameRelay::process(Direction& d, std::uint8_t* data, std::size_t size,
     if (!sent && d.state == State::done) return false;  // the destination died
     if (r.violation != ws::Violation::none) {
       on_protocol_violation(d, r.violation);
-      return false;
+      // The offending frame was not forwarded, so the close went out at a frame boundary and d now
+      // discards: it must go on reading, or the peer's close reply and FIN go unseen and the
+      // session is held for the whole linger. A pending write resumes it when flushed.
+      return d.state == State::discarding && d.pending.empty();
     }
     if (r.stopped) {
       finish_closing(d);

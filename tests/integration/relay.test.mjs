@@ -17,6 +17,10 @@ before(async () => {
     match: { path_prefix: /small }
     backends: [ "${backend.url}" ]
     limits: { max_message: 64KiB }
+  - name: strict
+    match: { path_prefix: /strict }
+    backends: [ "${backend.url}" ]
+    limits: { max_message: 64KiB }
   - name: idle
     match: { path_prefix: /idle }
     backends: [ "${backend.url}" ]
@@ -132,6 +136,29 @@ test('a message over max_message closes with 1009 and others go on', async () =>
   bystander.send('still here');
   assert.equal((await bystander.next()).data.toString(), 'still here');
   bystander.close();
+});
+
+test('after a 1009 or a 1002 the session ends when the client does, not after the close linger', async () => {
+  const durations = async (n) => gw.logs.filter((l) => / session_closed route=strict /.test(l))
+    .slice(n).map((l) => Number(/duration_ms=(\d+)/.exec(l)[1]));
+  const before = 0;  // the route is this test's alone
+  const t0 = Date.now();
+  const ws = await open(gw.url('public', '/strict'));
+  ws.send(Buffer.alloc(64 * 1024 + 1));
+  assert.equal((await ws.closed).code, 1009);
+  // A raw client sends an unmasked frame (1002), answers the close, and ends its side.
+  const raw = await rawSession(gw.ports.public, '/strict');
+  raw.socket.write(Buffer.from([0x81, 0x02, 0x68, 0x69]));  // FIN text "hi", no mask
+  while (!raw.rest().includes(Buffer.from([0x88]))) await sleep(10);
+  assert.equal(raw.rest().readUInt16BE(raw.rest().indexOf(0x88) + 2), 1002);
+  raw.socket.end(Buffer.from([0x88, 0x82, 0, 0, 0, 0, 0x03, 0xea]));  // masked close 1002, then FIN
+  await raw.ended;
+  const deadline = Date.now() + 5000;
+  while ((await durations(before)).length < 2 && Date.now() < deadline) await sleep(20);
+  const ended = await durations(before);
+  assert.equal(ended.length, 2, 'both sessions logged their end');
+  for (const ms of ended) assert.ok(ms < 1500, `session held ${ms} ms (the linger is 3000)`);
+  assert.ok(Date.now() - t0 < 2500);
 });
 
 test('an idle session is closed with 1001 after idle_timeout', async () => {
