@@ -402,11 +402,12 @@ AdminResponse AdminApi::history() const {
     const auto& b = history_[i];
     const double dt = std::max(0.001, b.at_unix - a.at_unix);
     json::object routes;
-    for (const auto& [name, now] : b.routes) {
-      const auto it = a.routes.find(name);
+    for (const auto& entry : b.routes) {
+      const auto it = a.routes.find(entry.first);
       if (it == a.routes.end()) continue;
+      const auto& now = entry.second;  // a structured binding cannot be captured (C++20, clang 14)
       auto rate = [&](std::size_t k) { return static_cast<double>(now[k] - it->second[k]) / dt; };
-      routes[name] = json::object{{"messages_in", rate(0)}, {"messages_out", rate(1)},
+      routes[entry.first] = json::object{{"messages_in", rate(0)}, {"messages_out", rate(1)},
                                   {"bytes_in", rate(2)}, {"bytes_out", rate(3)}};
     }
     samples.push_back(json::object{{"at_unix", b.at_unix}, {"routes", std::move(routes)}});
@@ -529,7 +530,7 @@ void AdminApi::end_session(const std::string& id, const std::string& target, con
                         (code >= 3000 && code <= 4999);
   if (!sendable) return respond(error(400, "code must be a close code an endpoint may send: 1000-1003, 1007-1014, 3000-4999"));
   log::warn("admin_action", {{"client", r.peer}, {"action", "end-session"}, {"session", id},
-                             {"code", std::to_string(code)}});
+                             {"code", code}});
   const auto w = ctx_.workers[thread];
   auto* control = ctx_.control;
   asio::post(*w.io, [w, number, code, control, id, respond = std::move(respond)]() mutable {

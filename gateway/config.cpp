@@ -723,7 +723,7 @@ void read_routes(Reader& r, const YAML::Node& node, std::vector<Route>& out,
 void read_root(Reader& r, const YAML::Node& root, Config& cfg) {
   if (!r.expect_map(root, "")) return;
   r.check_keys(root, "",
-               {"threads", "log", "listeners", "admin", "http", "drain", "drain_timeout", "auth",
+               {"threads", "log", "access_log", "listeners", "admin", "http", "drain", "drain_timeout", "auth",
                 "trusted_proxies", "rate_limits", "redis", "routes"});
   if (auto threads = root["threads"]) {
     std::uint64_t n = 0;
@@ -731,6 +731,12 @@ void read_root(Reader& r, const YAML::Node& root, Config& cfg) {
     cfg.threads = static_cast<unsigned>(n);
   }
   if (auto log = root["log"]) read_log(r, log, cfg.log);
+  if (auto access = root["access_log"]; access && r.expect_map(access, "access_log")) {
+    r.check_keys(access, "access_log", {"enabled", "path"});
+    r.read_bool(access, "enabled", "access_log", cfg.access_log.enabled);
+    r.read_string(access, "path", "access_log", cfg.access_log.path);
+    if (!cfg.access_log.path.empty()) cfg.access_log.path = r.resolve_path(cfg.access_log.path);
+  }
   if (auto listeners = root["listeners"]) read_listeners(r, listeners, cfg.listeners);
   else r.error(root, "listeners", "is required");
   if (auto admin = root["admin"]; admin && r.expect_map(admin, "admin")) {

@@ -56,6 +56,12 @@ struct Log {
   std::string level = "info";   // "debug", "info", "warn", "error"
 };
 
+// One line per plain request and per upgrade (event "access", in log.format), whatever log.level.
+struct AccessLog {
+  bool enabled = true;
+  std::string path;  // "": stderr, with the other lines; else appended to, reopened on SIGUSR1
+};
+
 // Limits on the HTTP request that precedes an upgrade (or a proxied plain request).
 struct HttpLimits {
   std::uint32_t max_header_bytes = 16 * 1024;  // request line + headers; over it: 431
@@ -239,6 +245,7 @@ struct Config {
   std::string source_file;
   unsigned threads = 0;  // io threads; 0 means one per core
   Log log;
+  AccessLog access_log;
   std::vector<Listener> listeners;
   Admin admin;
   HttpLimits http;

@@ -20,8 +20,8 @@ std::uint8_t* thread_buffer(std::size_t size) {
   return buffer.data();
 }
 
-std::string to_ms(std::chrono::steady_clock::duration d) {
-  return std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(d).count());
+std::int64_t to_ms(std::chrono::steady_clock::duration d) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(d).count();
 }
 
 std::int64_t to_ns(std::chrono::steady_clock::time_point t) {
@@ -72,9 +72,9 @@ void FrameRelay::start(std::string early_from_client, std::string early_from_bac
     log::info("session_open", {{"route", route.name},
                                {"backend", route.backends[params_.backend].url},
                                {"client", params_.client_ip},
-                               {"deflate", params_.deflate ? "yes" : "no"}});
+                               {"deflate", params_.deflate ? "yes" : "no"}, {"session", session_id()}});
   }
-  registry_.add(shared_from_this());
+  registry_.add(shared_from_this(), params_.session_number);
   backend_row_.add(metrics::BackendSeries::get().sessions_active);
   if (!early_from_client.empty())
     process(up_, reinterpret_cast<std::uint8_t*>(early_from_client.data()), early_from_client.size(),
@@ -96,9 +96,13 @@ void FrameRelay::go_away() {
 void FrameRelay::backend_left(const std::string& url) {
   const auto& route = *params_.runtime->routes[params_.route].config;
   if (route.backends[params_.backend].url != url) return;
-  log::info("session_moved", {{"route", route.name}, {"backend", url}, {"client", params_.client_ip}});
+  log::info("session_moved", {{"route", route.name}, {"backend", url}, {"client", params_.client_ip}, {"session", session_id()}});
   close_both(ws::close_code::service_restart, "backend unavailable, reconnect",
              ws::close_code::going_away, "backend taken out of service");
+}
+
+std::string FrameRelay::session_id() const {
+  return std::to_string(registry_.thread()) + "-" + std::to_string(params_.session_number);
 }
 
 bool FrameRelay::describe(SessionView& view) const {
@@ -118,7 +122,7 @@ bool FrameRelay::describe(SessionView& view) const {
 bool FrameRelay::end_by_operator(std::uint16_t code) {
   const auto& route = *params_.runtime->routes[params_.route].config;
   log::info("session_ended_by_operator",
-            {{"route", route.name}, {"client", params_.client_ip}, {"code", std::to_string(code)}});
+            {{"route", route.name}, {"client", params_.client_ip}, {"code", code}, {"session", session_id()}});
   close_both(code, "closed by the operator", ws::close_code::going_away, "closed by the operator");
   return true;
 }
@@ -280,10 +284,10 @@ void FrameRelay::on_protocol_violation(Direction& d, ws::Violation v) {
       close_both(ws::close_code::policy_violation, what, ws::close_code::policy_violation, what);
   } else if (d.upstream) {
     log::info("client_protocol_error", {{"route", route}, {"client", params_.client_ip},
-                                        {"violation", what}});
+                                        {"violation", what}, {"session", session_id()}});
     close_both(ws::close_code_for(v), what, ws::close_code::going_away, "client error: " + what);
   } else {
-    log::warn("backend_protocol_error", {{"route", route}, {"violation", what}});
+    log::warn("backend_protocol_error", {{"route", route}, {"violation", what}, {"session", session_id()}});
     close_both(ws::close_code::bad_gateway, "backend protocol error",
                ws::close_code::protocol_error, what);
   }
@@ -342,7 +346,7 @@ void FrameRelay::note_limited(const Direction& d, std::string_view action) {
                              {"client", params_.client_ip},
                              {"direction", d.upstream ? "from_client" : "from_backend"},
                              {"limit", d.throttle->limit_was_bytes ? "bytes" : "messages"},
-                             {"action", std::string(action)}});
+                             {"action", std::string(action)}, {"session", session_id()}});
 }
 
 bool FrameRelay::send(Direction& d, const std::uint8_t* data, std::size_t size) {
@@ -429,11 +433,11 @@ void FrameRelay::on_source_end(Direction& d, error_code ec) {
 void FrameRelay::peer_lost(bool backend, const std::string& why) {
   const auto& route = params_.runtime->routes[params_.route].config->name;
   if (backend) {
-    log::warn("backend_gone", {{"route", route}, {"client", params_.client_ip}, {"error", why}});
+    log::warn("backend_gone", {{"route", route}, {"client", params_.client_ip}, {"error", why}, {"session", session_id()}});
     close_both(ws::close_code::service_restart, "backend went away", ws::close_code::going_away,
                "backend went away");
   } else {
-    log::info("client_gone", {{"route", route}, {"client", params_.client_ip}, {"error", why}});
+    log::info("client_gone", {{"route", route}, {"client", params_.client_ip}, {"error", why}, {"session", session_id()}});
     client_gone_ = true;
     close_both(ws::close_code::going_away, "client went away", ws::close_code::going_away,
                "client went away");
@@ -530,11 +534,11 @@ void FrameRelay::finish() {
               {{"route", params_.runtime->routes[params_.route].config->name},
                {"client", params_.client_ip},
                {"duration_ms", to_ms(Clock::now() - started_)},
-               {"messages_in", std::to_string(up_.scanner.messages())},
-               {"messages_out", std::to_string(down_.scanner.messages())},
-               {"dropped", std::to_string(up_.scanner.dropped() + down_.scanner.dropped())},
-               {"throttled", std::to_string(up_.throttled + down_.throttled)},
-               {"reason", end_reason_.empty() ? "closed" : end_reason_}});
+               {"messages_in", up_.scanner.messages()},
+               {"messages_out", down_.scanner.messages()},
+               {"dropped", up_.scanner.dropped() + down_.scanner.dropped()},
+               {"throttled", up_.throttled + down_.throttled},
+               {"reason", end_reason_.empty() ? "closed" : end_reason_}, {"session", session_id()}});
   }
   registry_.remove(this);
 }
@@ -621,7 +625,7 @@ void FrameRelay::on_timer() {
   if (limits_.ping_interval.count() > 0) {
     const bool outstanding = ping_sent_ > last_client_byte_;
     if (outstanding && now - ping_sent_ >= limits_.pong_timeout) {
-      log::info("client_unresponsive", {{"client", params_.client_ip}});
+      log::info("client_unresponsive", {{"client", params_.client_ip}, {"session", session_id()}});
       return close_both(ws::close_code::going_away, "pong timeout", ws::close_code::going_away,
                         "client not responding");
     }

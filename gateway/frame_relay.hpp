@@ -34,6 +34,7 @@ class FrameRelay : public Drainable, public std::enable_shared_from_this<FrameRe
     routing::BackendCharge charge;      // the session's part of its backend's load (bounded loads)
     routing::AffinityHold affinity;     // its use of its key's affinity entry
     std::uint64_t key_hash = 0;         // the client's key, hashed (0: it had none), for the admin API
+    std::uint64_t session_number = 0;   // its upgrade's number in the registry: one id from accept to end
   };
 
   FrameRelay(Transport client, Transport backend, Params params, SessionRegistry& registry);
@@ -45,6 +46,7 @@ class FrameRelay : public Drainable, public std::enable_shared_from_this<FrameRe
   void backend_left(const std::string& url) override;  // 1012 to the client when it is ours
   bool describe(SessionView& view) const override;
   bool end_by_operator(std::uint16_t code) override;
+  std::string session_id() const;  // "THREAD-N", the same as its upgrade's access log line
 
  private:
   enum class State {

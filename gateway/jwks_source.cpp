@@ -94,8 +94,8 @@ void JwksSource::on_fetched(std::string error, unsigned status, std::string body
     schedule_.failed(now);
     log::warn("jwks_refresh_failed",
               {{"url", settings_.url}, {"error", error},
-               {"keys_kept", std::to_string(keys_->snapshot()->keys.size())},
-               {"failures", std::to_string(schedule_.failures())}});
+               {"keys_kept", keys_->snapshot()->keys.size()},
+               {"failures", schedule_.failures()}});
   } else {
     ++refreshes_ok_;
     schedule_.succeeded(now);
@@ -103,8 +103,8 @@ void JwksSource::on_fetched(std::string error, unsigned status, std::string body
     const auto count = keys.size();
     const bool changed = keys_->replace(std::move(keys), std::move(body));
     if (changed)
-      log::info("jwks_updated", {{"url", settings_.url}, {"keys", std::to_string(count)},
-                                 {"generation", std::to_string(keys_->generation())}});
+      log::info("jwks_updated", {{"url", settings_.url}, {"keys", count},
+                                 {"generation", keys_->generation()}});
   }
   for (auto& [executor, done] : waiters_) asio::post(executor, std::move(done));
   waiters_.clear();

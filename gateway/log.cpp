@@ -60,6 +60,13 @@ bool enabled(Level level) { return level >= g_level.load(std::memory_order_relax
 
 void write(Level level, std::string_view event, std::initializer_list<Field> fields) {
   if (!enabled(level)) return;
+  const std::string line = format_line(level, event, fields);
+  std::lock_guard lock(g_mutex);
+  std::fwrite(line.data(), 1, line.size(), stderr);
+  std::fflush(stderr);
+}
+
+std::string format_line(Level level, std::string_view event, std::initializer_list<Field> fields) {
   const auto now = std::chrono::system_clock::now();
   const auto secs = std::chrono::system_clock::to_time_t(now);
   const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()) % 1000;
@@ -83,7 +90,12 @@ void write(Level level, std::string_view event, std::initializer_list<Field> fie
     for (const auto& f : fields) {
       line += ",\"";
       line += f.key;
-      line += "\":\"";
+      line += "\":";
+      if (f.number) {
+        line += f.value;
+        continue;
+      }
+      line += '"';
       append_escaped(line, f.value, true);
       line += '"';
     }
@@ -108,9 +120,7 @@ void write(Level level, std::string_view event, std::initializer_list<Field> fie
     }
     line += '\n';
   }
-  std::lock_guard lock(g_mutex);
-  std::fwrite(line.data(), 1, line.size(), stderr);
-  std::fflush(stderr);
+  return line;
 }
 
 }  // namespace wsgate::log

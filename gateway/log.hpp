@@ -2,6 +2,7 @@
 // token or secret, and values from clients are escaped so they cannot forge lines.
 #pragma once
 
+#include <concepts>
 #include <initializer_list>
 #include <string>
 #include <string_view>
@@ -10,14 +11,25 @@ namespace wsgate::log {
 
 enum class Level { debug, info, warn, error };
 
+// A named value; one made from an integer is a number in JSON lines (unquoted), the rest strings.
 struct Field {
+  Field(std::string_view k, std::string v) : key(k), value(std::move(v)) {}
+  Field(std::string_view k, const char* v) : key(k), value(v) {}
+  template <std::integral Int>
+    requires(!std::same_as<Int, bool>)
+  Field(std::string_view k, Int n) : key(k), value(std::to_string(n)), number(true) {}
+
   std::string_view key;
   std::string value;
+  bool number = false;
 };
 
 void configure(std::string_view level, std::string_view format);
 bool enabled(Level level);
 void write(Level level, std::string_view event, std::initializer_list<Field> fields = {});
+// One line as write() would print it (timestamp, level, event, fields; text or JSON), for sinks
+// of their own such as the access log.
+std::string format_line(Level level, std::string_view event, std::initializer_list<Field> fields);
 
 inline void info(std::string_view event, std::initializer_list<Field> f = {}) { write(Level::info, event, f); }
 inline void warn(std::string_view event, std::initializer_list<Field> f = {}) { write(Level::warn, event, f); }

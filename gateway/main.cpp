@@ -2,6 +2,7 @@
 // Exit status: 0 success, 1 invalid configuration or failure to start, 2 usage.
 
 #include "auth/token_minter.hpp"
+#include "gateway/access_log.hpp"
 #include "gateway/config.hpp"
 #include "gateway/log.hpp"
 #include "gateway/runtime.hpp"
@@ -103,7 +104,7 @@ void raise_open_file_limit() {
     limit.rlim_cur = limit.rlim_max;
     if (setrlimit(RLIMIT_NOFILE, &limit) != 0) limit.rlim_cur = soft;
   }
-  wsgate::log::info("open_files", {{"limit", std::to_string(limit.rlim_cur)}});
+  wsgate::log::info("open_files", {{"limit", limit.rlim_cur}});
 }
 
 int run(const std::string& path) {
@@ -112,6 +113,9 @@ int run(const std::string& path) {
   wsgate::gateway::Server server(path);
   if (errors.empty()) {
     wsgate::log::configure(loaded.config->log.level, loaded.config->log.format);
+    if (auto e = wsgate::gateway::access_log::configure(loaded.config->access_log.enabled, loaded.config->access_log.path);
+        !e.empty())
+      errors.push_back(path + ": access_log: " + e);
     for (const auto& w : loaded.warnings) wsgate::log::warn("config_deprecated", {{"detail", w}});
     server.load(std::move(*loaded.config), errors);
   }

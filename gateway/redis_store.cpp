@@ -259,7 +259,7 @@ void RedisStore::came_up() {
   connection_->up = true;
   log::info("redis_available", {{"address", settings_.address.host + ":" +
                                                 std::to_string(settings_.address.port)},
-                                {"leases", std::to_string(connection_->leases.size())}});
+                                {"leases", connection_->leases.size()}});
   // At once, not at the next renewal: every live session of this instance is counted again,
   // those admitted during the outage and those whose entries a restarted Redis lost.
   renew_leases();

@@ -1,5 +1,6 @@
 #include "gateway/server.hpp"
 
+#include "gateway/access_log.hpp"
 #include "gateway/log.hpp"
 #include "gateway/upgrade_session.hpp"
 
@@ -50,6 +51,7 @@ Server::Server(std::string config_path)
         api_->handle(std::move(r), std::move(respond));
       }) {
   shared_.control = &control_;
+  signals_.add(SIGUSR1);
 }
 
 Server::~Server() {
@@ -118,7 +120,7 @@ bool Server::open_listeners() {
     }
     log::info("listening", {{"listener", lc.name}, {"address", to_string(endpoint)},
                             {"tls", lc.tls ? "yes" : "no"},
-                            {"threads", std::to_string(workers_.size())}});
+                            {"threads", workers_.size()}});
   }
   AdminApi::Context api;
   api.control = &control_;
@@ -179,6 +181,10 @@ void Server::wait_for_signal() {
     if (ec) return;
     if (signal == SIGHUP) {
       reload();
+    } else if (signal == SIGUSR1) {
+      // logrotate moved the access log: write on in a new file under its name.
+      if (auto e = access_log::reopen(); !e.empty()) log::error("access_log_reopen_failed", {{"error", e}});
+      else log::info("access_log_reopened");
     } else if (!draining_) {
       begin_drain();
     }
@@ -200,11 +206,13 @@ void Server::reload() {
   if (!next) {
     for (const auto& e : errors) log::error("reload_failed", {{"error", e}});
     log::error("reload_rejected", {{"config", config_path_},
-                                   {"errors", std::to_string(errors.size())}});
+                                   {"errors", errors.size()}});
     ++reloads_.failed;
     return;
   }
   log::configure(next->config.log.level, next->config.log.format);
+  if (auto e = access_log::configure(next->config.access_log.enabled, next->config.access_log.path); !e.empty())
+    log::error("access_log_failed", {{"error", e}});  // the previous sink is kept
   const auto previous = runtime_.load();
   start_background();    // before the store: a session must never meet a JWKS source not started
   next->apply_limits();
@@ -220,11 +228,11 @@ void Server::reload() {
     for (const auto& b : route.backends)
       if (!kept.contains(b.url) && gone.insert(b.url).second) {
         log::info("backend_removed", {{"backend", b.url},
-                                      {"drain_ms", std::to_string(route.backend_drain_timeout.count())}});
+                                      {"drain_ms", route.backend_drain_timeout.count()}});
         close_backend_sessions(b.url, route.backend_drain_timeout);
       }
   log::info("config_reloaded", {{"config", config_path_},
-                                {"routes", std::to_string(next->config.routes.size())}});
+                                {"routes", next->config.routes.size()}});
 }
 
 void Server::start_background() {
@@ -262,13 +270,13 @@ void Server::begin_drain() {
   draining_ = true;
   ready_ = false;
   const auto drain = runtime_.load()->config.drain;
-  log::info("draining", {{"sessions", std::to_string(SessionRegistry::total())},
-                         {"delay_ms", std::to_string(drain.delay.count())},
-                         {"timeout_ms", std::to_string(drain.timeout.count())}});
+  log::info("draining", {{"sessions", SessionRegistry::total()},
+                         {"delay_ms", drain.delay.count()},
+                         {"timeout_ms", drain.timeout.count()}});
   drain_timer_.expires_after(drain.delay);
   drain_timer_.async_wait([this, drain](boost::system::error_code ec) {
     if (ec) return;
-    log::info("drain_closing", {{"sessions", std::to_string(SessionRegistry::total())}});
+    log::info("drain_closing", {{"sessions", SessionRegistry::total()}});
     for (auto& w : workers_) {
       Worker* worker = w.get();
       asio::post(worker->io, [worker] {
@@ -284,7 +292,7 @@ void Server::begin_drain() {
 void Server::check_drained() {
   const auto left = SessionRegistry::total();
   if (left == 0 || std::chrono::steady_clock::now() >= drain_deadline_) {
-    if (left > 0) log::warn("drain_timeout", {{"sessions_left", std::to_string(left)}});
+    if (left > 0) log::warn("drain_timeout", {{"sessions_left", left}});
     control_.stop();
     return;
   }

@@ -6,10 +6,10 @@ namespace wsgate::gateway {
 
 std::atomic<std::size_t> SessionRegistry::total_{0};
 
-void SessionRegistry::add(const std::shared_ptr<Drainable>& session) {
+void SessionRegistry::add(const std::shared_ptr<Drainable>& session, std::uint64_t number) {
   if (sessions_.emplace(session.get(), session).second) {
     total_.fetch_add(1, std::memory_order_relaxed);
-    session->registry_id_ = ++next_id_;
+    session->registry_id_ = number != 0 ? number : ++next_id_;
   }
   if (draining_) session->go_away();
 }
@@ -44,16 +44,17 @@ std::vector<SessionView> SessionRegistry::describe(const std::string& route, con
     SessionView v;
     if (!s || !s->describe(v)) continue;
     if ((!route.empty() && v.route != route) || (!backend.empty() && v.backend != backend)) continue;
-    v.id = std::to_string(thread_) + "-" + std::to_string(s->registry_id_);
+    v.id = id_of(*s);
     out.push_back(std::move(v));
   }
   return out;
 }
 
 bool SessionRegistry::end_session(std::uint64_t number, std::uint16_t code) {
+  bool ended = false;  // a relay shares its number with its upgrade, which may still be alive
   for (auto& s : live())
-    if (s->registry_id_ == number) return s->end_by_operator(code);
-  return false;
+    if (s->registry_id_ == number) ended = s->end_by_operator(code) || ended;
+  return ended;
 }
 
 }  // namespace wsgate::gateway

@@ -46,7 +46,12 @@ class SessionRegistry {
   // The io thread's number: the row its sessions count metrics in.
   std::size_t thread() const { return thread_; }
 
-  void add(const std::shared_ptr<Drainable>& session);
+  // `number`: keep the id of the session this one continues (a relay, its upgrade's); 0: a new one.
+  void add(const std::shared_ptr<Drainable>& session, std::uint64_t number = 0);
+  // "THREAD-N": what logs, the access log and the admin API call the session.
+  std::string id_of(const Drainable& session) const {
+    return std::to_string(thread_) + "-" + std::to_string(session.registry_id());
+  }
   void remove(Drainable* session);
   // Marks the thread as draining and tells every live session to go away.
   void drain();

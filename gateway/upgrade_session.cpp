@@ -1,6 +1,7 @@
 #include "gateway/upgrade_session.hpp"
 
 #include "auth/verified_token_cache.hpp"
+#include "gateway/access_log.hpp"
 #include "gateway/frame_relay.hpp"
 #include "gateway/hash_key.hpp"
 #include "gateway/log.hpp"
@@ -674,6 +675,7 @@ void UpgradeSession::on_backend_response() {
     client_.async_write_all(out_.data(), out_.size(), [self = shared_from_this()](error_code ec) {
       if (self->phase_ != Phase::respond) return;
       if (ec) return self->finish();
+      self->log_access(101, 0, true);
       self->count_result(metrics::RequestResult::ok);
       metrics::observe(self->route_row(), metrics::RouteSeries::get().upgrade_duration,
                        static_cast<std::uint64_t>(
@@ -687,7 +689,7 @@ void UpgradeSession::on_backend_response() {
     log::info("upgrade_refused_by_backend",
               {{"route", std::string(route_name())},
                {"backend", route_->config->backends[backend_index_].url},
-               {"status", std::to_string(res.result_int())}, {"client", client_ip_}});
+               {"status", res.result_int()}, {"client", client_ip_}});
     close_after_response_ = true;
     count_result(metrics::RequestResult::backend_refused);
   }
@@ -698,6 +700,9 @@ void UpgradeSession::on_backend_response() {
   if (close_after_response_) res.set(bh::field::connection, "close");
   if (!head_request_ && !has_no_body(res.result_int())) res.prepare_payload();
   out_ = serialize(res);
+  response_status_ = res.result_int();
+  response_bytes_ = head_request_ ? 0 : res.body().size();
+  response_from_backend_ = true;
   backend_->close();
   backend_.reset();
   // The request is over on the backend: its load, and its key's affinity ttl starts (if no other
@@ -712,6 +717,7 @@ void UpgradeSession::on_backend_response() {
 
 void UpgradeSession::on_response_sent(error_code ec) {
   if (phase_ != Phase::respond) return;
+  if (!ec) log_access(response_status_, response_bytes_, response_from_backend_);
   if (ec) return finish();
   if (close_after_response_) return linger();
   read_request();
@@ -720,7 +726,7 @@ void UpgradeSession::on_response_sent(error_code ec) {
 void UpgradeSession::reject(unsigned status, std::string_view reason, std::string_view detail,
                             std::string_view extra_header, const std::string& extra_value) {
   count_result(result_of(status, phase_));
-  log::info("request_rejected", {{"status", std::to_string(status)},
+  log::info("request_rejected", {{"status", status},
                                  {"route", std::string(route_name())},
                                  {"client", client_ip_},
                                  {"reason", std::string(detail)}});
@@ -738,6 +744,9 @@ void UpgradeSession::reject(unsigned status, std::string_view reason, std::strin
   res.body() = std::string(reason) + "\n";
   res.prepare_payload();
   out_ = serialize(res);
+  response_status_ = status;
+  response_bytes_ = res.body().size();
+  response_from_backend_ = false;
   close_after_response_ = true;
   phase_ = Phase::respond;
   arm_timer(std::chrono::seconds(5));
@@ -781,11 +790,46 @@ void UpgradeSession::start_relay() {
   if (lease_) params.lease = std::make_unique<RedisLease>(std::move(*lease_));
   params.charge = std::move(charge_);
   params.key_hash = keyed_ ? hash_ : 0;
+  params.session_number = registry_id();
   params.affinity = std::move(affinity_hold_);
   auto relay = std::make_shared<FrameRelay>(std::move(client_), std::move(*backend_),
                                             std::move(params), registry_);
   relay->start(beast::buffers_to_string(client_buf_.data()),
                beast::buffers_to_string(backend_buf_.data()));
+}
+
+std::string UpgradeSession::logged_target() const {
+  const std::string_view target = request_->get().target();
+  // No route: no query at all. A route with a provider: every source it reads is cut, as for
+  // the backend.
+  if (!route_) return std::string(target.substr(0, target.find('?')));
+  if (route_->auth) return http::target_without_tokens(target, route_->auth->token_from);
+  // A route without authentication reads no token, but a client may still send one it uses
+  // elsewhere: every name any provider (or the default) reads is cut as well.
+  std::vector<http::TokenSource> sources = config::AuthProvider{}.token_from;
+  for (const auto& p : rt_->config.auth_providers)
+    sources.insert(sources.end(), p.token_from.begin(), p.token_from.end());
+  return http::target_without_tokens(target, sources);
+}
+
+// Never a token, a cookie or an Authorization field, at any log level: the target is cut as the
+// backend's is, and no header but Host is read.
+void UpgradeSession::log_access(unsigned status, std::size_t bytes, bool with_backend) {
+  if (!access_log::enabled()) return;
+  const bool parsed = request_ && request_->is_header_done();
+  const auto took = parsed ? std::chrono::duration_cast<std::chrono::milliseconds>(
+                                 std::chrono::steady_clock::now() - request_read_at_).count()
+                           : 0;
+  access_log::write({{"client", client_address_.empty() ? client_ip_ : client_address_},
+                     {"method", parsed ? std::string(request_->get().method_string()) : "-"},
+                     {"host", parsed ? std::string(request_->get()[bh::field::host]) : "-"},
+                     {"path", parsed ? logged_target() : "-"},
+                     {"status", status},
+                     {"duration_ms", took},
+                     {"bytes", bytes},
+                     {"route", route_ ? route_->config->name : "-"},
+                     {"backend", with_backend ? route_->config->backends[backend_index_].url : "-"},
+                     {"session", upgrade_ && status == 101 ? registry_.id_of(*this) : "-"}});
 }
 
 void UpgradeSession::arm_timer(std::chrono::milliseconds after) {

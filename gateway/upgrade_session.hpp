@@ -68,6 +68,10 @@ class UpgradeSession : public Drainable, public std::enable_shared_from_this<Upg
   void start_relay();
   void linger();
 
+  // One access log line for the answer just written to the client.
+  void log_access(unsigned status, std::size_t bytes, bool with_backend);
+  std::string logged_target() const;  // the target, without any token the route's provider reads
+
   void arm_timer(std::chrono::milliseconds after);
   void on_timeout();
   void finish();
@@ -126,6 +130,9 @@ class UpgradeSession : public Drainable, public std::enable_shared_from_this<Upg
   routing::AffinityHold affinity_hold_;   // this request's (then session's) use of its key's entry
   bool last_connect_timed_out_ = false;
   std::size_t backend_index_ = 0;
+  unsigned response_status_ = 0;       // the answer being written: for the access log
+  std::size_t response_bytes_ = 0;     // its body
+  bool response_from_backend_ = false;
   bool result_counted_ = true;  // this request's result is in the metrics (none yet: true)
   std::chrono::steady_clock::time_point request_read_at_{};
   std::chrono::steady_clock::time_point connect_started_{};

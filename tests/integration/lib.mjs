@@ -135,7 +135,8 @@ export async function startGateway(yaml, { dir = tempDir(), env = {} } = {}) {
     logs.push(l);
     if (logFile) appendFileSync(logFile, `${l}\n`);
     if (process.env.WSGATE_TEST_VERBOSE) console.error(`[wsgate] ${l}`);
-    const m = l.match(/ listening listener=(\S+) address=(\S+):(\d+)/);
+    const m = l.match(/ listening listener=(\S+) address=(\S+):(\d+)/) ??
+              l.match(/"event":"listening","listener":"([^"]+)","address":"(.+):(\d+)"/);  // log.format: json
     if (m) ports[m[1]] = Number(m[3]);
     for (const w of [...waiters]) if (w.re.test(l)) { waiters.splice(waiters.indexOf(w), 1); w.resolve(l); }
   });
@@ -169,7 +170,7 @@ export async function startGateway(yaml, { dir = tempDir(), env = {} } = {}) {
       if (report >= 0) throw new Error(`sanitizer report from wsgate:\n${logs.slice(report, report + 40).join('\n')}`);
     },
   };
-  await withTimeout(Promise.race([gw.waitLog(/ started /, 10000), exited.then((e) => {
+  await withTimeout(Promise.race([gw.waitLog(/ started |"event":"started"/, 10000), exited.then((e) => {
     throw new Error(`wsgate exited ${JSON.stringify(e)} at start:\n${logs.join('\n')}`);
   })]), 10000, 'wsgate start');
   return gw;
