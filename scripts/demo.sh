@@ -28,6 +28,7 @@ wsgate demo — three backend workers on 127.0.0.1:9001-9003, gateway on gateway
   chat (needs the token):  ws://127.0.0.1:8080/chat?access_token=$token
   echo (open):             ws://127.0.0.1:8080/echo
   TLS:                     wss://localhost:8443/chat?access_token=...  (self-signed certs/dev.crt)
+  status page:             http://127.0.0.1:9100/   (API: /api/routes, /api/backends, /api/sessions)
   admin:                   http://127.0.0.1:9100/healthz   http://127.0.0.1:9100/readyz
 
   token (24 h, HS256, sub=demo-user):
