@@ -245,6 +245,7 @@ bool FrameRelay::process(Direction& d, std::uint8_t* data, std::size_t size,
     if (d.scanner.close_seen() && end_reason_.empty())
       end_reason_ = d.upstream ? "client closed" : "backend closed";
     route_row_.add(metrics::RouteSeries::get().bytes + (d.upstream ? 0 : 1), r.forward);
+    backend_row_.add(metrics::BackendSeries::get().bytes + (d.upstream ? 0 : 1), r.forward);
     d.bytes += r.forward;
     const bool sent = send(d, data, r.forward);
     if (!sent && d.state == State::done) return false;  // the destination died
@@ -548,6 +549,7 @@ void FrameRelay::on_message(void* direction, std::uint64_t payload_size) {
   const auto& series = metrics::RouteSeries::get();
   const std::size_t dir = d.upstream ? 0 : 1;
   d.relay->route_row_.add(series.messages + dir);
+  d.relay->backend_row_.add(metrics::BackendSeries::get().messages + dir);
   metrics::observe(d.relay->route_row_, series.message_size[dir], payload_size);
 }
 

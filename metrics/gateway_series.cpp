@@ -17,6 +17,12 @@ const Family messages{"wsgate_messages_total", "WebSocket data messages relayed,
 const Family bytes{"wsgate_bytes_total",
                    "Bytes relayed after the upgrade (frames with their headers), by direction.",
                    Type::counter};
+const Family backend_messages{"wsgate_backend_messages_total",
+                              "WebSocket data messages relayed, by route, backend and direction.",
+                              Type::counter};
+const Family backend_bytes{"wsgate_backend_bytes_total",
+                           "Bytes relayed after the upgrade (frames with their headers), by route, backend and direction.",
+                           Type::counter};
 const Family message_size{"wsgate_message_size_bytes",
                           "Payload size of the data messages relayed, by direction.", Type::histogram};
 const Family upgrade_duration{"wsgate_upgrade_duration_seconds",
@@ -89,6 +95,8 @@ BackendSeries::BackendSeries() {
   sessions_active = layout.gauge(metrics::sessions_active);
   connect_failures = layout.counter(metrics::connect_failures);
   connect_duration = layout.histogram(metrics::connect_duration, {}, latency_bounds, kSeconds);
+  messages = layout.counters(backend_messages, "direction", directions);
+  bytes = layout.counters(backend_bytes, "direction", directions);
 }
 
 const BackendSeries& BackendSeries::get() {

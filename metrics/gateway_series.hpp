@@ -86,6 +86,8 @@ struct BackendSeries {
   std::size_t sessions_active;
   std::size_t connect_failures;
   HistogramSlots connect_duration;  // ns, TCP connect (and TLS handshake for wss://)
+  std::size_t messages;             // + Direction: a hot backend shows here, not in the route's sum
+  std::size_t bytes;                // + Direction
 
  private:
   BackendSeries();

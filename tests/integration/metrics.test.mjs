@@ -114,6 +114,12 @@ test('Prometheus stores exactly what the clients did', async () => {
   assert.deepEqual(await prom.query('wsgate_bytes_total{route="chat"}'),
                    { 'direction=client_to_backend,route=chat': 20 * 17 + 4 * 8,
                      'direction=backend_to_client,route=chat': 20 * 13 + 4 * 4 });
+  // The same, split by backend: their sums are the route's.
+  assert.deepEqual(await prom.query('sum by (route, direction) (wsgate_backend_messages_total) > 0'),
+                   { 'direction=client_to_backend,route=chat': 20, 'direction=backend_to_client,route=chat': 20 });
+  assert.deepEqual(await prom.query('sum by (route, direction) (wsgate_backend_bytes_total{route="chat"})'),
+                   { 'direction=client_to_backend,route=chat': 20 * 17 + 4 * 8,
+                     'direction=backend_to_client,route=chat': 20 * 13 + 4 * 4 });
   assert.deepEqual(await prom.query('wsgate_message_size_bytes_bucket{route="chat",le="64"}'),
                    { 'direction=client_to_backend,le=64,route=chat': 20, 'direction=backend_to_client,le=64,route=chat': 20 });
   assert.deepEqual(await prom.query('wsgate_message_size_bytes_sum{route="chat"}'),
