@@ -13,6 +13,7 @@ namespace {
 
 std::mutex g_mutex;  // guards the descriptor and its path
 std::atomic<bool> g_enabled{true};
+std::atomic<std::uint64_t> g_dropped{0};
 int g_fd = STDERR_FILENO;
 std::string g_path;
 
@@ -65,6 +66,8 @@ std::string reopen() {
 
 bool enabled() { return g_enabled.load(std::memory_order_relaxed); }
 
+std::uint64_t dropped_lines() { return g_dropped.load(std::memory_order_relaxed); }
+
 void write(std::initializer_list<log::Field> fields) {
   if (!enabled()) return;
   const std::string line = log::format_line(log::Level::info, "access", fields);
@@ -73,7 +76,10 @@ void write(std::initializer_list<log::Field> fields) {
   for (std::size_t done = 0; done < line.size();) {
     const auto n = ::write(g_fd, line.data() + done, line.size() - done);
     if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return;  // a full disk loses access lines, never the gateway's work
+    if (n <= 0) {  // a full disk loses access lines, never the gateway's work: they are counted
+      g_dropped.fetch_add(1, std::memory_order_relaxed);
+      return;
+    }
     done += static_cast<std::size_t>(n);
   }
 }

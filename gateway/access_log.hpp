@@ -4,6 +4,7 @@
 
 #include "gateway/log.hpp"
 
+#include <cstdint>
 #include <initializer_list>
 #include <string>
 
@@ -16,5 +17,7 @@ std::string configure(bool enabled, const std::string& path);
 std::string reopen();
 bool enabled();
 void write(std::initializer_list<log::Field> fields);
+// Lines lost because a write failed (a full disk), since the start.
+std::uint64_t dropped_lines();
 
 }  // namespace wsgate::gateway::access_log

@@ -148,11 +148,12 @@ AdminApi::Sample AdminApi::take_sample() const {
   s.at_unix = now_unix();
   const auto rt = ctx_.runtime();
   const auto& series = metrics::RouteSeries::get();
-  auto count_rejections = [&](const metrics::SeriesSet& set) {
+  // The route="" set has a layout of its own: its offsets are passed with it.
+  auto count_rejections = [&](const metrics::SeriesSet& set, std::size_t upgrades, std::size_t http_requests) {
     for (std::size_t i = 0; i < metrics::request_results.size(); ++i) {
       const auto status = status_of(static_cast<metrics::RequestResult>(i));
       if (status.empty()) continue;
-      const auto n = set.counters().sum(series.upgrades + i) + set.counters().sum(series.http_requests + i);
+      const auto n = set.counters().sum(upgrades + i) + set.counters().sum(http_requests + i);
       if (n > 0) s.rejections[std::string(status)] += n;
     }
   };
@@ -160,9 +161,10 @@ AdminApi::Sample AdminApi::take_sample() const {
     const auto& c = route.series->counters();
     s.routes[route.config->name] = {c.sum(series.messages), c.sum(series.messages + 1), c.sum(series.bytes),
                                     c.sum(series.bytes + 1)};
-    count_rejections(*route.series);
+    count_rejections(*route.series, series.upgrades, series.http_requests);
   }
-  if (rt->unrouted_series) count_rejections(*rt->unrouted_series);
+  const auto& unrouted = metrics::UnroutedSeries::get();
+  if (rt->unrouted_series) count_rejections(*rt->unrouted_series, unrouted.upgrades, unrouted.http_requests);
   return s;
 }
 

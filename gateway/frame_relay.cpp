@@ -89,7 +89,7 @@ void FrameRelay::start(std::string early_from_client, std::string early_from_bac
 }
 
 void FrameRelay::go_away() {
-  close_both(ws::close_code::going_away, "server shutting down", ws::close_code::going_away,
+  close_both(metrics::SessionEnd::drain, ws::close_code::going_away, "server shutting down", ws::close_code::going_away,
              "gateway shutting down");
 }
 
@@ -97,7 +97,7 @@ void FrameRelay::backend_left(const std::string& url) {
   const auto& route = *params_.runtime->routes[params_.route].config;
   if (route.backends[params_.backend].url != url) return;
   log::info("session_moved", {{"route", route.name}, {"backend", url}, {"client", params_.client_ip}, {"session", session_id()}});
-  close_both(ws::close_code::service_restart, "backend unavailable, reconnect",
+  close_both(metrics::SessionEnd::backend_removed, ws::close_code::service_restart, "backend unavailable, reconnect",
              ws::close_code::going_away, "backend taken out of service");
 }
 
@@ -123,7 +123,7 @@ bool FrameRelay::end_by_operator(std::uint16_t code) {
   const auto& route = *params_.runtime->routes[params_.route].config;
   log::info("session_ended_by_operator",
             {{"route", route.name}, {"client", params_.client_ip}, {"code", code}, {"session", session_id()}});
-  close_both(code, "closed by the operator", ws::close_code::going_away, "closed by the operator");
+  close_both(metrics::SessionEnd::operator_request, code, "closed by the operator", ws::close_code::going_away, "closed by the operator");
   return true;
 }
 
@@ -242,8 +242,11 @@ bool FrameRelay::process(Direction& d, std::uint8_t* data, std::size_t size,
       last_data_ = now;
     }
     // The first close frame, from either side, names who ended the session.
-    if (d.scanner.close_seen() && end_reason_.empty())
+    if (d.scanner.close_seen() && !end_cause_) {
       end_reason_ = d.upstream ? "client closed" : "backend closed";
+      end_cause_ = d.upstream ? metrics::SessionEnd::client_close : metrics::SessionEnd::backend_close;
+    }
+    if (d.upstream && d.scanner.pongs() != pongs_seen_) note_pong(now);
     route_row_.add(metrics::RouteSeries::get().bytes + (d.upstream ? 0 : 1), r.forward);
     backend_row_.add(metrics::BackendSeries::get().bytes + (d.upstream ? 0 : 1), r.forward);
     d.bytes += r.forward;
@@ -279,17 +282,18 @@ void FrameRelay::on_protocol_violation(Direction& d, ws::Violation v) {
     note_limited(d, "close");
     count_limit(metrics::LimitAction::close);
     if (d.upstream)
-      close_both(ws::close_code::policy_violation, what, ws::close_code::going_away,
+      close_both(metrics::SessionEnd::rate_limited, ws::close_code::policy_violation, what, ws::close_code::going_away,
                  "client rate limit exceeded");
     else
-      close_both(ws::close_code::policy_violation, what, ws::close_code::policy_violation, what);
+      close_both(metrics::SessionEnd::rate_limited, ws::close_code::policy_violation, what,
+                 ws::close_code::policy_violation, what);
   } else if (d.upstream) {
     log::info("client_protocol_error", {{"route", route}, {"client", params_.client_ip},
                                         {"violation", what}, {"session", session_id()}});
-    close_both(ws::close_code_for(v), what, ws::close_code::going_away, "client error: " + what);
+    close_both(metrics::SessionEnd::client_protocol_error, ws::close_code_for(v), what, ws::close_code::going_away, "client error: " + what);
   } else {
     log::warn("backend_protocol_error", {{"route", route}, {"violation", what}, {"session", session_id()}});
-    close_both(ws::close_code::bad_gateway, "backend protocol error",
+    close_both(metrics::SessionEnd::backend_protocol_error, ws::close_code::bad_gateway, "backend protocol error",
                ws::close_code::protocol_error, what);
   }
 }
@@ -435,12 +439,12 @@ void FrameRelay::peer_lost(bool backend, const std::string& why) {
   const auto& route = params_.runtime->routes[params_.route].config->name;
   if (backend) {
     log::warn("backend_gone", {{"route", route}, {"client", params_.client_ip}, {"error", why}, {"session", session_id()}});
-    close_both(ws::close_code::service_restart, "backend went away", ws::close_code::going_away,
+    close_both(metrics::SessionEnd::backend_gone, ws::close_code::service_restart, "backend went away", ws::close_code::going_away,
                "backend went away");
   } else {
     log::info("client_gone", {{"route", route}, {"client", params_.client_ip}, {"error", why}, {"session", session_id()}});
     client_gone_ = true;
-    close_both(ws::close_code::going_away, "client went away", ws::close_code::going_away,
+    close_both(metrics::SessionEnd::client_gone, ws::close_code::going_away, "client went away", ws::close_code::going_away,
                "client went away");
   }
 }
@@ -497,11 +501,12 @@ void FrameRelay::finish_closing(Direction& d) {
   end_output(d);
 }
 
-void FrameRelay::close_both(std::uint16_t client_code, std::string_view client_reason,
+void FrameRelay::close_both(metrics::SessionEnd cause, std::uint16_t client_code, std::string_view client_reason,
                             std::uint16_t backend_code, std::string_view backend_reason) {
   if (closing_started_) return;
   closing_started_ = true;
   if (end_reason_.empty()) end_reason_ = std::string(client_reason);
+  if (!end_cause_) end_cause_ = cause;
   if (!client_gone_ && down_.state == State::relaying) gateway_close_code_ = client_code;
   start_linger();
   begin_close(down_, ws::encode_close_frame(client_code, client_reason));
@@ -571,6 +576,20 @@ void FrameRelay::count_end() {
   count_close(metrics::CloseSide::client, up_.scanner.close_code());
   count_close(metrics::CloseSide::backend, down_.scanner.close_code());
   count_close(metrics::CloseSide::gateway, gateway_close_code_);
+  route_row_.add(series.session_ends +
+                 static_cast<std::size_t>(end_cause_.value_or(metrics::SessionEnd::client_gone)));
+  params_.runtime->listener_series[params_.listener]->row(registry_.thread())
+      .subtract(metrics::ListenerSeries::get().connections_open);
+}
+
+// The client's pong answers the gateway's outstanding ping (a client may also send pongs unasked:
+// those, and a second pong for one ping, are not round trips).
+void FrameRelay::note_pong(Clock::time_point now) {
+  pongs_seen_ = up_.scanner.pongs();
+  if (ping_sent_ == Clock::time_point{} || ping_answered_) return;
+  ping_answered_ = true;
+  metrics::observe(route_row_, metrics::RouteSeries::get().ping_rtt,
+                   static_cast<std::uint64_t>((now - ping_sent_).count()));
 }
 
 void FrameRelay::start_linger() {
@@ -617,18 +636,18 @@ void FrameRelay::on_timer() {
   resume_held(now);
   if (finished_ || linger_until_ != Clock::time_point{}) return arm_timer();
   if (now >= token_expiry_) {
-    return close_both(ws::close_code::policy_violation, "token expired", ws::close_code::going_away,
+    return close_both(metrics::SessionEnd::token_expired, ws::close_code::policy_violation, "token expired", ws::close_code::going_away,
                       "token expired");
   }
   if (now - last_data_ >= limits_.idle_timeout) {
-    return close_both(ws::close_code::going_away, "idle timeout", ws::close_code::going_away,
+    return close_both(metrics::SessionEnd::idle_timeout, ws::close_code::going_away, "idle timeout", ws::close_code::going_away,
                       "idle timeout");
   }
   if (limits_.ping_interval.count() > 0) {
     const bool outstanding = ping_sent_ > last_client_byte_;
     if (outstanding && now - ping_sent_ >= limits_.pong_timeout) {
       log::info("client_unresponsive", {{"client", params_.client_ip}, {"session", session_id()}});
-      return close_both(ws::close_code::going_away, "pong timeout", ws::close_code::going_away,
+      return close_both(metrics::SessionEnd::pong_timeout, ws::close_code::going_away, "pong timeout", ws::close_code::going_away,
                         "client not responding");
     }
     if (!outstanding && now - last_client_byte_ >= limits_.ping_interval && now >= ping_retry_at_)
@@ -645,6 +664,7 @@ void FrameRelay::send_ping(Clock::time_point now) {
   }
   const std::string ping = ws::encode_control_frame(ws::opcode::ping, "");
   ping_sent_ = now;
+  ping_answered_ = false;
   send(down_, reinterpret_cast<const std::uint8_t*>(ping.data()), ping.size());
 }
 

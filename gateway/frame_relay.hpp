@@ -13,6 +13,7 @@
 
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -35,6 +36,7 @@ class FrameRelay : public Drainable, public std::enable_shared_from_this<FrameRe
     routing::AffinityHold affinity;     // its use of its key's affinity entry
     std::uint64_t key_hash = 0;         // the client's key, hashed (0: it had none), for the admin API
     std::uint64_t session_number = 0;   // its upgrade's number in the registry: one id from accept to end
+    std::size_t listener = 0;           // its client connection counts in this listener's connections_open
   };
 
   FrameRelay(Transport client, Transport backend, Params params, SessionRegistry& registry);
@@ -126,7 +128,8 @@ class FrameRelay : public Drainable, public std::enable_shared_from_this<FrameRe
   void end_output(Direction& d);
   void begin_close(Direction& d, std::string frame);
   void finish_closing(Direction& d);
-  void close_both(std::uint16_t client_code, std::string_view client_reason,
+  void note_pong(Clock::time_point now);
+  void close_both(metrics::SessionEnd cause, std::uint16_t client_code, std::string_view client_reason,
                   std::uint16_t backend_code, std::string_view backend_reason);
   void maybe_finish();
   void finish();
@@ -162,6 +165,10 @@ class FrameRelay : public Drainable, public std::enable_shared_from_this<FrameRe
   Clock::time_point token_expiry_ = Clock::time_point::max();
   std::uint64_t timer_generation_ = 0;
   std::string end_reason_;
+  // What started the end; every path to finish() sets it (a close frame seen, close_both, peer_lost).
+  std::optional<metrics::SessionEnd> end_cause_;
+  std::uint64_t pongs_seen_ = 0;  // the client's pongs counted so far (ping round-trip times)
+  bool ping_answered_ = false;    // a pong came after ping_sent_
   bool closing_started_ = false;
   bool finished_ = false;
 };

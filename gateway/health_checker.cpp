@@ -2,6 +2,7 @@
 
 #include "gateway/http_get.hpp"
 #include "gateway/log.hpp"
+#include "metrics/gateway_series.hpp"
 
 namespace wsgate::gateway {
 
@@ -16,6 +17,11 @@ void HealthChecker::start(boost::asio::io_context& control, OnChange on_change) 
   on_change_ = std::move(on_change);
   timer_.emplace(control);
   probe();
+}
+
+void HealthChecker::count_in(std::shared_ptr<metrics::SeriesSet> series, std::size_t row) {
+  series_ = std::move(series);
+  row_ = row;
 }
 
 void HealthChecker::probe() {
@@ -43,6 +49,13 @@ void HealthChecker::probe() {
 void HealthChecker::on_result(bool ok, const std::string& detail,
                               routing::BackendState::Clock::time_point sent) {
   using Change = routing::BackendState::Change;
+  if (series_) {
+    const auto& s = metrics::HealthCheckSeries::get();
+    auto& row = series_->row(row_);
+    row.add(s.checks + static_cast<std::size_t>(ok ? metrics::CheckResult::ok : metrics::CheckResult::failed));
+    metrics::observe(row, s.duration,
+                     static_cast<std::uint64_t>((routing::BackendState::Clock::now() - sent).count()));
+  }
   const auto change = state_->record_check(ok, check_.healthy_threshold, check_.unhealthy_threshold, sent);
   const auto now_unix = std::chrono::duration_cast<std::chrono::seconds>(
                             std::chrono::system_clock::now().time_since_epoch()).count();

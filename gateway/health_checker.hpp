@@ -5,6 +5,7 @@
 
 #include "gateway/config.hpp"
 #include "gateway/tls_context.hpp"
+#include "metrics/series_collector.hpp"
 #include "routing/backend_state.hpp"
 
 #include <boost/asio/io_context.hpp>
@@ -28,6 +29,10 @@ class HealthChecker : public std::enable_shared_from_this<HealthChecker> {
   // First check at once, then every interval while the checker lives. Control thread only.
   void start(boost::asio::io_context& control, OnChange on_change);
 
+  // Where results and durations are counted (backend="URL"), in the control thread's `row`. A
+  // reload hands the same set again. Control thread only.
+  void count_in(std::shared_ptr<metrics::SeriesSet> series, std::size_t row);
+
  private:
   void probe();
   void on_result(bool ok, const std::string& detail, routing::BackendState::Clock::time_point sent);
@@ -39,6 +44,8 @@ class HealthChecker : public std::enable_shared_from_this<HealthChecker> {
   boost::asio::io_context* control_ = nullptr;
   std::optional<boost::asio::steady_timer> timer_;
   OnChange on_change_;
+  std::shared_ptr<metrics::SeriesSet> series_;
+  std::size_t row_ = 0;
 };
 
 }  // namespace wsgate::gateway

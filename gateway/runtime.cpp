@@ -107,10 +107,17 @@ void attach_series(Runtime& rt, Registries& shared) {
     if (r.limit)
       r.limit_series = collector.set(metrics::LimitSeries::get().layout,
                                      {{"route", route.name}, {"policy", r.limit->name}});
+    for (std::size_t b = 0; b < r.checkers.size(); ++b)
+      r.checkers[b]->count_in(collector.set(metrics::HealthCheckSeries::get().layout,
+                                            {{"backend", route.backends[b].url}}),
+                              collector.rows() - 1);  // the control thread's row
   }
-  for (const auto& l : rt.config.listeners)
+  for (const auto& l : rt.config.listeners) {
     rt.listener_series.push_back(collector.set(metrics::ListenerSeries::get().layout, {{"listener", l.name}}));
-  rt.unrouted_series = collector.set(metrics::RouteSeries::get().layout, {{"route", ""}});
+    rt.listener_tls_series.push_back(
+        l.tls ? collector.set(metrics::TlsListenerSeries::get().layout, {{"listener", l.name}}) : nullptr);
+  }
+  rt.unrouted_series = collector.set(metrics::UnroutedSeries::get().layout, {{"route", ""}});
 }
 
 }  // namespace

@@ -79,6 +79,7 @@ struct Runtime {
   std::vector<RouteRuntime> routes;
   std::vector<std::unique_ptr<ServerTlsContext>> listener_tls;  // by listener; nullptr: plain
   std::vector<std::shared_ptr<metrics::SeriesSet>> listener_series;  // by listener
+  std::vector<std::shared_ptr<metrics::SeriesSet>> listener_tls_series;  // by listener; nullptr: plain
   std::shared_ptr<metrics::SeriesSet> unrouted_series;  // route="": requests no route took
 
   // Errors (unresolvable backend, unreadable certificate) are appended and nullptr returned.

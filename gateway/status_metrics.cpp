@@ -1,5 +1,8 @@
 #include "gateway/status_metrics.hpp"
 
+#include "gateway/access_log.hpp"
+#include "metrics/process_stats.hpp"
+
 #include <openssl/evp.h>
 
 #include <fstream>
@@ -103,6 +106,44 @@ std::vector<MetricFamily> status_families(const Runtime& rt, const ReloadHistory
   out.push_back(std::move(up));
   out.push_back(std::move(ejections));
   out.push_back(std::move(jwks));
+
+  // TLS listeners only: a plain one has no certificate to expire.
+  auto not_after = family("wsgate_tls_certificate_not_after_timestamp_seconds",
+                          "When a listener's certificate expires (Unix time): alert on it minus time().",
+                          MetricType::Gauge);
+  for (std::size_t l = 0; l < rt.listener_tls.size(); ++l) {
+    if (!rt.listener_tls[l]) continue;
+    for (const auto& cert : rt.listener_tls[l]->certificates())
+      add(not_after, {{"listener", rt.config.listeners[l].name}, {"cn", cert.subject_cn},
+                      {"serial", cert.serial}, {"file", cert.file}},
+          static_cast<double>(cert.not_after_unix));
+  }
+  if (!not_after.metric.empty()) out.push_back(std::move(not_after));
+
+  auto dropped = family("wsgate_access_log_dropped_lines_total",
+                        "Access log lines lost because writing them failed (a full disk).",
+                        MetricType::Counter);
+  add(dropped, {}, static_cast<double>(access_log::dropped_lines()));
+  out.push_back(std::move(dropped));
+
+  if (const auto p = metrics::read_process_stats()) {
+    const auto one = [&](const char* name, const char* help, MetricType type, double value) {
+      auto f = family(name, help, type);
+      add(f, {}, value);
+      out.push_back(std::move(f));
+    };
+    one("process_cpu_seconds_total", "User and system CPU time spent, in seconds.", MetricType::Counter,
+        p->cpu_seconds);
+    one("process_resident_memory_bytes", "Resident memory size in bytes.", MetricType::Gauge,
+        static_cast<double>(p->resident_bytes));
+    one("process_virtual_memory_bytes", "Virtual memory size in bytes.", MetricType::Gauge,
+        static_cast<double>(p->virtual_bytes));
+    one("process_open_fds", "Open file descriptors.", MetricType::Gauge, static_cast<double>(p->open_fds));
+    one("process_max_fds", "The most file descriptors the process may open.", MetricType::Gauge,
+        static_cast<double>(p->max_fds));
+    one("process_start_time_seconds", "When the process started (Unix time).", MetricType::Gauge,
+        p->start_time_unix);
+  }
   return out;
 }
 

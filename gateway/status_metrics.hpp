@@ -1,5 +1,6 @@
 // The gateway's state as Prometheus families, read when scraped on the control thread: build and
-// configuration info, reloads, backend health and ejections, JWKS refreshes.
+// configuration info, reloads, backend health and ejections, JWKS refreshes, certificate expiry,
+// lost access log lines and the process's resources.
 #pragma once
 
 #include "gateway/runtime.hpp"

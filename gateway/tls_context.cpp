@@ -1,7 +1,10 @@
 #include "gateway/tls_context.hpp"
 
 #include <openssl/err.h>
+#include <openssl/bn.h>
 #include <openssl/x509v3.h>
+
+#include <ctime>
 
 namespace wsgate::gateway {
 namespace {
@@ -49,6 +52,24 @@ int select_alpn(SSL*, const unsigned char** out, unsigned char* outlen, const un
   return SSL_TLSEXT_ERR_NOACK;
 }
 
+ServerTlsContext::Certificate describe(X509* cert, const std::string& file) {
+  ServerTlsContext::Certificate out;
+  out.file = file;
+  char cn[256] = {};
+  if (X509_NAME_get_text_by_NID(X509_get_subject_name(cert), NID_commonName, cn, sizeof cn) > 0)
+    out.subject_cn = cn;
+  if (BIGNUM* serial = ASN1_INTEGER_to_BN(X509_get0_serialNumber(cert), nullptr)) {
+    if (char* hex = BN_bn2hex(serial)) {
+      out.serial = hex;
+      OPENSSL_free(hex);
+    }
+    BN_free(serial);
+  }
+  std::tm tm{};
+  if (ASN1_TIME_to_tm(X509_get0_notAfter(cert), &tm) == 1) out.not_after_unix = timegm(&tm);
+  return out;
+}
+
 }  // namespace
 
 std::unique_ptr<ServerTlsContext> ServerTlsContext::create(const config::ServerTls& tls,
@@ -82,6 +103,7 @@ std::unique_ptr<ServerTlsContext> ServerTlsContext::create(const config::ServerT
     SSL_CTX_set_alpn_select_cb(ctx.get(), select_alpn, nullptr);
     SSL_CTX_set_tlsext_servername_callback(ctx.get(), &ServerTlsContext::on_server_name);
     SSL_CTX_set_tlsext_servername_arg(ctx.get(), out.get());
+    out->certificates_.push_back(describe(SSL_CTX_get0_certificate(ctx.get()), cert.cert_file));
     out->contexts_.push_back(std::move(ctx));
   }
   if (!ok || out->contexts_.empty()) return nullptr;

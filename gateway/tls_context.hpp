@@ -6,6 +6,7 @@
 
 #include <openssl/ssl.h>
 
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
@@ -27,9 +28,19 @@ class ServerTlsContext {
   // The context new connections start with; SNI may switch them to another certificate's.
   SSL_CTX* default_context() const { return contexts_.front().get(); }
 
+  // What an operator watches for expiry: each certificate (the leaf of its chain file).
+  struct Certificate {
+    std::string file;
+    std::string subject_cn;  // "" when the subject has no CN
+    std::string serial;      // hex
+    std::int64_t not_after_unix = 0;
+  };
+  const std::vector<Certificate>& certificates() const { return certificates_; }
+
  private:
   static int on_server_name(SSL* ssl, int* alert, void* arg);
   std::vector<SslCtxPtr> contexts_;  // one per certificate, in configuration order
+  std::vector<Certificate> certificates_;  // the same order
 };
 
 // ca_file empty: the system's default trust store.

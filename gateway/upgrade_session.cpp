@@ -75,7 +75,16 @@ UpgradeSession::UpgradeSession(tcp::socket socket, std::string client_ip,
       timer_(client_.socket().get_executor()),
       client_ip_(std::move(client_ip)) {}
 
-UpgradeSession::~UpgradeSession() { registry_.remove(this); }
+UpgradeSession::~UpgradeSession() {
+  release_connection();  // any path that ended without finish()
+  registry_.remove(this);
+}
+
+void UpgradeSession::release_connection() {
+  if (!connection_open_) return;
+  connection_open_ = false;
+  listener_row().subtract(metrics::ListenerSeries::get().connections_open);
+}
 
 metrics::ThreadCounters::Shard& UpgradeSession::route_row() const {
   return (route_ ? *route_->series : *rt_->unrouted_series).row(registry_.thread());
@@ -94,13 +103,29 @@ metrics::ThreadCounters::Shard& UpgradeSession::backend_row(std::size_t backend)
 void UpgradeSession::count_result(metrics::RequestResult result) {
   if (result_counted_) return;
   result_counted_ = true;
-  const auto& series = metrics::RouteSeries::get();
   const bool as_upgrade = upgrade_ || !request_ || !request_->is_header_done();
-  route_row().add((as_upgrade ? series.upgrades : series.http_requests) + static_cast<std::size_t>(result));
+  const auto slot = [&](const auto& series) {
+    return (as_upgrade ? series.upgrades : series.http_requests) + static_cast<std::size_t>(result);
+  };
+  route_row().add(route_ ? slot(metrics::RouteSeries::get()) : slot(metrics::UnroutedSeries::get()));
 }
 
 void UpgradeSession::count_handshake(metrics::HandshakeResult result) {
-  listener_row().add(metrics::ListenerSeries::get().tls_handshakes + static_cast<std::size_t>(result));
+  rt_->listener_tls_series[listener_]->row(registry_.thread())
+      .add(metrics::TlsListenerSeries::get().tls_handshakes + static_cast<std::size_t>(result));
+}
+
+void UpgradeSession::count_connect_failure(std::size_t backend, error_code ec) {
+  using metrics::ConnectFailure;
+  const ConnectFailure cause =
+      last_connect_timed_out_                  ? ConnectFailure::timeout
+      : backend_                               ? ConnectFailure::tls  // connected: the handshake failed
+      : ec == asio::error::connection_refused  ? ConnectFailure::refused
+      : ec == asio::error::network_unreachable || ec == asio::error::host_unreachable
+          ? ConnectFailure::unreachable
+      : ec == asio::error::connection_reset    ? ConnectFailure::reset
+                                               : ConnectFailure::other;
+  backend_row(backend).add(metrics::BackendSeries::get().connect_failures + static_cast<std::size_t>(cause));
 }
 
 void UpgradeSession::count_limit(metrics::LimitAction action) {
@@ -116,6 +141,8 @@ void UpgradeSession::start() {
   registry_.add(shared_from_this());
   if (phase_ == Phase::done) return;  // the thread is draining
   listener_row().add(metrics::ListenerSeries::get().connections);
+  listener_row().add(metrics::ListenerSeries::get().connections_open);
+  connection_open_ = true;
   arm_timer(rt_->config.http.header_timeout);
   if (SSL_CTX* ctx = rt_->listener_tls[listener_] ? rt_->listener_tls[listener_]->default_context()
                                                    : nullptr) {
@@ -559,7 +586,7 @@ void UpgradeSession::on_connected(std::size_t b, error_code ec) {
               {{"route", std::string(route_name())}, {"backend", backend.url},
                {"error", last_connect_timed_out_ ? "timed out" : ec.message()}});
     route_->picker->report_failure(b, std::chrono::steady_clock::now());
-    backend_row(b).add(metrics::BackendSeries::get().connect_failures);
+    count_connect_failure(b, ec);
     connecting_.reset();
     return connect_next_backend();
   }
@@ -579,7 +606,7 @@ void UpgradeSession::on_backend_ready(std::size_t b, error_code ec) {
                                       {"backend", route_->config->backends[b].url},
                                       {"error", ec.message()}});
     route_->picker->report_failure(b, std::chrono::steady_clock::now());
-    backend_row(b).add(metrics::BackendSeries::get().connect_failures);
+    count_connect_failure(b, ec);
     return connect_next_backend();
   }
   route_->picker->report_success(b);
@@ -590,6 +617,7 @@ void UpgradeSession::on_backend_ready(std::size_t b, error_code ec) {
   backend_index_ = b;
   phase_ = Phase::backend_response;
   arm_timer(route_->config->response_timeout);
+  forwarded_at_ = now;
   backend_->async_write_all(out_.data(), out_.size(), [self = shared_from_this()](error_code wec) {
     self->on_request_forwarded(wec);
   });
@@ -662,6 +690,9 @@ void UpgradeSession::on_backend_response() {
     new_response_parser();
     return parse_backend_response();
   }
+  if (upgrade_)
+    metrics::observe(backend_row(backend_index_), metrics::BackendSeries::get().upgrade_duration,
+                     static_cast<std::uint64_t>((std::chrono::steady_clock::now() - forwarded_at_).count()));
   if (upgrade_ && res.result() == bh::status::switching_protocols) {
     if (!beast::iequals(res[bh::field::upgrade], "websocket"))
       return reject(502, "Bad Gateway", "backend switched to something other than websocket");
@@ -792,6 +823,8 @@ void UpgradeSession::start_relay() {
   params.key_hash = keyed_ ? hash_ : 0;
   params.session_number = registry_id();
   params.affinity = std::move(affinity_hold_);
+  params.listener = listener_;
+  connection_open_ = false;  // the relay counts the connection from here on
   auto relay = std::make_shared<FrameRelay>(std::move(client_), std::move(*backend_),
                                             std::move(params), registry_);
   relay->start(beast::buffers_to_string(client_buf_.data()),
@@ -871,6 +904,7 @@ void UpgradeSession::on_timeout() {
 void UpgradeSession::finish() {
   // A request read and not answered: the client left, or the thread drains.
   if (request_ && request_->is_header_done()) count_result(metrics::RequestResult::aborted);
+  release_connection();
   phase_ = Phase::done;
   ++timer_generation_;
   timer_.cancel();

@@ -81,6 +81,8 @@ class UpgradeSession : public Drainable, public std::enable_shared_from_this<Upg
   metrics::ThreadCounters::Shard& route_row() const;
   metrics::ThreadCounters::Shard& backend_row(std::size_t backend) const;
   metrics::ThreadCounters::Shard& listener_row() const;
+  void count_connect_failure(std::size_t backend, error_code ec);
+  void release_connection();  // out of wsgate_connections_open, once
   void count_result(metrics::RequestResult result);
   void count_limit(metrics::LimitAction action);
   void count_handshake(metrics::HandshakeResult result);
@@ -136,6 +138,8 @@ class UpgradeSession : public Drainable, public std::enable_shared_from_this<Upg
   bool result_counted_ = true;  // this request's result is in the metrics (none yet: true)
   std::chrono::steady_clock::time_point request_read_at_{};
   std::chrono::steady_clock::time_point connect_started_{};
+  std::chrono::steady_clock::time_point forwarded_at_{};  // the upgrade request written to the backend
+  bool connection_open_ = false;  // counted in wsgate_connections_open until finish() or the relay
 };
 
 }  // namespace wsgate::gateway

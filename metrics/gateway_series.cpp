@@ -35,10 +35,26 @@ const Family closes{"wsgate_close_codes_total",
                     "Close frames by who sent them (client, backend, or the gateway to the client) "
                     "and code.",
                     Type::counter};
+const Family session_ends{"wsgate_session_ends_total",
+                          "Relayed sessions that ended, by what started the end.", Type::counter};
+const Family ping_rtt{"wsgate_ping_rtt_seconds",
+                      "From the gateway's ping to the client's pong (sessions with ping_interval).",
+                      Type::histogram};
+const Family backend_upgrade_duration{
+    "wsgate_backend_upgrade_duration_seconds",
+    "From the upgrade request written to a backend until its answer (101 or a refusal) is read.",
+    Type::histogram};
+const Family connections_open{"wsgate_connections_open",
+                              "Client connections open (before and after the upgrade).", Type::gauge};
+const Family health_checks{"wsgate_health_checks_total", "Active health checks of a backend, by result.",
+                           Type::counter};
+const Family health_check_duration{"wsgate_health_check_duration_seconds",
+                                   "From a health check sent to its verdict (a timeout counts its full wait).",
+                                   Type::histogram};
 const Family sessions_active{"wsgate_sessions_active", "WebSocket sessions being relayed.",
                              Type::gauge};
 const Family connect_failures{"wsgate_backend_connect_failures_total",
-                              "Backend connections that failed (refused, timed out, TLS).",
+                              "Backend connections that failed, by cause.",
                               Type::counter};
 const Family connect_duration{"wsgate_backend_connect_duration_seconds",
                               "TCP connect to a backend, with its TLS handshake for wss://.",
@@ -56,8 +72,9 @@ const std::vector<std::uint64_t> latency_bounds{250'000,     500'000,     1'000'
                                                 5'000'000,   10'000'000,  25'000'000,    50'000'000,
                                                 100'000'000, 250'000'000, 500'000'000,   1'000'000'000,
                                                 2'500'000'000, 5'000'000'000, 10'000'000'000};
-// 1 s to a day.
+// 10 ms (a reconnect storm's sessions) to a day.
 const std::vector<std::uint64_t> session_bounds{
+    10'000'000,        50'000'000,         100'000'000,        500'000'000,
     1'000'000'000,     10'000'000'000,     60'000'000'000,     300'000'000'000,
     900'000'000'000,   3'600'000'000'000,  14'400'000'000'000, 86'400'000'000'000};
 
@@ -84,6 +101,8 @@ RouteSeries::RouteSeries() {
   closes = layout.slots();
   for (const auto side : close_sides)
     layout.counters(metrics::closes, "code", close_codes, {{"side", std::string(side)}});
+  session_ends = layout.counters(metrics::session_ends, "cause", session_end_causes);
+  ping_rtt = layout.histogram(metrics::ping_rtt, {}, latency_bounds, kSeconds);
 }
 
 const RouteSeries& RouteSeries::get() {
@@ -91,10 +110,21 @@ const RouteSeries& RouteSeries::get() {
   return series;
 }
 
+UnroutedSeries::UnroutedSeries() {
+  upgrades = layout.counters(metrics::upgrades, "result", request_results);
+  http_requests = layout.counters(metrics::http_requests, "result", request_results);
+}
+
+const UnroutedSeries& UnroutedSeries::get() {
+  static const UnroutedSeries series;
+  return series;
+}
+
 BackendSeries::BackendSeries() {
   sessions_active = layout.gauge(metrics::sessions_active);
-  connect_failures = layout.counter(metrics::connect_failures);
+  connect_failures = layout.counters(metrics::connect_failures, "cause", connect_failure_causes);
   connect_duration = layout.histogram(metrics::connect_duration, {}, latency_bounds, kSeconds);
+  upgrade_duration = layout.histogram(backend_upgrade_duration, {}, latency_bounds, kSeconds);
   messages = layout.counters(backend_messages, "direction", directions);
   bytes = layout.counters(backend_bytes, "direction", directions);
 }
@@ -115,11 +145,30 @@ const LimitSeries& LimitSeries::get() {
 
 ListenerSeries::ListenerSeries() {
   connections = layout.counter(metrics::connections);
-  tls_handshakes = layout.counters(metrics::tls_handshakes, "result", handshake_results);
+  connections_open = layout.gauge(metrics::connections_open);
 }
 
 const ListenerSeries& ListenerSeries::get() {
   static const ListenerSeries series;
+  return series;
+}
+
+TlsListenerSeries::TlsListenerSeries() {
+  tls_handshakes = layout.counters(metrics::tls_handshakes, "result", handshake_results);
+}
+
+const TlsListenerSeries& TlsListenerSeries::get() {
+  static const TlsListenerSeries series;
+  return series;
+}
+
+HealthCheckSeries::HealthCheckSeries() {
+  checks = layout.counters(health_checks, "result", check_results);
+  duration = layout.histogram(health_check_duration, {}, latency_bounds, kSeconds);
+}
+
+const HealthCheckSeries& HealthCheckSeries::get() {
+  static const HealthCheckSeries series;
   return series;
 }
 

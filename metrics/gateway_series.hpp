@@ -61,6 +61,34 @@ inline constexpr std::array<std::string_view, 7> limit_actions{
 enum class HandshakeResult : std::uint8_t { ok, failed, timeout };
 inline constexpr std::array<std::string_view, 3> handshake_results{"ok", "failed", "timeout"};
 
+// Why a relayed session ended: the first thing that started its end.
+enum class SessionEnd : std::uint8_t {
+  client_close,            // the client sent a close frame first
+  backend_close,           // the backend did
+  client_gone,             // the client's connection ended without a close frame (1006)
+  backend_gone,            // the backend's did
+  idle_timeout,            // no data frame either way for idle_timeout
+  pong_timeout,            // the client did not answer the gateway's ping
+  token_expired,           // close_at_expiry
+  rate_limited,            // a message limit with action close
+  client_protocol_error,   // a frame the client may not send (1002, 1007, 1009)
+  backend_protocol_error,  // one the backend may not send
+  drain,                   // the gateway is shutting down (1001)
+  backend_removed,         // the backend was taken out (health, disable, reload): 1012
+  operator_request,        // DELETE /api/sessions/{id}
+};
+inline constexpr std::array<std::string_view, 13> session_end_causes{
+    "client_close",  "backend_close",         "client_gone",            "backend_gone",
+    "idle_timeout",  "pong_timeout",          "token_expired",          "rate_limited",
+    "client_protocol_error", "backend_protocol_error", "drain",           "backend_removed",
+    "operator"};
+
+// Why a connection to a backend failed. Names are resolved when the configuration is loaded, so
+// no connect waits on DNS.
+enum class ConnectFailure : std::uint8_t { refused, timeout, unreachable, reset, tls, other };
+inline constexpr std::array<std::string_view, 6> connect_failure_causes{"refused", "timeout", "unreachable",
+                                                                   "reset",   "tls",     "other"};
+
 // Labels: route.
 struct RouteSeries {
   static const RouteSeries& get();
@@ -74,9 +102,22 @@ struct RouteSeries {
   HistogramSlots upgrade_duration;             // ns, request read to 101 sent
   HistogramSlots session_duration;             // ns
   std::size_t closes;  // + CloseSide * close_codes.size() + close_code_index(code)
+  std::size_t session_ends;   // + SessionEnd
+  HistogramSlots ping_rtt;    // ns, the gateway's ping to the client's pong
 
  private:
   RouteSeries();
+};
+
+// Labels: route="": what a request no route took can count.
+struct UnroutedSeries {
+  static const UnroutedSeries& get();
+  Layout layout;
+  std::size_t upgrades;       // + RequestResult
+  std::size_t http_requests;  // + RequestResult
+
+ private:
+  UnroutedSeries();
 };
 
 // Labels: route, backend.
@@ -84,8 +125,9 @@ struct BackendSeries {
   static const BackendSeries& get();
   Layout layout;
   std::size_t sessions_active;
-  std::size_t connect_failures;
+  std::size_t connect_failures;     // + ConnectFailure
   HistogramSlots connect_duration;  // ns, TCP connect (and TLS handshake for wss://)
+  HistogramSlots upgrade_duration;  // ns, upgrade request written to the backend's answer read
   std::size_t messages;             // + Direction: a hot backend shows here, not in the route's sum
   std::size_t bytes;                // + Direction
 
@@ -108,10 +150,34 @@ struct ListenerSeries {
   static const ListenerSeries& get();
   Layout layout;
   std::size_t connections;
-  std::size_t tls_handshakes;  // + HandshakeResult
+  std::size_t connections_open;  // gauge: accepted and not yet closed, upgraded or not
 
  private:
   ListenerSeries();
+};
+
+// Labels: listener; TLS listeners only.
+struct TlsListenerSeries {
+  static const TlsListenerSeries& get();
+  Layout layout;
+  std::size_t tls_handshakes;  // + HandshakeResult
+
+ private:
+  TlsListenerSeries();
+};
+
+enum class CheckResult : std::uint8_t { ok, failed };
+inline constexpr std::array<std::string_view, 2> check_results{"ok", "failed"};
+
+// Labels: backend; counted by the control thread, which runs the health checks.
+struct HealthCheckSeries {
+  static const HealthCheckSeries& get();
+  Layout layout;
+  std::size_t checks;          // + CheckResult
+  HistogramSlots duration;     // ns, request sent to verdict
+
+ private:
+  HealthCheckSeries();
 };
 
 }  // namespace wsgate::metrics

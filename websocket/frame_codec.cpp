@@ -250,6 +250,8 @@ ScanResult FrameScanner::scan(const std::uint8_t* data, std::size_t size, bool s
         ++messages_;
         if (observer_) observer_(observer_context_, message_bytes_);
       }
+    } else if (h.opcode == opcode::pong) {
+      ++pongs_;
     }
     pos += h.header_length;
     remaining_ = h.payload_length;

@@ -146,6 +146,7 @@ class FrameScanner {
   std::uint64_t messages() const { return messages_; }
   std::uint64_t data_frames() const { return data_frames_; }
   std::uint64_t dropped() const { return dropped_; }  // frames the gate dropped
+  std::uint64_t pongs() const { return pongs_; }
   bool close_seen() const { return close_seen_; }
   // The code of the first close frame: 1005 when it carries none, 0 before one is seen.
   std::uint16_t close_code() const { return close_code_; }
@@ -168,6 +169,7 @@ class FrameScanner {
   std::uint64_t messages_ = 0;
   std::uint64_t data_frames_ = 0;
   std::uint64_t dropped_ = 0;
+  std::uint64_t pongs_ = 0;
 };
 
 }  // namespace wsgate::ws

@@ -132,3 +132,24 @@ test('access_log.path: lines go to the file; SIGUSR1 reopens it after logrotate 
     await gw.stop();
   }
 });
+
+// A full disk (/dev/full answers every write with ENOSPC): requests are served as ever, and every
+// line lost is counted.
+test('lines a full disk refuses are counted and nothing else suffers', async () => {
+  const gw = await startGateway(yaml('access_log: { path: /dev/full }'));
+  try {
+    for (let i = 0; i < 3; i++) {
+      const res = await fetch(`http://127.0.0.1:${gw.ports.public}/open/${i}`);
+      assert.equal(res.status, 200);
+      await res.text();
+    }
+    const ws = await open(gw.url('public', '/open'));
+    ws.send('still here');
+    assert.equal((await ws.next()).data.toString(), 'still here');
+    ws.close(1000);
+    await ws.closed;
+    assert.equal(await gw.metric('wsgate_access_log_dropped_lines_total'), 4, 'three requests and one upgrade');
+  } finally {
+    await gw.stop();
+  }
+});

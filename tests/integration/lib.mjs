@@ -125,6 +125,7 @@ export async function startGateway(yaml, { dir = tempDir(), env = {} } = {}) {
   const logFile = gatewayLogFile(yaml);
   const configPath = path.join(dir, 'gateway.yaml');
   writeFileSync(configPath, yaml);
+  const startedAt = Date.now();
   const proc = spawn(wsgateBin, ['--config', configPath],
                      { cwd: dir, env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
   children.add(proc);
@@ -145,7 +146,7 @@ export async function startGateway(yaml, { dir = tempDir(), env = {} } = {}) {
     resolve({ code, signal });
   }));
   const gw = {
-    proc, logs, ports, dir, configPath, exited,
+    proc, logs, ports, dir, configPath, exited, startedAt,
     waitLog(re, ms = 5000) {
       const found = logs.find((l) => re.test(l));
       if (found) return Promise.resolve(found);

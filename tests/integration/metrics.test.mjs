@@ -9,9 +9,13 @@ import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { wsgateBin, root, tempDir, startBackend, startGateway, startPrometheus, connect, open, routeYaml,
-         freePort, sleep } from './lib.mjs';
+         freePort, sleep, makeCert, rssKiB } from './lib.mjs';
+import { readdirSync } from 'node:fs';
+import http from 'node:http';
+import https from 'node:https';
+import net from 'node:net';
 
-let dir, secretFile, otherSecret, backend, deadUrl, gw, prom, yaml;
+let dir, secretFile, otherSecret, backend, doomed, deadUrl, checkedDeadUrl, gw, prom, yaml, cert;
 
 function token(secret = secretFile) {
   return execFileSync(wsgateBin, ['token', '--secret-file', secret, '--sub', 'alice', '--iss', 'wsgate-dev',
@@ -42,11 +46,24 @@ before(async () => {
   writeFileSync(secretFile, randomBytes(48).toString('base64'));
   writeFileSync(otherSecret, randomBytes(48).toString('base64'));
   backend = await startBackend('w1');
+  doomed = await startBackend('w2');  // killed under a live session
   deadUrl = `ws://127.0.0.1:${await freePort()}`;  // nothing listens there
+  checkedDeadUrl = `ws://127.0.0.1:${await freePort()}`;
+  cert = makeCert(dir, 'gw', ['localhost']);
   yaml = routeYaml(`
   - { name: chat, match: { path_prefix: /talk }, auth: dev, backends: [ "${backend.url}" ] }
   - { name: limited, match: { path_prefix: /limited }, rate_limit: two, backends: [ "${backend.url}" ] }
-  - { name: dead, match: { path_prefix: /dead }, backends: [ "${deadUrl}" ] }`, { extra: `auth:
+  - { name: dead, match: { path_prefix: /dead }, backends: [ "${deadUrl}" ] }
+  - { name: ends, match: { path_prefix: /ends }, limits: { idle_timeout: 2s, ping_interval: 0s, max_message: 1KiB },
+      backends: [ "${backend.url}" ] }
+  - { name: gone, match: { path_prefix: /gone }, backends: [ "${doomed.url}" ] }
+  - { name: pinged, match: { path_prefix: /pinged }, limits: { ping_interval: 1s, pong_timeout: 5s },
+      backends: [ "${backend.url}" ] }
+  - { name: checked, match: { path_prefix: /checked }, backends: [ "${backend.url}", "${checkedDeadUrl}" ],
+      health_check: { type: http, path: /healthz, interval: 300ms, timeout: 1s } }`, {
+    listeners: `  - { name: public, bind: "127.0.0.1:0" }
+  - { name: secure, bind: "127.0.0.1:0", tls: { certificates: [ { cert: ${cert.cert}, key: ${cert.key} } ] } }`,
+    extra: `auth:
   providers:
     - name: dev
       issuer: wsgate-dev
@@ -63,6 +80,7 @@ after(async () => {
   await prom?.stop();
   await gw?.stop();
   await backend?.kill();
+  await doomed?.kill();
 });
 
 test('Prometheus stores exactly what the clients did', async () => {
@@ -76,9 +94,11 @@ test('Prometheus stores exactly what the clients did', async () => {
     }
   }
   await prom.freshScrape();
-  assert.deepEqual(await prom.query('wsgate_sessions_active'),
+  assert.deepEqual(await prom.query('wsgate_sessions_active{route=~"chat|dead|limited"}'),
                    { [`backend=${backend.url},route=chat`]: 4, [`backend=${deadUrl},route=dead`]: 0,
                      [`backend=${backend.url},route=limited`]: 0 });
+  // Open connections per listener: the four upgraded ones.
+  assert.deepEqual(await prom.query('wsgate_connections_open'), { 'listener=public': 4, 'listener=secure': 0 });
   for (const ws of talkers) { ws.close(1000); await ws.closed; }
 
   for (let i = 0; i < 3; i++) assert.equal(await refused(gw.url('public', '/talk')), 401);
@@ -93,9 +113,12 @@ test('Prometheus stores exactly what the clients did', async () => {
   }
   assert.deepEqual(statuses, [101, 101, 429, 429]);
   assert.equal(await refused(gw.url('public', '/dead')), 502);
-  const plain = await fetch(`http://127.0.0.1:${gw.ports.public}/limited/info`);
-  assert.equal(plain.status, 200);
-  await plain.text();
+  // Connection: close, so that no idle keep-alive connection stays in wsgate_connections_open.
+  const plain = await new Promise((resolve, reject) => {
+    http.get({ host: '127.0.0.1', port: gw.ports.public, path: '/limited/info', headers: { connection: 'close' } },
+             (res) => { res.resume(); res.on('end', () => resolve(res.statusCode)); }).on('error', reject);
+  });
+  assert.equal(plain, 200);
 
   // Every session has ended at the gateway, then Prometheus scrapes once more.
   for (let i = 0; i < 50 && sumOf(await metricsText(), 'wsgate_sessions_active{') !== 0; i++) await sleep(100);
@@ -136,18 +159,137 @@ test('Prometheus stores exactly what the clients did', async () => {
                    { 'route=chat': 4, 'route=limited': 2 });
   assert.deepEqual(await prom.query('sum by (route) (wsgate_backend_connect_duration_seconds_count) > 0'),
                    { 'route=chat': 4, 'route=limited': 3 });
+  // The backend's part of the upgrade: the sessions and nothing refused before reaching it.
+  assert.deepEqual(await prom.query('sum by (route) (wsgate_backend_upgrade_duration_seconds_count) > 0'),
+                   { 'route=chat': 4, 'route=limited': 2 });
   assert.deepEqual(await prom.query('wsgate_backend_connect_failures_total > 0'),
-                   { [`backend=${deadUrl},route=dead`]: 1 });
-  assert.deepEqual(await prom.query('wsgate_backend_ejections_total > 0'),
+                   { [`backend=${deadUrl},cause=refused,route=dead`]: 1 });
+  assert.deepEqual(await prom.query(`wsgate_backend_ejections_total{backend!="${checkedDeadUrl}"} > 0`),
                    { [`backend=${deadUrl},cause=connect_failure`]: 1 });
+  assert.deepEqual(await prom.query('sum by (route, cause) (wsgate_session_ends_total) > 0'),
+                   { 'cause=client_close,route=chat': 4, 'cause=client_close,route=limited': 2 });
   assert.deepEqual(await prom.query('sum(wsgate_sessions_active)'), { '': 0 });
-  assert.deepEqual(await prom.query('min(wsgate_backend_up)'), { '': 1 }, 'no health checks: up');
+  assert.deepEqual(await prom.query('sum(wsgate_connections_open)'), { '': 0 });
+  assert.deepEqual(await prom.query('min(wsgate_backend_up{route!="checked"})'), { '': 1 }, 'no health checks: up');
   // 4 + 3 + 2 + 2 + 4 + 1 WebSocket clients and one plain HTTP connection.
-  assert.deepEqual(await prom.query('wsgate_connections_total'), { 'listener=public': 17 });
+  assert.deepEqual(await prom.query('wsgate_connections_total'), { 'listener=public': 17, 'listener=secure': 0 });
   const version = execFileSync(wsgateBin, ['--version'], { encoding: 'utf8' }).trim().split(/\s+/).pop();
   assert.deepEqual(await prom.query('wsgate_build_info'), { [`version=${version}`]: 1 });
   const hash = createHash('sha256').update(readFileSync(gw.configPath)).digest('hex').slice(0, 16);
   assert.deepEqual(await prom.query('wsgate_config_info'), { [`hash=${hash}`]: 1 });
+});
+
+// Each way a session can end, once, on one route: the cause is the first thing that started the end.
+test('why sessions end, ping round trips, health checks, TLS and the process, exactly', async () => {
+  const endsUrl = gw.url('public', '/ends');
+  const clientClose = await open(endsUrl);
+  clientClose.close(1000);
+  assert.equal((await clientClose.closed).code, 1000);
+
+  const backendClose = await open(endsUrl);
+  backendClose.send('close 4000 bye');
+  assert.equal((await backendClose.closed).code, 4000);
+
+  const vanishing = await open(endsUrl);
+  vanishing.terminate();  // FIN without a close frame: 1006 at the gateway
+
+  const tooBig = await open(endsUrl);
+  tooBig.send('x'.repeat(2048));
+  assert.equal((await tooBig.closed).code, 1009);
+
+  const ended = await open(endsUrl);
+  const admin = `http://127.0.0.1:${gw.ports.admin}`;
+  let id;
+  for (let i = 0; i < 50 && !id; i++) {
+    const list = await (await fetch(`${admin}/api/sessions?route=ends`)).json();
+    id = list.sessions[0]?.id;
+    if (!id) await sleep(50);
+  }
+  assert.equal((await fetch(`${admin}/api/sessions/${id}`, { method: 'DELETE' })).status, 200);
+  assert.equal((await ended.closed).code, 1008);
+
+  const idle = await open(endsUrl);
+  const idleEnd = await idle.closed;
+  assert.equal(idleEnd.code, 1001);
+  assert.equal(idleEnd.reason, 'idle timeout');
+
+  const orphaned = await open(gw.url('public', '/gone'));
+  await doomed.kill();
+  assert.equal((await orphaned.closed).code, 1012);
+
+  // Pings every second of client silence; the ws client answers each. Two round trips, then a
+  // close at once, before a third ping can be due.
+  const pinged = await open(gw.url('public', '/pinged'));
+  let pings = 0;
+  await new Promise((resolve) => pinged.on('ping', () => { if (++pings === 2) resolve(); }));
+  pinged.close(1000);
+  await pinged.closed;
+
+  // TLS: one good handshake with a plain request (no route: 404), one that fails.
+  const status = await new Promise((resolve, reject) => {
+    https.get({ host: '127.0.0.1', port: gw.ports.secure, path: '/nowhere', rejectUnauthorized: false },
+              (res) => { res.resume(); res.on('end', () => resolve(res.statusCode)); }).on('error', reject);
+  });
+  assert.equal(status, 404);
+  await new Promise((resolve) => {
+    const socket = net.connect(gw.ports.secure, '127.0.0.1', () => socket.write('GET / HTTP/1.1\r\n\r\n'));
+    socket.on('close', resolve);
+    socket.on('error', () => {});
+  });
+
+  for (let i = 0; i < 50 && sumOf(await metricsText(), 'wsgate_connections_open{') !== 0; i++) await sleep(100);
+  await prom.freshScrape();
+
+  assert.deepEqual(await prom.query('wsgate_session_ends_total{route=~"ends|gone|pinged"} > 0'), {
+    'cause=client_close,route=ends': 1, 'cause=backend_close,route=ends': 1, 'cause=client_gone,route=ends': 1,
+    'cause=client_protocol_error,route=ends': 1, 'cause=operator,route=ends': 1, 'cause=idle_timeout,route=ends': 1,
+    'cause=backend_gone,route=gone': 1, 'cause=client_close,route=pinged': 1,
+  });
+  assert.deepEqual(await prom.query('wsgate_ping_rtt_seconds_count > 0'), { 'route=pinged': 2 });
+  assert.deepEqual(await prom.query('wsgate_ping_rtt_seconds_bucket{le="+Inf"} > 0'), { 'le=+Inf,route=pinged': 2 });
+  // Every session of this test lasted under 10 s; the idle one at least 2 s.
+  assert.deepEqual(await prom.query('wsgate_session_duration_seconds_bucket{route="ends",le="10"}'), { 'le=10,route=ends': 6 });
+  assert.deepEqual(await prom.query('wsgate_session_duration_seconds_bucket{route="ends",le="1"}'), { 'le=1,route=ends': 5 });
+  assert.deepEqual(await prom.query('sum(wsgate_connections_open)'), { '': 0 });
+  assert.deepEqual(await prom.query('wsgate_tls_handshakes_total > 0'), { 'listener=secure,result=ok': 1, 'listener=secure,result=failed': 1 });
+  assert.deepEqual(await prom.query('wsgate_tls_handshakes_total{listener="public"}'), {}, 'no TLS series on a plain listener');
+  assert.deepEqual(await prom.query('wsgate_connections_total{listener="secure"}'), { 'listener=secure': 2 });
+  assert.deepEqual(await prom.query('wsgate_http_requests_total{route=""} > 0'), { 'result=no_route': 1 });
+  const unrouted = (await metricsText()).split('\n').filter((l) => l.includes('route=""'));
+  assert.equal(unrouted.length, 2 * 14, unrouted.join('\n'));
+  assert.ok(unrouted.every((l) => /^wsgate_(upgrades|http_requests)_total\{/.test(l)),
+            `route="" carries the two request families only:\n${unrouted.join('\n')}`);
+
+  const end = execFileSync('openssl', ['x509', '-in', cert.cert, '-noout', '-enddate', '-serial'], { encoding: 'utf8' });
+  const notAfter = Date.parse(end.match(/notAfter=(.*)/)[1]) / 1000;
+  const serial = end.match(/serial=(\S+)/)[1];
+  assert.deepEqual(await prom.query('wsgate_tls_certificate_not_after_timestamp_seconds'),
+                   { [`cn=localhost,file=${cert.cert},listener=secure,serial=${serial}`]: notAfter });
+
+  // Health checks every 300 ms: the live backend passes each, the dead one fails each, and every
+  // check's duration is observed once.
+  const checks = await prom.query('wsgate_health_checks_total');
+  assert.equal(checks[`backend=${checkedDeadUrl},result=ok`], 0);
+  assert.equal(checks[`backend=${backend.url},result=failed`], 0);
+  assert.ok(checks[`backend=${backend.url},result=ok`] >= 2, JSON.stringify(checks));
+  assert.ok(checks[`backend=${checkedDeadUrl},result=failed`] >= 2, JSON.stringify(checks));
+  const durations = await prom.query('wsgate_health_check_duration_seconds_count');
+  assert.deepEqual(durations, { [`backend=${backend.url}`]: checks[`backend=${backend.url},result=ok`],
+                                [`backend=${checkedDeadUrl}`]: checks[`backend=${checkedDeadUrl},result=failed`] });
+  assert.deepEqual(await prom.query('wsgate_backend_up{route="checked"}'),
+                   { [`backend=${backend.url},route=checked`]: 1, [`backend=${checkedDeadUrl},route=checked`]: 0 });
+
+  // The process, as the kernel reports it.
+  const pid = gw.proc.pid;
+  const limits = readFileSync(`/proc/${pid}/limits`, 'utf8').match(/Max open files\s+(\d+)/)[1];
+  assert.deepEqual(await prom.query('process_max_fds'), { '': Number(limits) });
+  const fds = (await prom.query('process_open_fds'))[''];
+  assert.ok(Math.abs(fds - readdirSync(`/proc/${pid}/fd`).length) <= 4, `${fds} open descriptors`);
+  const rss = (await prom.query('process_resident_memory_bytes'))[''];
+  assert.ok(Math.abs(rss - rssKiB(pid) * 1024) < 0.25 * rss, `${rss} resident bytes`);
+  const started = (await prom.query('process_start_time_seconds'))[''];
+  assert.ok(Math.abs(started - gw.startedAt / 1000) < 5, `started ${started}, spawned ${gw.startedAt / 1000}`);
+  assert.ok((await prom.query('process_cpu_seconds_total'))[''] > 0);
 });
 
 test('reloads are counted by result and the info metric follows the file in use', async () => {

@@ -5,6 +5,7 @@
 #include <prometheus/text_serializer.h>
 
 #include <map>
+#include <set>
 #include <sstream>
 #include <thread>
 
@@ -103,7 +104,8 @@ TEST(GatewaySeries, DurationBucketsAreExactDecimals) {
       }
   const auto text = expose(collector);
   EXPECT_EQ(bounds["wsgate_session_duration_seconds"],
-            (std::vector<std::string>{"1", "10", "60", "300", "900", "3600", "14400", "86400", "inf"}));
+            (std::vector<std::string>{"0.01", "0.05", "0.1", "0.5", "1", "10", "60", "300", "900",
+                                      "3600", "14400", "86400", "inf"}));
   EXPECT_TRUE(has_line(text, R"(wsgate_session_duration_seconds_bucket{route="chat",le="60"} 0)")) << text;
   EXPECT_TRUE(has_line(text, R"(wsgate_upgrade_duration_seconds_bucket{route="chat",le="0.00025"} 0)")) << text;
   EXPECT_TRUE(has_line(text, R"(wsgate_upgrade_duration_seconds_bucket{route="chat",le="2.5"} 0)")) << text;
@@ -127,6 +129,43 @@ TEST(GatewaySeries, RouteSeriesExposeEveryFixedLabelOnce) {
   }
   EXPECT_EQ(upgrades, request_results.size());
   EXPECT_EQ(closes, close_sides.size() * close_codes.size());
+}
+
+// A request no route took can only be an upgrade or a plain request refused early: route="" carries
+// those two families and none of the session, message or close ones, which would stay 0 forever.
+TEST(GatewaySeries, UnroutedRequestsExposeOnlyRequestResults) {
+  SeriesCollector collector(1);
+  collector.set(UnroutedSeries::get().layout, {{"route", ""}});
+  std::set<std::string> names;
+  for (const auto& f : collector.Collect()) names.insert(f.name);
+  EXPECT_EQ(names, (std::set<std::string>{"wsgate_upgrades_total", "wsgate_http_requests_total"}));
+}
+
+// TLS series are a layout of their own, given to TLS listeners only.
+TEST(GatewaySeries, PlainListenersCarryNoTlsSeries) {
+  SeriesCollector collector(1);
+  collector.set(ListenerSeries::get().layout, {{"listener", "public"}});
+  const auto text = expose(collector);
+  EXPECT_EQ(text.find("tls"), std::string::npos) << text;
+  EXPECT_TRUE(has_line(text, R"(wsgate_connections_open{listener="public"} 0)")) << text;
+}
+
+TEST(GatewaySeries, SessionEndsAndConnectFailuresHaveOneSeriesPerCause) {
+  SeriesCollector collector(2);
+  auto route = collector.set(RouteSeries::get().layout, {{"route", "chat"}});
+  auto backend = collector.set(BackendSeries::get().layout, {{"route", "chat"}, {"backend", "ws://b:1"}});
+  route->row(0).add(RouteSeries::get().session_ends + static_cast<std::size_t>(SessionEnd::idle_timeout));
+  route->row(1).add(RouteSeries::get().session_ends + static_cast<std::size_t>(SessionEnd::idle_timeout));
+  route->row(1).add(RouteSeries::get().session_ends + static_cast<std::size_t>(SessionEnd::operator_request));
+  backend->row(0).add(BackendSeries::get().connect_failures + static_cast<std::size_t>(ConnectFailure::tls));
+  const auto text = expose(collector);
+  EXPECT_TRUE(has_line(text, R"(wsgate_session_ends_total{route="chat",cause="idle_timeout"} 2)")) << text;
+  EXPECT_TRUE(has_line(text, R"(wsgate_session_ends_total{route="chat",cause="operator"} 1)")) << text;
+  EXPECT_TRUE(has_line(text, R"(wsgate_session_ends_total{route="chat",cause="drain"} 0)")) << text;
+  EXPECT_TRUE(has_line(text, R"(wsgate_backend_connect_failures_total{route="chat",backend="ws://b:1",cause="tls"} 1)"))
+      << text;
+  EXPECT_EQ(session_end_causes.size(), static_cast<std::size_t>(SessionEnd::operator_request) + 1);
+  EXPECT_EQ(connect_failure_causes.size(), static_cast<std::size_t>(ConnectFailure::other) + 1);
 }
 
 }  // namespace
