@@ -75,6 +75,11 @@ std::string_view kind_name(config::HashKeySource::Kind k) {
   return "";
 }
 
+json::object match_json(const config::Route& r) {
+  if (!r.path_exact.empty()) return {{"host", r.host}, {"path_exact", r.path_exact}};
+  return {{"host", r.host}, {"path_prefix", r.path_prefix}, {"prefix_match", r.string_prefix ? "string" : "segment"}};
+}
+
 json::array key_sources(const std::vector<config::HashKeySource>& keys) {
   json::array out;
   for (const auto& k : keys)
@@ -234,7 +239,7 @@ AdminResponse AdminApi::routes() const {
       sessions += static_cast<std::int64_t>(bs->counters().sum(metrics::BackendSeries::get().sessions_active));
     out.push_back(json::object{
         {"name", c.name},
-        {"match", json::object{{"host", c.host}, {"path_prefix", c.path_prefix}}},
+        {"match", match_json(c)},
         {"backends", std::move(backends)},
         {"hash_key", key_sources(c.hash_key)},
         {"hash_algorithm", c.hash_algorithm},
@@ -347,7 +352,7 @@ AdminResponse AdminApi::config() const {
     json::array backends;
     for (const auto& b : r.backends) backends.push_back(json::object{{"url", b.url}, {"weight", b.weight}});
     routes.push_back(json::object{
-        {"name", r.name}, {"host", r.host}, {"path_prefix", r.path_prefix}, {"backends", std::move(backends)},
+        {"name", r.name}, {"match", match_json(r)}, {"backends", std::move(backends)},
         {"hash_algorithm", r.hash_algorithm}, {"hash_key", key_sources(r.hash_key)},
         {"balance_factor", r.balance_factor}, {"affinity_ttl_ms", ms(r.affinity_ttl)},
         {"affinity_max_entries", r.affinity_max_entries},

@@ -437,6 +437,21 @@ void read_route_auth(Reader& r, const YAML::Node& item, const std::string& path,
     const bool known = std::any_of(providers.begin(), providers.end(),
                                    [&](const AuthProvider& p) { return p.name == route.auth; });
     if (!route.auth.empty() && !known) r.error(a, path + ".auth", "no auth provider named " + route.auth);
+    // A browser sends cookies with a handshake that another site's page starts, and WebSocket has
+    // no CORS: a cookie token with any Origin let a foreign page open sessions as its visitor.
+    for (const auto& p : providers) {
+      if (p.name != route.auth || !route.allowed_origins.empty()) continue;
+      for (const auto& source : p.token_from)
+        if (source.kind == http::TokenSource::Kind::cookie) {
+          const auto origins = item["allowed_origins"];
+          r.error(origins ? origins : a, path + ".allowed_origins",
+                  "must list the origins allowed to open sessions: provider " + p.name +
+                      " reads tokens from cookie " + source.name +
+                      ", which a browser also sends when a page on another site opens the WebSocket "
+                      "(cross-site WebSocket hijacking)");
+          break;
+        }
+    }
   }
   if (auto rules = item["require_claims"]; rules && r.expect_seq(rules, path + ".require_claims")) {
     for (std::size_t i = 0; i < rules.size(); ++i) {
@@ -650,7 +665,7 @@ void read_routes(Reader& r, const YAML::Node& node, std::vector<Route>& out,
   if (!r.expect_seq(node, "routes")) return;
   if (node.size() == 0) r.error(node, "routes", "must not be empty");
   std::set<std::string> names;
-  std::set<std::pair<std::string, std::string>> matches;
+  std::set<std::string> matches;  // host, exact or not, path
   for (std::size_t i = 0; i < node.size(); ++i) {
     auto path = index_path("routes", i);
     const auto& item = node[i];
@@ -668,13 +683,25 @@ void read_routes(Reader& r, const YAML::Node& node, std::vector<Route>& out,
       r.error(item, path + ".name", "duplicate name " + route.name);
 
     if (auto match = item["match"]; match && r.expect_map(match, path + ".match")) {
-      r.check_keys(match, path + ".match", {"host", "path_prefix"});
-      r.read_string(match, "host", path + ".match", route.host);
-      r.read_string(match, "path_prefix", path + ".match", route.path_prefix);
-      if (!route.path_prefix.starts_with('/'))
-        r.error(match["path_prefix"], path + ".match.path_prefix", "must start with /");
-      if (!matches.insert({route.host, route.path_prefix}).second)
-        r.error(match, path + ".match", "same host and path_prefix as an earlier route");
+      const auto mpath = path + ".match";
+      r.check_keys(match, mpath, {"host", "path_prefix", "path_exact", "prefix_match"});
+      r.read_string(match, "host", mpath, route.host);
+      r.read_string(match, "path_prefix", mpath, route.path_prefix);
+      r.read_string(match, "path_exact", mpath, route.path_exact);
+      std::string prefix_match = "segment";
+      r.read_choice(match, "prefix_match", mpath, prefix_match, {"segment", "string"});
+      route.string_prefix = prefix_match == "string";
+      if (match["path_prefix"] && match["path_exact"])
+        r.error(match["path_exact"], mpath + ".path_exact", "a route has path_prefix or path_exact, not both");
+      if (match["path_exact"] && match["prefix_match"])
+        r.error(match["prefix_match"], mpath + ".prefix_match", "applies to path_prefix only");
+      const bool exact = static_cast<bool>(match["path_exact"]);
+      const std::string& p = exact ? route.path_exact : route.path_prefix;
+      if (!p.starts_with('/'))
+        r.error(match[exact ? "path_exact" : "path_prefix"], mpath + (exact ? ".path_exact" : ".path_prefix"),
+                "must start with /");
+      if (!matches.insert(route.host + (exact ? " =" : " ") + p).second)
+        r.error(match, mpath, "same host and path as an earlier route");
     }
 
     auto backends = item["backends"];

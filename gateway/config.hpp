@@ -129,10 +129,10 @@ struct AuthProvider {
   std::vector<std::string> algorithms;   // allowlist, required: no algorithm is allowed by default
   std::vector<KeySource> keys;
   // In order. "header:Authorization" takes a Bearer token; "protocol" the browser trick
-  // Sec-WebSocket-Protocol: bearer, TOKEN (the token entry is removed before the backend).
+  // Sec-WebSocket-Protocol: bearer, TOKEN (the token entry is removed before the backend). No
+  // cookie by default: one needs an Origin allowlist on its routes (cross-site hijacking).
   std::vector<TokenSource> token_from = {{TokenSource::Kind::header, "Authorization"},
                                          {TokenSource::Kind::query, "access_token"},
-                                         {TokenSource::Kind::cookie, "access_token"},
                                          {TokenSource::Kind::protocol, ""}};
   Duration leeway = 30s;
   // Verified claims to request headers for the backend; a client's own headers of these names
@@ -212,7 +212,9 @@ struct AffinityCookieSettings {
 struct Route {
   std::string name;
   std::string host;                 // exact Host (port ignored); empty matches any host
-  std::string path_prefix = "/";    // longest matching prefix wins
+  std::string path_prefix = "/";    // longest matching prefix wins (whole segments unless string_prefix)
+  std::string path_exact;           // non-empty: this path only, before any prefix
+  bool string_prefix = false;       // prefix_match: string: /echo matches /echoXYZ too
   std::vector<Backend> backends;
   // Consistent hashing: "ring" (virtual nodes; a change moves only the keys it must) or "maglev"
   // (a lookup table; flatter balance, a little collateral movement).
@@ -235,6 +237,8 @@ struct Route {
   Duration response_timeout = 30s;  // backend's answer to the forwarded request; then 504
   RouteLimits limits;
   std::vector<std::string> allowed_origins;  // empty: any Origin; else exact match or 403
+  // The path the route answers on (its cookie's Path, its rewrite's prefix).
+  const std::string& match_path() const { return path_exact.empty() ? path_prefix : path_exact; }
   std::string auth;                          // provider name; empty: no authentication
   std::vector<ClaimRequirement> require_claims;  // failing one: 403
   bool close_at_expiry = false;              // close live sessions with 1008 when the token expires

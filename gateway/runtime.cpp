@@ -132,7 +132,11 @@ std::shared_ptr<const Runtime> Runtime::build(config::Config cfg, std::vector<st
     if (auto n = IpNetwork::parse(t)) rt->trusted_proxies.push_back(*n);
 
   std::vector<routing::RouteMatch> matches;
-  for (const auto& route : c.routes) matches.push_back({route.host, route.path_prefix});
+  for (const auto& route : c.routes)
+    matches.push_back({route.host, route.match_path(),
+                       !route.path_exact.empty() ? routing::PathMatch::exact
+                       : route.string_prefix     ? routing::PathMatch::string_prefix
+                                                 : routing::PathMatch::segment_prefix});
   rt->table = routing::RouteTable(std::move(matches));
 
   std::vector<ProviderKeys> provider_keys;

@@ -383,7 +383,7 @@ void UpgradeSession::keep_affinity(std::size_t b) {
     const auto unix_now = std::chrono::duration_cast<std::chrono::seconds>(
                               std::chrono::system_clock::now().time_since_epoch()).count();
     set_cookie_ = settings.name + "=" + route_->cookie->encode(route_->cookie_ids[b], unix_now + ttl) +
-                  "; Path=" + route_->config->path_prefix + "; Max-Age=" + std::to_string(ttl) +
+                  "; Path=" + route_->config->match_path() + "; Max-Age=" + std::to_string(ttl) +
                   "; HttpOnly; SameSite=" + settings.same_site;
     if (settings.secure || client_.is_tls() || settings.same_site == "None") set_cookie_ += "; Secure";
   }

@@ -40,7 +40,8 @@ enum class HandshakeProblem {
 HandshakeProblem check_websocket_handshake(const RequestHeader& req);
 std::string_view to_string(HandshakeProblem p);
 
-// An empty allowlist allows every Origin (and requests without one).
+// An empty allowlist allows every Origin; a request without one (a client that is no browser) is
+// allowed either way.
 bool origin_allowed(const std::vector<std::string>& allowed, std::string_view origin);
 
 }  // namespace wsgate::http

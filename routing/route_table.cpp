@@ -22,6 +22,17 @@ RouteTable::RouteTable(std::vector<RouteMatch> routes) : routes_(std::move(route
   for (auto& r : routes_) r.host = normalize_host(r.host);
 }
 
+bool path_matches(PathMatch kind, std::string_view pattern, std::string_view path) {
+  switch (kind) {
+    case PathMatch::exact: return path == pattern;
+    case PathMatch::string_prefix: return path.starts_with(pattern);
+    case PathMatch::segment_prefix:
+      return path.starts_with(pattern) &&
+             (pattern.ends_with('/') || path.size() == pattern.size() || path[pattern.size()] == '/');
+  }
+  return false;
+}
+
 std::optional<std::size_t> RouteTable::match(std::string_view host_header,
                                              std::string_view target) const {
   const std::string host = normalize_host(host_header);
@@ -30,12 +41,17 @@ std::optional<std::size_t> RouteTable::match(std::string_view host_header,
   for (std::size_t i = 0; i < routes_.size(); ++i) {
     const auto& r = routes_[i];
     if (!r.host.empty() && r.host != host) continue;
-    if (!path.starts_with(r.path_prefix)) continue;
+    if (!path_matches(r.kind, r.path, path)) continue;
     if (best) {
       const auto& b = routes_[*best];
-      // Longer prefix wins; on a tie a route naming the host beats a catch-all.
-      if (r.path_prefix.size() < b.path_prefix.size()) continue;
-      if (r.path_prefix.size() == b.path_prefix.size() && r.host.empty()) continue;
+      const bool r_exact = r.kind == PathMatch::exact, b_exact = b.kind == PathMatch::exact;
+      // An exact path beats every prefix (NGINX's location =); then the longer prefix; on a tie
+      // a route naming the host beats a catch-all.
+      if (b_exact && !r_exact) continue;
+      if (r_exact == b_exact) {
+        if (r.path.size() < b.path.size()) continue;
+        if (r.path.size() == b.path.size() && r.host.empty()) continue;
+      }
     }
     best = i;
   }

@@ -1,8 +1,9 @@
-// Which route serves a request: exact host (or any host), then the longest path prefix.
-// Built once per configuration snapshot and only read afterwards, from any thread.
+// Which route serves a request: an exact path before any prefix, then the longest prefix; on a tie a
+// route naming the host beats a catch-all. Built once per configuration, then only read, from any thread.
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -10,10 +11,20 @@
 
 namespace wsgate::routing {
 
-struct RouteMatch {
-  std::string host;         // lower case, no port; empty matches every host
-  std::string path_prefix;  // starts with '/'
+enum class PathMatch : std::uint8_t {
+  segment_prefix,  // /echo: /echo and /echo/..., never /echoXYZ (a prefix ending in / is plain)
+  string_prefix,   // /echo: anything that starts with it, /echoXYZ too (prefix_match: string)
+  exact,           // /echo only (the query aside)
 };
+
+struct RouteMatch {
+  std::string host;  // lower case, no port; empty matches every host
+  std::string path;  // starts with '/'
+  PathMatch kind = PathMatch::segment_prefix;
+};
+
+// Whether `path` (no query) is matched by `pattern` of kind `kind`.
+bool path_matches(PathMatch kind, std::string_view pattern, std::string_view path);
 
 class RouteTable {
  public:

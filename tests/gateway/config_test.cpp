@@ -165,7 +165,68 @@ routes:
   - { name: b, match: { path_prefix: /x }, backends: [ "ws://127.0.0.1:1" ] }
 )");
   ASSERT_EQ(r.errors.size(), 1u);
-  EXPECT_EQ(r.errors[0], "gw.yaml:5:23: routes[1].match: same host and path_prefix as an earlier route");
+  EXPECT_EQ(r.errors[0], "gw.yaml:5:23: routes[1].match: same host and path as an earlier route");
+}
+
+TEST(Config, ExactAndSegmentMatches) {
+  auto r = load(R"(
+listeners: [ { bind: "127.0.0.1:1" } ]
+routes:
+  - { name: a, match: { path_exact: /x }, backends: [ "ws://127.0.0.1:1" ] }
+  - { name: b, match: { path_prefix: /x }, backends: [ "ws://127.0.0.1:1" ] }
+  - { name: c, match: { path_prefix: /y, prefix_match: string }, backends: [ "ws://127.0.0.1:1" ] }
+)");
+  ASSERT_TRUE(r.errors.empty()) << r.errors.front();
+  const auto& routes = r.config->routes;
+  EXPECT_EQ(routes[0].path_exact, "/x");
+  EXPECT_EQ(routes[0].match_path(), "/x");
+  EXPECT_FALSE(routes[1].string_prefix);
+  EXPECT_TRUE(routes[2].string_prefix);
+}
+
+TEST(Config, MatchMistakes) {
+  auto r = load(R"(
+listeners: [ { bind: "127.0.0.1:1" } ]
+routes:
+  - { name: a, match: { path_prefix: /x, path_exact: /x }, backends: [ "ws://127.0.0.1:1" ] }
+  - { name: b, match: { path_exact: /y, prefix_match: string }, backends: [ "ws://127.0.0.1:1" ] }
+  - { name: c, match: { path_prefix: /z, prefix_match: regex }, backends: [ "ws://127.0.0.1:1" ] }
+  - { name: d, match: { path_exact: y }, backends: [ "ws://127.0.0.1:1" ] }
+  - { name: e, match: { path_exact: /y }, backends: [ "ws://127.0.0.1:1" ] }
+)");
+  const std::vector<std::string> expected{
+      "gw.yaml:4:54: routes[0].match.path_exact: a route has path_prefix or path_exact, not both",
+      "gw.yaml:5:55: routes[1].match.prefix_match: applies to path_prefix only",
+      "gw.yaml:6:56: routes[2].match.prefix_match: must be one of segment, string",
+      "gw.yaml:7:37: routes[3].match.path_exact: must start with /",
+      "gw.yaml:8:23: routes[4].match: same host and path as an earlier route",
+  };
+  EXPECT_EQ(r.errors, expected);
+}
+
+// A cookie token with any Origin let another site's page open sessions as its visitor.
+TEST(ConfigAuth, ACookieTokenNeedsAnOriginAllowlist) {
+  const std::string head = R"(listeners: [ { bind: "127.0.0.1:1" } ]
+auth:
+  providers:
+    - { name: web, algorithms: [ HS256 ], keys: [ { secret_file: /dev/null } ], token_from: [ "cookie:sid" ] }
+    - { name: api, algorithms: [ HS256 ], keys: [ { secret_file: /dev/null } ] }
+routes:
+)";
+  auto bad = load_config_text(head + R"(  - { match: { path_prefix: /a }, backends: [ "ws://127.0.0.1:1" ], auth: web }
+  - { match: { path_prefix: /b }, backends: [ "ws://127.0.0.1:1" ], auth: web, allowed_origins: [] }
+)", "gw.yaml", "/tmp", no_env());
+  const std::string why = ": must list the origins allowed to open sessions: provider web reads tokens from cookie "
+                          "sid, which a browser also sends when a page on another site opens the WebSocket "
+                          "(cross-site WebSocket hijacking)";
+  const std::vector<std::string> expected{"gw.yaml:7:75: routes[0].allowed_origins" + why,  // at auth
+                                          "gw.yaml:8:97: routes[1].allowed_origins" + why};
+  EXPECT_EQ(bad.errors, expected);
+  auto good = load_config_text(head + R"(  - { match: { path_prefix: /a }, backends: [ "ws://127.0.0.1:1" ], auth: web, allowed_origins: [ "https://a.example" ] }
+  - { match: { path_prefix: /b }, backends: [ "ws://127.0.0.1:1" ], auth: api }
+)", "gw.yaml", "/tmp", no_env());
+  EXPECT_TRUE(good.errors.empty()) << good.errors.front();
+  EXPECT_EQ(good.config->auth_providers[1].token_from.size(), 3u) << "no cookie by default";
 }
 
 TEST(Config, RelativePathsResolveAgainstTheFile) {

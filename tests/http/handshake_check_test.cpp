@@ -126,7 +126,8 @@ TEST(OriginAllowed, ExactMatchOnly) {
   EXPECT_TRUE(origin_allowed(allowed, "HTTPS://APP.EXAMPLE.COM"));
   EXPECT_FALSE(origin_allowed(allowed, "https://app.example.com.evil"));
   EXPECT_FALSE(origin_allowed(allowed, "http://app.example.com"));
-  EXPECT_FALSE(origin_allowed(allowed, ""));
+  EXPECT_TRUE(origin_allowed(allowed, "")) << "no Origin: no browser, no borrowed cookie";
+  EXPECT_FALSE(origin_allowed(allowed, "null")) << "a sandboxed or file: page";
 }
 
 }  // namespace

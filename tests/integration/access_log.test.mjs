@@ -27,6 +27,7 @@ function yaml(extra = '') {
   - name: secure
     match: { path_prefix: /secure }
     auth: dev
+    allowed_origins: [ "https://app.example" ]
     backends: [ "${backend.url}" ]`, { extra: `${extra}
 auth:
   providers:

@@ -52,7 +52,7 @@ test('routes, backends, sessions and their counts; a session ended by id with a 
   try {
     const routes = (await call(gw, 'GET', '/api/routes')).json;
     assert.equal(routes.length, 1);
-    assert.deepEqual(routes[0].match, { host: '', path_prefix: '/' });
+    assert.deepEqual(routes[0].match, { host: '', path_prefix: '/', prefix_match: 'segment' });
     assert.deepEqual(routes[0].backends.map((b) => b.url), workers.map((w) => w.url));
     assert.deepEqual(routes[0].hash_key, ['header:X-Key']);
     assert.equal(routes[0].affinity_cookie, 'aff');

@@ -29,6 +29,7 @@ before(async () => {
   ponger = await startPonger();
   gw = await startGateway(routeYaml(`
   - { name: echo, match: { path_prefix: /echo }, backends: [ "${backend.url}" ] }
+  - { name: loose, match: { path_prefix: /loose, prefix_match: string }, backends: [ "${backend.url}" ] }
   - { name: flood, match: { path_prefix: /flood }, backends: [ "ws://127.0.0.1:${ponger.address().port}" ] }
   - { name: app, match: { host: app.test, path_prefix: /app }, backends: [ "${backend.url}" ] }
   - { name: secure, match: { path_prefix: /secure }, auth: jwt, backends: [ "${backend.url}" ] }`, {
@@ -170,8 +171,12 @@ const requestCases = [
   ['a path no route names', 404, upgrade('', { target: '/admin', host: 'app.test' })],
   ['dot segments out of a route', 404, upgrade('', { target: '/echo/../admin' })],
   ['encoded dot segments out of a route', 404, upgrade('', { target: '/echo/%2e%2e/admin' })],
-  ['encoded slashes out of a route', 400, upgrade('', { target: '/echo%2F..%2Fadmin' })],
-  ['backslashes out of a route', 400, upgrade('', { target: '/echo\\..\\admin' })],
+  // /echo matches whole segments: "/echo%2F" and "/echo\\" are other paths, which no route names.
+  ['encoded slashes out of a segment route', 404, upgrade('', { target: '/echo%2F..%2Fadmin' })],
+  ['backslashes out of a segment route', 404, upgrade('', { target: '/echo\\..\\admin' })],
+  // A string prefix takes them, but decoded they would mean another path: refused.
+  ['encoded slashes out of a string-prefix route', 400, upgrade('', { target: '/loose%2F..%2Fadmin' })],
+  ['backslashes out of a string-prefix route', 400, upgrade('', { target: '/loose\\..\\admin' })],
   ['an absolute-form target naming another host', 404, upgrade('', { target: 'http://other.test/app', host: 'app.test' })],
   ['a fragment in the target', 400, upgrade('', { target: '/echo#x' })],
   ['an encoded NUL', 400, upgrade('', { target: '/echo/%00' })],

@@ -10,6 +10,7 @@ import path from 'node:path';
 import { wsgateBin, tempDir, startBackend, startGateway, open, connect, routeYaml } from './lib.mjs';
 
 let dir, secretFile, otherSecretFile, backend, gw;
+const siteOrigin = 'https://chat.example';  // the routes' own site: its pages may open sessions
 
 function token(args = [], secret = secretFile) {
   return execFileSync(wsgateBin, ['token', '--secret-file', secret, '--sub', 'alice', '--iss', 'wsgate-dev',
@@ -29,13 +30,15 @@ before(async () => {
   writeFileSync(otherSecretFile, randomBytes(48).toString('base64'));
   backend = await startBackend('w1');
   gw = await startGateway(routeYaml(`
-  - { name: secure, match: { path_prefix: /secure }, auth: dev, backends: [ "${backend.url}" ] }
+  - { name: secure, match: { path_prefix: /secure }, auth: dev, allowed_origins: [ "${siteOrigin}" ], backends: [ "${backend.url}" ] }
   - name: scoped
     match: { path_prefix: /scoped }
     auth: dev
+    allowed_origins: [ "${siteOrigin}" ]
     require_claims: [ { claim: scope, contains: chat } ]
     backends: [ "${backend.url}" ]
-  - { name: expiring, match: { path_prefix: /expiring }, auth: dev, close_at_expiry: true, backends: [ "${backend.url}" ] }
+  - { name: expiring, match: { path_prefix: /expiring }, auth: dev, close_at_expiry: true, allowed_origins: [ "${siteOrigin}" ],
+      backends: [ "${backend.url}" ] }
   - { name: open, match: { path_prefix: /open }, backends: [ "${backend.url}" ] }`, { extra: `auth:
   providers:
     - name: dev
@@ -87,6 +90,20 @@ test('a cookie token', async () => {
   const ws = await open(gw.url('public', '/secure'), { headers: { cookie: `theme=dark; access_token=${token()}` } });
   assert.equal((await backendView(ws)).headers['x-user-id'], 'alice');
   ws.close();
+});
+
+// Cross-site WebSocket hijacking: a page on another site opens the socket, and the browser adds
+// the visitor's cookie. The route's Origin allowlist refuses it before the token is looked at.
+test('a cookie token from a page on another site is refused with 403, from the site itself accepted', async () => {
+  const cookie = `access_token=${token()}`;
+  const foreign = connect(gw.url('public', '/secure'), { headers: { cookie, origin: 'https://evil.example' } });
+  await assert.rejects(foreign.opened, (err) => err.status === 403);
+  const lookalike = connect(gw.url('public', '/secure'), { headers: { cookie, origin: `${siteOrigin}.evil.example` } });
+  await assert.rejects(lookalike.opened, (err) => err.status === 403);
+  const own = await open(gw.url('public', '/secure'), { headers: { cookie, origin: siteOrigin } });
+  assert.equal((await backendView(own)).headers['x-user-id'], 'alice');
+  own.close();
+  assert.ok(gw.logs.some((l) => /origin not allowed/.test(l)), 'the refusal is logged');
 });
 
 test('the browser subprotocol trick: bearer, TOKEN', async () => {

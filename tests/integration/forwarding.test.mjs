@@ -73,7 +73,7 @@ before(async () => {
   recorder = await startRecorder();
   const backend = `ws://127.0.0.1:${recorder.address().port}`;
   gw = await startGateway(routeYaml(`
-  - { name: fwd, match: { path_prefix: /fwd }, auth: dev, backends: [ "${backend}" ] }
+  - { name: fwd, match: { path_prefix: /fwd }, auth: dev, allowed_origins: [ "https://app.example" ], backends: [ "${backend}" ] }
   - { name: open, match: { path_prefix: /open }, backends: [ "${backend}" ] }`, {
     listeners: `  - { name: public, bind: "127.0.0.1:0" }
   - name: secure
