@@ -75,6 +75,12 @@ std::string_view kind_name(config::HashKeySource::Kind k) {
   return "";
 }
 
+json::object fields_json(const std::vector<std::pair<std::string, std::string>>& fields) {
+  json::object out;
+  for (const auto& [name, value] : fields) out[name] = value;
+  return out;
+}
+
 json::object match_json(const config::Route& r) {
   if (!r.path_exact.empty()) return {{"host", r.host}, {"path_exact", r.path_exact}};
   return {{"host", r.host}, {"path_prefix", r.path_prefix}, {"prefix_match", r.string_prefix ? "string" : "segment"}};
@@ -352,7 +358,11 @@ AdminResponse AdminApi::config() const {
     json::array backends;
     for (const auto& b : r.backends) backends.push_back(json::object{{"url", b.url}, {"weight", b.weight}});
     routes.push_back(json::object{
-        {"name", r.name}, {"match", match_json(r)}, {"backends", std::move(backends)},
+        {"name", r.name}, {"match", match_json(r)}, {"rewrite_to", r.rewrite_to},
+        {"request_headers", json::object{{"set", fields_json(r.request_headers.set)},
+                                         {"remove", json::array(r.request_headers.remove.begin(), r.request_headers.remove.end())}}},
+        {"response_headers", json::object{{"set", fields_json(r.response_headers)}}},
+        {"backends", std::move(backends)},
         {"hash_algorithm", r.hash_algorithm}, {"hash_key", key_sources(r.hash_key)},
         {"balance_factor", r.balance_factor}, {"affinity_ttl_ms", ms(r.affinity_ttl)},
         {"affinity_max_entries", r.affinity_max_entries},

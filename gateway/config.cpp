@@ -3,6 +3,8 @@
 #include "auth/algorithm.hpp"
 #include "gateway/ip_network.hpp"
 #include "http/field_rules.hpp"
+#include "http/forwarded_request.hpp"
+#include "http/request_target.hpp"
 
 #include <boost/asio/ip/address.hpp>
 #include <boost/url/parse.hpp>
@@ -471,6 +473,72 @@ void read_route_auth(Reader& r, const YAML::Node& item, const std::string& path,
   r.read_bool(item, "close_at_expiry", path, route.close_at_expiry);
 }
 
+// A path that means the same to every backend: one spelling, no query, no dot segment, no %2F.
+bool is_plain_path(const std::string& p) {
+  std::string problem;
+  const auto t = http::normalize_target(p, problem);
+  return t && t->target == p && t->loose_path == p && p.find('?') == std::string::npos;
+}
+
+// Header names and values an operator's rules may use: a field name, a value without CR, LF or
+// NUL, and never a field the gateway writes itself (which the rule would otherwise fight).
+void read_header_set(Reader& r, const YAML::Node& node, const std::string& path, bool response,
+                     const std::vector<AuthProvider>& providers, const std::string& auth,
+                     std::vector<std::pair<std::string, std::string>>& out) {
+  if (!r.expect_map(node, path)) return;
+  for (const auto& kv : node) {
+    const auto name = kv.first.as<std::string>();
+    const auto value = r.scalar(kv.second, path + "." + name);
+    if (!value) continue;
+    if (!http::is_token(name)) r.error(kv.first, path + "." + name, "must be a header name");
+    else if (!http::is_field_value(*value)) r.error(kv.second, path + "." + name, "must be a header value (no CR, LF, NUL or edge spaces)");
+    else out.emplace_back(name, *value);
+  }
+  for (const auto& [name, value] : out) {
+    bool owned = response ? http::is_gateway_owned_response_field(name) : http::is_gateway_owned_request_field(name);
+    for (const auto& p : providers)
+      if (!response && p.name == auth)
+        for (const auto& [claim, header] : p.forward_claims)
+          owned = owned || http::folded_name(header) == http::folded_name(name);
+    if (owned) r.error(node[name], path + "." + name, "is written by the gateway itself and cannot be set");
+  }
+}
+
+void read_route_rewrites(Reader& r, const YAML::Node& item, const std::string& path, Route& route,
+                         const std::vector<AuthProvider>& providers) {
+  if (auto rw = item["rewrite"]; rw && r.expect_map(rw, path + ".rewrite")) {
+    r.check_keys(rw, path + ".rewrite", {"strip_prefix", "replace_prefix"});
+    bool strip = false;
+    r.read_bool(rw, "strip_prefix", path + ".rewrite", strip);
+    r.read_string(rw, "replace_prefix", path + ".rewrite", route.rewrite_to);
+    if (strip && rw["replace_prefix"])
+      r.error(rw, path + ".rewrite", "strip_prefix or replace_prefix, not both");
+    else if (strip)
+      route.rewrite_to = "/";
+    else if (rw["replace_prefix"] && !route.rewrite_to.starts_with('/'))
+      r.error(rw["replace_prefix"], path + ".rewrite.replace_prefix", "must start with /");
+    else if (rw["replace_prefix"] && !is_plain_path(route.rewrite_to))
+      r.error(rw["replace_prefix"], path + ".rewrite.replace_prefix", "must be a plain path (no query, dot segments or bad escapes)");
+  }
+  if (auto h = item["request_headers"]; h && r.expect_map(h, path + ".request_headers")) {
+    const auto hpath = path + ".request_headers";
+    r.check_keys(h, hpath, {"set", "remove"});
+    if (h["set"]) read_header_set(r, h["set"], hpath + ".set", false, providers, route.auth, route.request_headers.set);
+    r.read_string_list(h, "remove", hpath, route.request_headers.remove);
+    for (std::size_t i = 0; i < route.request_headers.remove.size(); ++i) {
+      const auto& name = route.request_headers.remove[i];
+      if (!http::is_token(name))
+        r.error(h["remove"][i], index_path(hpath + ".remove", i), "must be a header name");
+      else if (http::is_gateway_owned_request_field(name))
+        r.error(h["remove"][i], index_path(hpath + ".remove", i), "is written by the gateway itself and cannot be removed");
+    }
+  }
+  if (auto h = item["response_headers"]; h && r.expect_map(h, path + ".response_headers")) {
+    r.check_keys(h, path + ".response_headers", {"set"});
+    if (h["set"]) read_header_set(r, h["set"], path + ".response_headers.set", true, providers, route.auth, route.response_headers);
+  }
+}
+
 std::optional<HashKeySource> parse_hash_key(std::string_view text) {
   if (text == "ip") return HashKeySource{HashKeySource::Kind::ip, ""};
   auto spec = kind_and_name(text);
@@ -675,7 +743,8 @@ void read_routes(Reader& r, const YAML::Node& node, std::vector<Route>& out,
                   "response_timeout", "limits", "allowed_origins", "auth", "require_claims",
                   "close_at_expiry", "hash_algorithm", "hash_key", "balance_factor",
                   "health_check", "backend_drain_timeout", "rate_limit", "passive_eject_time",
-                  "affinity_ttl", "affinity_max_entries", "affinity_cookie"});
+                  "affinity_ttl", "affinity_max_entries", "affinity_cookie", "rewrite",
+                  "request_headers", "response_headers"});
     Route route;
     route.name = "route" + std::to_string(i);
     r.read_string(item, "name", path, route.name);
@@ -741,6 +810,7 @@ void read_routes(Reader& r, const YAML::Node& node, std::vector<Route>& out,
     if (auto limits = item["limits"]) read_route_limits(r, limits, path + ".limits", route.limits);
     r.read_string_list(item, "allowed_origins", path, route.allowed_origins);
     read_route_auth(r, item, path, route, providers);
+    read_route_rewrites(r, item, path, route, providers);
     read_route_balancing(r, item, path, route);
     read_route_rate_limit(r, item, path, route, policies);
     out.push_back(std::move(route));

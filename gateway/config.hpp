@@ -2,6 +2,7 @@
 // load_config() collects every error as "FILE:LINE:COL: path: message" instead of stopping at the first.
 #pragma once
 
+#include "http/header_rules.hpp"
 #include "http/token_source.hpp"
 #include "gateway/config_values.hpp"
 
@@ -236,6 +237,11 @@ struct Route {
   Duration connect_timeout = 5s;    // TCP (+TLS) to the backend; then the next backend, then 502/504
   Duration response_timeout = 30s;  // backend's answer to the forwarded request; then 504
   RouteLimits limits;
+  // The matched path (prefix, or the exact path) becomes this in the forwarded target, query
+  // kept: rewrite.strip_prefix is "/", rewrite.replace_prefix names another; "": unchanged.
+  std::string rewrite_to;
+  http::HeaderRules request_headers;                             // towards the backend
+  std::vector<std::pair<std::string, std::string>> response_headers;  // set on its responses
   std::vector<std::string> allowed_origins;  // empty: any Origin; else exact match or 403
   // The path the route answers on (its cookie's Path, its rewrite's prefix).
   const std::string& match_path() const { return path_exact.empty() ? path_prefix : path_exact; }

@@ -331,6 +331,8 @@ void UpgradeSession::connect_upstream() {
   if (route_->cookie)
     context.token_sources.push_back({http::TokenSource::Kind::cookie, route_->config->affinity_cookie->name});
   context.claim_fields = std::move(claim_fields_);
+  context.rewrite = {route_->config->match_path(), route_->config->rewrite_to};
+  context.request_headers = &route_->config->request_headers;
   auto forwarded = http::build_forwarded_request({req, head_fields_}, context);
   if (forwarded.problem != http::BuildProblem::none) {
     reject_token(auth::error::malformed, http::to_string(forwarded.problem));
@@ -697,6 +699,7 @@ void UpgradeSession::on_backend_response() {
     if (!beast::iequals(res[bh::field::upgrade], "websocket"))
       return reject(502, "Bad Gateway", "backend switched to something other than websocket");
     http::rewrite_response(res, true);
+    for (const auto& [name, value] : route_->config->response_headers) res.set(name, value);
     if (!set_cookie_.empty()) http::set_gateway_cookie(res, route_->config->affinity_cookie->name, set_cookie_);
     // The client offered "bearer" only to carry its token: it must see one of its offers chosen.
     if (protocol_token_ && res.count(bh::field::sec_websocket_protocol) == 0)
@@ -726,6 +729,7 @@ void UpgradeSession::on_backend_response() {
   }
   count_result(metrics::RequestResult::ok);
   http::rewrite_response(res, false);
+  for (const auto& [name, value] : route_->config->response_headers) res.set(name, value);
   if (!set_cookie_.empty() && !upgrade_)
     http::set_gateway_cookie(res, route_->config->affinity_cookie->name, set_cookie_);
   if (close_after_response_) res.set(bh::field::connection, "close");

@@ -60,7 +60,51 @@ bool has_source(const std::vector<TokenSource>& sources, TokenSource::Kind kind)
   return std::any_of(sources.begin(), sources.end(), [&](const TokenSource& s) { return s.kind == kind; });
 }
 
+bool names_any(const std::vector<std::string>& names, std::string_view name) {
+  const std::string folded = folded_name(name);
+  return std::any_of(names.begin(), names.end(), [&](const std::string& n) { return folded_name(n) == folded; });
+}
+
+bool rule_names(const HeaderRules* rules, std::string_view name) {
+  if (!rules) return false;
+  if (names_any(rules->remove, name)) return true;
+  const std::string folded = folded_name(name);
+  return std::any_of(rules->set.begin(), rules->set.end(),
+                     [&](const auto& field) { return folded_name(field.first) == folded; });
+}
+
 }  // namespace
+
+bool is_gateway_owned_request_field(std::string_view name) {
+  const std::string folded = folded_name(name);
+  for (auto owned : owned_fields)
+    if (folded == folded_name(owned)) return true;
+  if (is_connection_field(bh::string_to_field(name)) || folded == "host" || folded.starts_with("sec-websocket-"))
+    return true;
+  return folded == folded_name("Proxy-Connection") || folded == folded_name("Keep-Alive");
+}
+
+bool is_gateway_owned_response_field(std::string_view name) {
+  const std::string folded = folded_name(name);
+  return is_hop_by_hop(bh::string_to_field(name)) || folded == "content-length" ||
+         folded.starts_with("sec-websocket-") || folded == "set-cookie" || folded == "keep-alive";
+}
+
+std::string rewrite_target(std::string_view target, const PathRewrite& rewrite) {
+  if (rewrite.replacement.empty()) return std::string(target);
+  const auto query_at = target.find('?');
+  const std::string_view path = target.substr(0, query_at);
+  const std::string_view query = query_at == std::string_view::npos ? "" : target.substr(query_at);
+  std::string_view rest = path.starts_with(rewrite.prefix) ? path.substr(rewrite.prefix.size()) : path;
+  std::string out(rewrite.replacement);
+  while (!rest.empty() && rest.front() == '/') rest.remove_prefix(1);
+  if (!rest.empty()) {
+    if (!out.ends_with('/')) out += '/';
+    out += rest;
+  }
+  if (out.empty() || out.front() != '/') out.insert(out.begin(), '/');
+  return out + std::string(query);
+}
 
 std::string_view to_string(BuildProblem p) {
   switch (p) {
@@ -97,7 +141,7 @@ ForwardedRequest build_forwarded_request(const ClientRequest& client, const Forw
   const bool strip_protocol = has_source(context.token_sources, TokenSource::Kind::protocol);
   bh::request<bh::string_body> out;
   out.method_string(in.method_string());
-  out.target(target_without_tokens(in.target(), context.token_sources));
+  out.target(rewrite_target(target_without_tokens(in.target(), context.token_sources), context.rewrite));
   out.version(in.version());
   std::string forwarded_for;  // a trusted proxy's X-Forwarded-For, to append to
   std::string protocols;      // every Sec-WebSocket-Protocol line, joined
@@ -116,6 +160,8 @@ ForwardedRequest build_forwarded_request(const ClientRequest& client, const Forw
     }
     if (contains(connection_named, folded) && !protected_from_connection(folded)) continue;
     if (is_header_token_source(context.token_sources, name)) continue;
+    // Removed, or replaced below; a rule never reaches a field the gateway owns.
+    if (rule_names(context.request_headers, name) && !is_gateway_owned_request_field(name)) continue;
     if (it->name() == bh::field::host && host.empty()) host = value;
     if (it->name() == bh::field::cookie && strip_cookies) {
       std::string kept = cookies_without_tokens(value, context.token_sources);
@@ -136,6 +182,11 @@ ForwardedRequest build_forwarded_request(const ClientRequest& client, const Forw
     if (!offer.offer.empty()) out.insert(bh::field::sec_websocket_protocol, offer.offer);
   }
 
+  // The operator's fields go in before the gateway's own, which would replace a same-named one
+  // (configuration refuses those names; this order holds even without that check).
+  if (context.request_headers)
+    for (const auto& [name, value] : context.request_headers->set)
+      if (!is_gateway_owned_request_field(name)) out.insert(name, value);
   if (context.upgrade) {
     out.set(bh::field::connection, "Upgrade");
     out.set(bh::field::upgrade, "websocket");

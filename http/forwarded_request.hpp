@@ -2,6 +2,7 @@
 // validated one, never the client's patched in place. Socket-free; unit-tested and fuzzed.
 #pragma once
 
+#include "http/header_rules.hpp"
 #include "http/token_source.hpp"
 
 #include <boost/beast/http/message.hpp>
@@ -23,6 +24,17 @@ struct ClientRequest {
   std::size_t head_fields;
 };
 
+// The route's path rewrite: the matched `prefix` of the path becomes `replacement` (strip_prefix:
+// "/"); an empty replacement leaves the target alone.
+struct PathRewrite {
+  std::string_view prefix;
+  std::string_view replacement;
+};
+
+// `target` (origin-form, query kept) with the rewrite applied: one '/' where the two parts meet,
+// "/" at least. E.g. /app1 -> /: /app1/socket.io/?EIO=4 -> /socket.io/?EIO=4, /app1 -> /.
+std::string rewrite_target(std::string_view target, const PathRewrite& rewrite);
+
 struct ForwardContext {
   std::string_view peer_address;    // who connected to the gateway
   std::string_view client_address;  // who the client is (peer, or through trusted proxies' XFF)
@@ -33,6 +45,8 @@ struct ForwardContext {
   // Headers the gateway writes from verified claims, with their values; a client's own copies,
   // under any spelling a backend folds together, never pass.
   std::vector<std::pair<std::string, std::string>> claim_fields;
+  PathRewrite rewrite;                      // the route's, applied after the tokens are cut
+  const HeaderRules* request_headers = nullptr;  // the route's; never touches a gateway-owned field
 };
 
 enum class BuildProblem {
@@ -53,6 +67,13 @@ inline constexpr std::string_view owned_fields[] = {"X-Forwarded-For", "X-Forwar
                                                      "X-Forwarded-Host", "X-Real-IP", "Forwarded"};
 
 ForwardedRequest build_forwarded_request(const ClientRequest& client, const ForwardContext& context);
+
+// Fields an operator's request rule may not set or remove: the gateway writes them (forwarding
+// fields, the handshake's, the framing) or they belong to one connection.
+bool is_gateway_owned_request_field(std::string_view name);
+// The same for a response rule: framing, hop-by-hop, the handshake's answer and Set-Cookie (the
+// affinity cookie's).
+bool is_gateway_owned_response_field(std::string_view name);
 
 // A backend's response on its way to the client: fields Connection names and the hop-by-hop set
 // removed, the upgrade fields put back on a 101.

@@ -92,6 +92,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   context.token_sources = token_from;
   const std::string claim = req.body();  // any bytes a signed claim could hold
   context.claim_fields = {{"X-User-Id", claim}};
+  // A route's rules, hostile to themselves: they name owned fields, which must still not win.
+  static const wh::HeaderRules rules{{{"X-Env", "prod"}, {"X-Forwarded-For", "1.1.1.1"}, {"X-User-Id", "rule"}},
+                                     {"Cookie", "X-Debug", "Host"}};
+  context.request_headers = &rules;
+  static constexpr std::string_view route_paths[] = {"/", "/chat", "/echo/deep"};  // the table's
+  context.rewrite = {route_paths[*route], (size & 2) != 0 ? "/" : "/v2/"};
   const auto forwarded = wh::build_forwarded_request({req, head_fields}, context);
   if (forwarded.problem != wh::BuildProblem::none) {
     if (wh::is_field_value(claim)) std::abort();  // refused only for a bad claim
@@ -115,6 +121,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     if (name == "x-user-id" && (++owned[name] > 1 || f.value() != claim)) std::abort();
   }
   if (owned["x-user-id"] != 1) std::abort();
+  if (out.count("X-Env") != 1 || out["X-Env"] != "prod" || out.count("X-Debug") != 0 || out.count("Cookie") != 0)
+    std::abort();
+  if (!std::string_view(out.target()).starts_with(context.rewrite.replacement)) std::abort();
+  const auto out_target = wh::normalize_target(out.target(), problem);
+  if (!out_target) std::abort();  // the rewritten target is one a backend can parse
   if (wh::find_token(out, token_from)) std::abort();  // no source still carries a token
   return 0;
 }

@@ -603,3 +603,57 @@ routes:
 
 }  // namespace
 }  // namespace wsgate::config
+
+namespace wsgate::config {
+namespace {
+
+TEST(ConfigRoutes, RewriteAndHeaderRules) {
+  auto r = load_config_text(R"(listeners: [ { bind: "127.0.0.1:1" } ]
+routes:
+  - name: app1
+    match: { path_prefix: /app1 }
+    rewrite: { strip_prefix: true }
+    request_headers: { set: { X-Env: prod }, remove: [ X-Debug ] }
+    response_headers: { set: { Strict-Transport-Security: "max-age=31536000" } }
+    backends: [ "ws://127.0.0.1:1" ]
+  - { match: { path_prefix: /v1 }, rewrite: { replace_prefix: /v2 }, backends: [ "ws://127.0.0.1:1" ] }
+)", "gw.yaml", "/tmp", no_env());
+  ASSERT_TRUE(r.errors.empty()) << r.errors.front();
+  const auto& app1 = r.config->routes[0];
+  EXPECT_EQ(app1.rewrite_to, "/");
+  EXPECT_EQ(app1.request_headers.set, (std::vector<std::pair<std::string, std::string>>{{"X-Env", "prod"}}));
+  EXPECT_EQ(app1.request_headers.remove, std::vector<std::string>{"X-Debug"});
+  EXPECT_EQ(app1.response_headers[0].first, "Strict-Transport-Security");
+  EXPECT_EQ(r.config->routes[1].rewrite_to, "/v2");
+}
+
+TEST(ConfigRoutes, RuleMistakesEachWithTheirPlace) {
+  auto r = load_config_text(R"(listeners: [ { bind: "127.0.0.1:1" } ]
+auth:
+  providers:
+    - { name: p, algorithms: [ HS256 ], keys: [ { secret_file: /dev/null } ], forward_claims: { sub: X-User-Id } }
+routes:
+  - match: { path_prefix: /a }
+    auth: p
+    rewrite: { strip_prefix: true, replace_prefix: /b }
+    request_headers: { set: { X-Forwarded-For: 1.2.3.4, x_user_id: me, "Bad Name": 1 }, remove: [ Host ] }
+    response_headers: { set: { Set-Cookie: "a=b" } }
+    backends: [ "ws://127.0.0.1:1" ]
+  - { match: { path_prefix: /c }, rewrite: { replace_prefix: "/../etc" }, backends: [ "ws://127.0.0.1:1" ] }
+  - { match: { path_prefix: /d }, rewrite: { replace_prefix: "x" }, backends: [ "ws://127.0.0.1:1" ] }
+)", "gw.yaml", "/tmp", no_env());
+  const std::vector<std::string> expected{
+      "gw.yaml:8:14: routes[0].rewrite: strip_prefix or replace_prefix, not both",
+      "gw.yaml:9:72: routes[0].request_headers.set.Bad Name: must be a header name",
+      "gw.yaml:9:48: routes[0].request_headers.set.X-Forwarded-For: is written by the gateway itself and cannot be set",
+      "gw.yaml:9:68: routes[0].request_headers.set.x_user_id: is written by the gateway itself and cannot be set",
+      "gw.yaml:9:99: routes[0].request_headers.remove[0]: is written by the gateway itself and cannot be removed",
+      "gw.yaml:10:44: routes[0].response_headers.set.Set-Cookie: is written by the gateway itself and cannot be set",
+      "gw.yaml:12:62: routes[1].rewrite.replace_prefix: must be a plain path (no query, dot segments or bad escapes)",
+      "gw.yaml:13:62: routes[2].rewrite.replace_prefix: must start with /",
+  };
+  EXPECT_EQ(r.errors, expected);
+}
+
+}  // namespace
+}  // namespace wsgate::config

@@ -213,5 +213,60 @@ TEST(ForwardedRequest, TheGatewaysCookieReplacesABackendsOfTheSameName) {
                                                "wsg_aff=signed; Path=/; HttpOnly"}));
 }
 
+TEST(RewriteTarget, StripAndReplaceAPrefix) {
+  const PathRewrite strip{"/app1", "/"};
+  EXPECT_EQ(rewrite_target("/app1/socket.io/?EIO=4&transport=polling", strip), "/socket.io/?EIO=4&transport=polling");
+  EXPECT_EQ(rewrite_target("/app1", strip), "/");
+  EXPECT_EQ(rewrite_target("/app1?x=1", strip), "/?x=1");
+  EXPECT_EQ(rewrite_target("/app1/", strip), "/");
+  const PathRewrite replace{"/app1/", "/v2/"};
+  EXPECT_EQ(rewrite_target("/app1/rooms/7", replace), "/v2/rooms/7");
+  EXPECT_EQ(rewrite_target("/app1/", replace), "/v2/");
+  const PathRewrite no_slash{"/app1", "/v2"};
+  EXPECT_EQ(rewrite_target("/app1/rooms", no_slash), "/v2/rooms");
+  EXPECT_EQ(rewrite_target("/app1", no_slash), "/v2");
+  // A string prefix may end mid-segment: the rest still starts a segment of its own.
+  EXPECT_EQ(rewrite_target("/app1X/y", no_slash), "/v2/X/y");
+  EXPECT_EQ(rewrite_target("/app1/x", {"/app1", ""}), "/app1/x") << "no rewrite";
+}
+
+// The Socket.IO case: the forwarded target is rewritten after the token is cut from it.
+TEST(ForwardedRequest, RewriteAppliesToTheTargetWithoutTokens) {
+  auto c = context(false);
+  c.rewrite = {"/app1", "/"};
+  auto req = forward("GET /app1/socket.io/?EIO=4&access_token=secret&t=1 HTTP/1.1\r\nHost: h\r\n\r\n", c);
+  EXPECT_EQ(req.target(), "/socket.io/?EIO=4&t=1");
+}
+
+TEST(ForwardedRequest, HeaderRulesSetAndRemoveUnderEverySpelling) {
+  HeaderRules rules;
+  rules.set = {{"X-Env", "prod"}, {"X-Forwarded-For", "1.2.3.4"}, {"Host", "evil"}};
+  rules.remove = {"X-Debug"};
+  auto c = context();
+  c.request_headers = &rules;
+  auto req = forward(kUpgrade + "X-Env: client\r\nx_env: client2\r\nX-Debug: 1\r\nX_DEBUG: 2\r\nX-Other: kept\r\n\r\n", c);
+  EXPECT_EQ(req.count("X-Env"), 1u);
+  EXPECT_EQ(req["X-Env"], "prod");
+  EXPECT_EQ(req.count("x_env"), 0u) << "a client's other spelling is replaced too";
+  EXPECT_EQ(req.count("X-Debug") + req.count("X_DEBUG"), 0u);
+  EXPECT_EQ(req["X-Other"], "kept");
+  // A rule naming a gateway-owned field (which configuration refuses) still cannot win.
+  EXPECT_EQ(req["X-Forwarded-For"], "10.1.2.3");
+  EXPECT_EQ(req.count(bh::field::host), 1u);
+  EXPECT_EQ(req[bh::field::host], "chat.example.com");
+}
+
+TEST(ForwardedRequest, OwnedFieldsForRules) {
+  for (auto name : {"X-Forwarded-For", "x_forwarded_proto", "Forwarded", "X-Real-IP", "Host", "Connection", "Upgrade",
+                    "Content-Length", "Transfer-Encoding", "Sec-WebSocket-Key", "sec-websocket-protocol", "Keep-Alive",
+                    "TE", "Expect"})
+    EXPECT_TRUE(is_gateway_owned_request_field(name)) << name;
+  for (auto name : {"X-Env", "Authorization", "Cookie", "User-Agent"}) EXPECT_FALSE(is_gateway_owned_request_field(name)) << name;
+  for (auto name : {"Set-Cookie", "Connection", "Upgrade", "Sec-WebSocket-Accept", "Content-Length", "Transfer-Encoding"})
+    EXPECT_TRUE(is_gateway_owned_response_field(name)) << name;
+  for (auto name : {"Strict-Transport-Security", "Access-Control-Allow-Origin", "Cache-Control"})
+    EXPECT_FALSE(is_gateway_owned_response_field(name)) << name;
+}
+
 }  // namespace
 }  // namespace wsgate::http

@@ -1,22 +1,46 @@
-// Route matching through the real binary: an exact path before every prefix, prefixes that match
-// whole segments unless they ask for string matching; what the backend sees is the path as sent.
+// Routes through the real binary: an exact path before every prefix, prefixes that match whole
+// segments unless they ask for string matching, path rewrites (a Socket.IO app published under a
+// prefix of the gateway's), and an operator's header rules towards the backend and back.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import http from 'node:http';
+import { Server } from 'socket.io';
+import { io as connectClient } from 'socket.io-client';
 import { startBackend, startGateway, open, connect, routeYaml } from './lib.mjs';
 
-let a, b, c, gw;
+let a, b, c, gw, httpServer, ioServer;
+const socketIoRequests = [];  // the paths the Socket.IO app was asked for
 
 before(async () => {
   [a, b, c] = await Promise.all([startBackend('a'), startBackend('b'), startBackend('c')]);
+  // A Socket.IO app that serves /socket.io/ only, as it would alone on its own port.
+  httpServer = http.createServer();
+  ioServer = new Server(httpServer);
+  // After the Server: engine.io takes over the listeners there before it.
+  httpServer.prependListener('request', (req) => socketIoRequests.push(req.url));
+  httpServer.prependListener('upgrade', (req) => socketIoRequests.push(req.url));
+  ioServer.on('connection', (socket) => {
+    socket.on('echo', (msg, ack) => ack({ echoed: msg, transport: socket.conn.transport.name }));
+  });
+  const ioPort = await new Promise((r) => httpServer.listen(0, '127.0.0.1', () => r(httpServer.address().port)));
   gw = await startGateway(routeYaml(`
   - { name: exact, match: { path_exact: /echo/status }, backends: [ "${a.url}" ] }
   - { name: echo, match: { path_prefix: /echo }, backends: [ "${b.url}" ] }
-  - { name: loose, match: { path_prefix: /str, prefix_match: string }, backends: [ "${c.url}" ] }`));
+  - { name: loose, match: { path_prefix: /str, prefix_match: string }, backends: [ "${c.url}" ] }
+  - { name: app1, match: { path_prefix: /app1 }, rewrite: { strip_prefix: true }, backends: [ "ws://127.0.0.1:${ioPort}" ] }
+  - name: v1
+    match: { path_prefix: /v1 }
+    rewrite: { replace_prefix: /internal/v2 }
+    request_headers: { set: { X-Env: prod }, remove: [ X-Debug ] }
+    response_headers: { set: { Strict-Transport-Security: "max-age=600", Access-Control-Allow-Origin: "https://app.example" } }
+    backends: [ "${a.url}" ]`));
 });
 
 after(async () => {
   await gw?.stop();
   await Promise.all([a?.kill(), b?.kill(), c?.kill()]);
+  ioServer?.close();
+  httpServer?.close();
 });
 
 async function whoami(pathname) {
@@ -59,5 +83,52 @@ test('the admin API shows how each route matches', async () => {
     { host: '', path_exact: '/echo/status' },
     { host: '', path_prefix: '/echo', prefix_match: 'segment' },
     { host: '', path_prefix: '/str', prefix_match: 'string' },
+    { host: '', path_prefix: '/app1', prefix_match: 'segment' },
+    { host: '', path_prefix: '/v1', prefix_match: 'segment' },
   ]);
+});
+
+test('a Socket.IO app published under /app1 with strip_prefix: polling, then the upgrade', async () => {
+  const client = connectClient(`http://127.0.0.1:${gw.ports.public}`, { path: '/app1/socket.io/', reconnection: false });
+  try {
+    await new Promise((resolve, reject) => { client.on('connect', resolve); client.on('connect_error', reject); });
+    const upgraded = await new Promise((resolve) => {
+      if (client.io.engine.transport.name === 'websocket') resolve('websocket');
+      client.io.engine.once('upgrade', (t) => resolve(t.name));
+    });
+    assert.equal(upgraded, 'websocket');
+    const reply = await client.timeout(3000).emitWithAck('echo', { n: 7 });
+    assert.deepEqual(reply, { echoed: { n: 7 }, transport: 'websocket' });
+  } finally {
+    client.close();
+  }
+  assert.ok(socketIoRequests.some((u) => /^\/socket\.io\/\?.*transport=polling/.test(u)), socketIoRequests.join('\n'));
+  assert.ok(socketIoRequests.some((u) => /^\/socket\.io\/\?.*transport=websocket/.test(u)), socketIoRequests.join('\n'));
+  assert.ok(socketIoRequests.every((u) => u.startsWith('/socket.io/')), 'the app never sees /app1');
+});
+
+test('replace_prefix and header rules: the backend sees the new path and the operator\'s fields', async () => {
+  const res = await fetch(`http://127.0.0.1:${gw.ports.public}/v1/rooms/7?x=1`,
+                          { headers: { 'x-env': 'client', 'x-debug': 'yes', 'x-other': 'kept' } });
+  assert.equal(res.status, 200);
+  assert.equal(res.headers.get('strict-transport-security'), 'max-age=600');
+  assert.equal(res.headers.get('access-control-allow-origin'), 'https://app.example');
+  const seen = await res.json();
+  assert.equal(seen.url, '/internal/v2/rooms/7?x=1');
+  assert.equal(seen.headers['x-env'], 'prod');
+  assert.equal(seen.headers['x-debug'], undefined);
+  assert.equal(seen.headers['x-other'], 'kept');
+  assert.equal(seen.headers['x-forwarded-for'], '127.0.0.1');
+
+  // The same on an upgrade: its 101 carries the response fields, the backend the request's.
+  const ws = connect(gw.url('public', '/v1'), { headers: { 'x-debug': '1' } });
+  const upgrade = new Promise((resolve) => ws.on('upgrade', (r) => resolve(r.headers)));
+  await ws.opened;
+  assert.equal((await upgrade)['strict-transport-security'], 'max-age=600');
+  ws.send('headers');
+  const view = JSON.parse((await ws.next()).data.toString());
+  assert.equal(view.url, '/internal/v2');
+  assert.equal(view.headers['x-env'], 'prod');
+  assert.equal(view.headers['x-debug'], undefined);
+  ws.close();
 });
