@@ -248,7 +248,7 @@ AdminResponse AdminApi::routes() const {
         {"match", match_json(c)},
         {"backends", std::move(backends)},
         {"hash_key", key_sources(c.hash_key)},
-        {"hash_algorithm", c.hash_algorithm},
+        {"balance", c.balance}, {"hash_algorithm", c.hash_algorithm},
         {"balance_factor", c.balance_factor},
         {"affinity_ttl_ms", ms(c.affinity_ttl)},
         {"affinity_cookie", c.affinity_cookie ? json::value(c.affinity_cookie->name) : json::value(nullptr)},
@@ -363,7 +363,7 @@ AdminResponse AdminApi::config() const {
                                          {"remove", json::array(r.request_headers.remove.begin(), r.request_headers.remove.end())}}},
         {"response_headers", json::object{{"set", fields_json(r.response_headers)}}},
         {"backends", std::move(backends)},
-        {"hash_algorithm", r.hash_algorithm}, {"hash_key", key_sources(r.hash_key)},
+        {"balance", r.balance}, {"hash_algorithm", r.hash_algorithm}, {"hash_key", key_sources(r.hash_key)},
         {"balance_factor", r.balance_factor}, {"affinity_ttl_ms", ms(r.affinity_ttl)},
         {"affinity_max_entries", r.affinity_max_entries},
         {"affinity_cookie", r.affinity_cookie

@@ -692,6 +692,9 @@ void read_affinity_cookie(Reader& r, const YAML::Node& node, const std::string& 
 
 void read_route_balancing(Reader& r, const YAML::Node& item, const std::string& path, Route& route) {
   r.read_choice(item, "hash_algorithm", path, route.hash_algorithm, {"ring", "maglev"});
+  r.read_choice(item, "balance", path, route.balance, {"hash", "least_sessions", "round_robin"});
+  if (route.balance != "hash" && item["balance_factor"])
+    r.error(item["balance_factor"], path + ".balance_factor", "bounds hashing only (balance: hash)");
   if (item["hash_key"]) read_key_sources(r, item["hash_key"], path + ".hash_key", route.auth, route.hash_key);
   if (auto f = item["balance_factor"]) {
     auto v = r.scalar(f, path + ".balance_factor");
@@ -741,7 +744,7 @@ void read_routes(Reader& r, const YAML::Node& node, std::vector<Route>& out,
     r.check_keys(item, path,
                  {"name", "match", "backends", "backend_ca_file", "connect_timeout",
                   "response_timeout", "limits", "allowed_origins", "auth", "require_claims",
-                  "close_at_expiry", "hash_algorithm", "hash_key", "balance_factor",
+                  "close_at_expiry", "hash_algorithm", "hash_key", "balance", "balance_factor",
                   "health_check", "backend_drain_timeout", "rate_limit", "passive_eject_time",
                   "affinity_ttl", "affinity_max_entries", "affinity_cookie", "rewrite",
                   "request_headers", "response_headers"});

@@ -221,6 +221,9 @@ struct Route {
   // (a lookup table; flatter balance, a little collateral movement).
   std::string hash_algorithm = "ring";
   std::vector<HashKeySource> hash_key = {{HashKeySource::Kind::ip, ""}};
+  // hash (the key's backend, sticky), least_sessions (fewest live sessions per weight; HAProxy's
+  // leastconn, its advice for WebSockets) or round_robin. Hash keeps Socket.IO polling on one worker.
+  std::string balance = "hash";
   double balance_factor = 0;  // bounded loads: none above this x average sessions; 0 = unbounded
   // A key's requests and sessions follow the backend it was last sent to while that backend is
   // available, until this long after the last of them ended; 0s: no affinity table.

@@ -152,6 +152,9 @@ std::shared_ptr<const Runtime> Runtime::build(config::Config cfg, std::vector<st
     pc.algorithm = route.hash_algorithm == "maglev" ? routing::HashAlgorithm::maglev
                                                     : routing::HashAlgorithm::ring;
     pc.balance_factor = route.balance_factor;
+    pc.balance = route.balance == "least_sessions" ? routing::Balance::least_sessions
+                 : route.balance == "round_robin"  ? routing::Balance::round_robin
+                                                   : routing::Balance::hash;
     pc.passive_eject_time = route.passive_eject_time;
     pc.check_passes = route.health_check ? route.health_check->healthy_threshold : 0;
     std::vector<std::shared_ptr<routing::BackendState>> states;

@@ -15,6 +15,7 @@ BackendPicker::BackendPicker(PickerConfig config, std::vector<std::shared_ptr<Ba
     : config_(std::move(config)), states_(std::move(states)) {
   if (config_.algorithm == HashAlgorithm::maglev) maglev_.emplace(config_.backends);
   else ring_.emplace(config_.backends);
+  for (const auto& b : config_.backends) total_weight_ += b.weight;
   if (states_.size() != config_.backends.size()) {
     states_.clear();
     for (std::size_t i = 0; i < config_.backends.size(); ++i)
@@ -80,6 +81,26 @@ std::optional<Pick> BackendPicker::pick(std::uint64_t key, const std::vector<boo
   if (preferred && *preferred < n && untried(*preferred) && usable(*preferred, now))
     return charged(*preferred);
   std::optional<std::size_t> first_available, first_untried;
+  if (config_.balance == Balance::least_sessions) {
+    // Charged, then checked against loads read after the charge (as bounded loads are): a pick
+    // that two threads made at once for the same emptiest backend is redone by the one that lost,
+    // so sessions stay within one of each other per unit of weight.
+    for (int attempt = 0; attempt < 8; ++attempt) {
+      const auto order = spread_order(key, now);
+      const auto it = std::find_if(order.begin(), order.end(), [&](std::size_t b) { return untried(b); });
+      if (it == order.end()) break;
+      Pick pick = charged(*it);
+      if (!lighter_exists(*it, now, untried)) return pick;
+    }
+  }
+  if (config_.balance != Balance::hash) {
+    // Usable backends first, in the balance's order; then, as with hashing, an untried one.
+    for (const std::size_t b : spread_order(key, now))
+      if (untried(b) && usable(b, now)) return charged(b);
+    for (const std::size_t b : hash_order(key))
+      if (untried(b) && states_[b]->mode() == BackendState::Mode::enabled) return charged(b);
+    return std::nullopt;
+  }
   for (const std::size_t b : hash_order(key)) {
     // Drained or disabled by the operator: not even a last resort.
     if (!untried(b) || states_[b]->mode() != BackendState::Mode::enabled) continue;
@@ -97,6 +118,45 @@ std::optional<Pick> BackendPicker::pick(std::uint64_t key, const std::vector<boo
 Pick BackendPicker::charged(std::size_t b) const {
   states_[b]->charge();
   return Pick{b, BackendCharge(states_[b])};
+}
+
+// Whether a usable backend other than `b` had fewer sessions per weight than `b` before this
+// pick's charge.
+template <class Untried>
+bool BackendPicker::lighter_exists(std::size_t b, Clock::time_point now, const Untried& untried) const {
+  const double mine = static_cast<double>(std::max<std::int64_t>(0, states_[b]->load() - 1));
+  for (std::size_t x = 0; x < states_.size(); ++x) {
+    if (x == b || !untried(x) || !usable(x, now)) continue;
+    const double theirs = static_cast<double>(std::max<std::int64_t>(0, states_[x]->load()));
+    if (theirs * config_.backends[b].weight < mine * config_.backends[x].weight) return true;
+  }
+  return false;
+}
+
+std::vector<std::size_t> BackendPicker::spread_order(std::uint64_t key, Clock::time_point now) const {
+  const std::size_t n = config_.backends.size();
+  std::vector<std::size_t> order;
+  if (n == 0 || total_weight_ == 0) return order;
+  if (config_.balance == Balance::round_robin) {
+    // Turn t goes to the backend whose cumulative weight passes t mod the total, then on in list
+    // order past unusable ones: each backend gets weight of every total_weight turns.
+    std::uint64_t t = turn_.fetch_add(1, std::memory_order_relaxed) % total_weight_;
+    std::size_t first = 0;
+    while (t >= config_.backends[first].weight) t -= config_.backends[first++].weight;
+    for (std::size_t i = 0; i < n; ++i) order.push_back((first + i) % n);
+    return order;
+  }
+  // least_sessions: load per unit of weight, compared exactly (a * wb < b * wa), hash order kept
+  // among equals so that instances seeing the same loads choose alike.
+  order = hash_order(key);
+  std::erase_if(order, [&](std::size_t b) { return !usable(b, now); });
+  std::vector<std::int64_t> load(n);
+  for (const std::size_t b : order) load[b] = std::max<std::int64_t>(0, states_[b]->load());
+  std::stable_sort(order.begin(), order.end(), [&](std::size_t x, std::size_t y) {
+    return static_cast<double>(load[x]) * config_.backends[y].weight <
+           static_cast<double>(load[y]) * config_.backends[x].weight;
+  });
+  return order;
 }
 
 std::vector<std::size_t> BackendPicker::pick_order(std::uint64_t key, Clock::time_point now) const {

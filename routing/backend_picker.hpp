@@ -1,12 +1,13 @@
 // Which backend of a route a client goes to: its key's place by consistent hashing (ring or
-// Maglev), skipping backends that are unhealthy or, with bounded loads, over their share, unless
-// affinity names one; the pick is charged to the backend at once so concurrent picks see it.
+// Maglev, with bounded loads), the fewest live sessions, or the next in turn; unhealthy backends
+// skipped, affinity first; the pick is charged to the backend at once so concurrent picks see it.
 #pragma once
 
 #include "routing/backend_state.hpp"
 #include "routing/hash_ring.hpp"
 #include "routing/maglev_table.hpp"
 
+#include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -18,8 +19,15 @@ namespace wsgate::routing {
 
 enum class HashAlgorithm { ring, maglev };
 
+enum class Balance {
+  hash,            // the key's place in hash order (sticky; every instance agrees)
+  least_sessions,  // the fewest live sessions per unit of weight; ties broken in the key's hash order
+  round_robin,     // each backend in turn, as often as its weight says
+};
+
 struct PickerConfig {
   HashAlgorithm algorithm = HashAlgorithm::ring;
+  Balance balance = Balance::hash;
   std::vector<WeightedBackend> backends;
   // Bounded loads (Mirrokni et al.; HAProxy's hash-balance-factor): no backend is given a session
   // while it holds balance_factor x the average or more; 0 turns the bound off.
@@ -79,11 +87,17 @@ class BackendPicker {
   std::optional<BackendCharge> charge_within_bound(std::size_t b, Clock::time_point now) const;
   double bound(std::size_t b, std::int64_t total, double live_weight) const;
   Pick charged(std::size_t b) const;  // charged whatever its load
+  template <class Untried>
+  bool lighter_exists(std::size_t b, Clock::time_point now, const Untried& untried) const;
+  // The candidates of a least_sessions or round_robin pick, in the order they are tried.
+  std::vector<std::size_t> spread_order(std::uint64_t key, Clock::time_point now) const;
 
   PickerConfig config_;
   std::optional<HashRing> ring_;
   std::optional<MaglevTable> maglev_;
   std::vector<std::shared_ptr<BackendState>> states_;
+  std::uint64_t total_weight_ = 0;
+  mutable std::atomic<std::uint64_t> turn_{0};  // round_robin: picks made so far
 };
 
 }  // namespace wsgate::routing

@@ -8,11 +8,12 @@ import { Server } from 'socket.io';
 import { io as connectClient } from 'socket.io-client';
 import { startBackend, startGateway, open, connect, routeYaml } from './lib.mjs';
 
-let a, b, c, gw, httpServer, ioServer;
+let a, b, c, gw, httpServer, ioServer, spread;
 const socketIoRequests = [];  // the paths the Socket.IO app was asked for
 
 before(async () => {
   [a, b, c] = await Promise.all([startBackend('a'), startBackend('b'), startBackend('c')]);
+  spread = await Promise.all(['s1', 's2', 's3'].map((n) => startBackend(n)));
   // A Socket.IO app that serves /socket.io/ only, as it would alone on its own port.
   httpServer = http.createServer();
   ioServer = new Server(httpServer);
@@ -28,6 +29,8 @@ before(async () => {
   - { name: echo, match: { path_prefix: /echo }, backends: [ "${b.url}" ] }
   - { name: loose, match: { path_prefix: /str, prefix_match: string }, backends: [ "${c.url}" ] }
   - { name: app1, match: { path_prefix: /app1 }, rewrite: { strip_prefix: true }, backends: [ "ws://127.0.0.1:${ioPort}" ] }
+  - { name: least, match: { path_prefix: /least }, balance: least_sessions, backends: [ ${spread.map((s) => `"${s.url}"`).join(', ')} ] }
+  - { name: turns, match: { path_prefix: /turns }, balance: round_robin, backends: [ ${spread.map((s) => `"${s.url}"`).join(', ')} ] }
   - name: v1
     match: { path_prefix: /v1 }
     rewrite: { replace_prefix: /internal/v2 }
@@ -38,7 +41,7 @@ before(async () => {
 
 after(async () => {
   await gw?.stop();
-  await Promise.all([a?.kill(), b?.kill(), c?.kill()]);
+  await Promise.all([a?.kill(), b?.kill(), c?.kill(), ...(spread ?? []).map((s) => s.kill())]);
   ioServer?.close();
   httpServer?.close();
 });
@@ -84,6 +87,8 @@ test('the admin API shows how each route matches', async () => {
     { host: '', path_prefix: '/echo', prefix_match: 'segment' },
     { host: '', path_prefix: '/str', prefix_match: 'string' },
     { host: '', path_prefix: '/app1', prefix_match: 'segment' },
+    { host: '', path_prefix: '/least', prefix_match: 'segment' },
+    { host: '', path_prefix: '/turns', prefix_match: 'segment' },
     { host: '', path_prefix: '/v1', prefix_match: 'segment' },
   ]);
 });
@@ -131,4 +136,40 @@ test('replace_prefix and header rules: the backend sees the new path and the ope
   assert.equal(view.headers['x-env'], 'prod');
   assert.equal(view.headers['x-debug'], undefined);
   ws.close();
+});
+
+// Every client from one address (one hash key): hashing would put all 200 on one backend.
+test('least_sessions spreads 200 sessions over three backends within one, opened ten at a time', async () => {
+  const sessions = [];
+  for (let i = 0; i < 20; i++) {
+    sessions.push(...await Promise.all(Array.from({ length: 10 }, () => open(gw.url('public', '/least')))));
+  }
+  const names = await Promise.all(sessions.map(async (ws) => { ws.send('whoami'); return (await ws.next()).data.toString(); }));
+  const counts = { s1: 0, s2: 0, s3: 0 };
+  for (const n of names) counts[n]++;
+  const values = Object.values(counts);
+  assert.ok(Math.max(...values) - Math.min(...values) <= 1, JSON.stringify(counts));
+  assert.equal(values.reduce((x, y) => x + y), 200);
+  // Twenty sessions of s2 end: the next nineteen all go to s2 (the twentieth may tie).
+  const ofS2 = sessions.filter((_, i) => names[i] === 's2').slice(0, 20);
+  await Promise.all(ofS2.map((ws) => { ws.close(1000); return ws.closed; }));
+  for (let i = 0; i < 100 && (await (await fetch(`http://127.0.0.1:${gw.ports.admin}/api/backends`)).json())
+    .find((x) => x.url === spread[1].url).load !== counts.s2 - 20; i++) await new Promise((r) => setTimeout(r, 50));
+  const next = [];
+  for (let i = 0; i < 19; i++) next.push(await open(gw.url('public', '/least')));
+  const nextNames = await Promise.all(next.map(async (ws) => { ws.send('whoami'); return (await ws.next()).data.toString(); }));
+  assert.deepEqual([...new Set(nextNames)], ['s2']);
+  await Promise.all([...sessions, ...next].map((ws) => { ws.close(1000); return ws.closed; }));
+});
+
+test('round_robin takes each backend in turn', async () => {
+  const names = [];
+  for (let i = 0; i < 9; i++) {
+    const res = await fetch(`http://127.0.0.1:${gw.ports.public}/turns/x`);
+    names.push((await res.json()).backend);
+  }
+  const counts = {};
+  for (const n of names) counts[n] = (counts[n] ?? 0) + 1;
+  assert.deepEqual(counts, { s1: 3, s2: 3, s3: 3 }, names.join(' '));
+  for (let i = 3; i < 9; i++) assert.equal(names[i], names[i - 3], 'the same cycle');
 });

@@ -255,5 +255,92 @@ TEST(BackendState, WithoutChecksAPassiveEjectionLastsItsTime) {
   EXPECT_TRUE(s.available(kNow + 3s));
 }
 
+PickerConfig spread(std::size_t n, Balance balance) {
+  PickerConfig c = config(n);
+  c.balance = balance;
+  return c;
+}
+
+// Sessions held: each pick's charge kept, as the relay keeps it.
+TEST(BackendPickerLeastSessions, SpreadsWithinOneAndFillsTheEmptiestFirst) {
+  BackendPicker p(spread(3, Balance::least_sessions));
+  std::vector<Pick> held;
+  for (auto k : keys(200)) {
+    auto pick = p.pick(k, {}, kNow);
+    ASSERT_TRUE(pick);
+    held.push_back(std::move(*pick));
+    std::int64_t lo = p.state(0).load(), hi = lo;
+    for (std::size_t b = 1; b < 3; ++b) {
+      lo = std::min(lo, p.state(b).load());
+      hi = std::max(hi, p.state(b).load());
+    }
+    ASSERT_LE(hi - lo, 1);
+  }
+  // Ten sessions end on backend 1: it has at least nine fewer than any other now, so the next
+  // nine go there whatever their keys (the tenth may tie).
+  int ended = 0;
+  for (auto& h : held)
+    if (h.backend == 1 && ended < 10) {
+      h.charge.release();
+      ++ended;
+    }
+  for (auto k : keys(9)) {
+    auto pick = p.pick(k + 1'000'000, {}, kNow);
+    ASSERT_TRUE(pick);
+    EXPECT_EQ(pick->backend, 1u);
+    held.push_back(std::move(*pick));
+  }
+}
+
+TEST(BackendPickerLeastSessions, WeightsAndHealthCount) {
+  PickerConfig c = spread(3, Balance::least_sessions);
+  c.backends[0].weight = 2;
+  BackendPicker p(c);
+  p.state(2).record_check(false, 1, 1);  // unhealthy: never chosen while others are usable
+  std::vector<BackendCharge> held;
+  for (auto k : keys(300)) held.push_back(std::move(p.pick(k, {}, kNow)->charge));
+  EXPECT_EQ(p.state(2).load(), 0);
+  EXPECT_EQ(p.state(0).load(), 200);
+  EXPECT_EQ(p.state(1).load(), 100);
+}
+
+TEST(BackendPickerLeastSessions, TiesFollowTheKeysHashOrderSoInstancesAgree) {
+  BackendPicker a(spread(4, Balance::least_sessions)), b(spread(4, Balance::least_sessions));
+  for (auto k : keys(500)) {
+    auto pa = a.pick(k, {}, kNow), pb = b.pick(k, {}, kNow);
+    EXPECT_EQ(pa->backend, a.home(k)) << "all idle: the key's own backend";
+    EXPECT_EQ(pa->backend, pb->backend);
+  }
+}
+
+TEST(BackendPickerRoundRobin, TurnsFollowWeightsAndSkipTheUnusable) {
+  PickerConfig c = spread(3, Balance::round_robin);
+  c.backends[1].weight = 2;
+  BackendPicker p(c);
+  std::map<std::size_t, int> count;
+  for (int i = 0; i < 400; ++i) ++count[p.pick(7, {}, kNow)->backend];
+  EXPECT_EQ(count, (std::map<std::size_t, int>{{0, 100}, {1, 200}, {2, 100}}));
+  p.report_failure(1, kNow);
+  count.clear();
+  for (int i = 0; i < 400; ++i) ++count[p.pick(7, {}, kNow)->backend];
+  EXPECT_EQ(count[1], 0);
+  EXPECT_EQ(count[0] + count[2], 400);
+}
+
+TEST(BackendPickerSpread, RetriesUntriedAndRespectsTheOperator) {
+  for (auto balance : {Balance::least_sessions, Balance::round_robin}) {
+    BackendPicker p(spread(3, balance));
+    p.state(0).set_mode(BackendState::Mode::draining);
+    std::vector<bool> tried(3);
+    std::vector<std::size_t> seen;
+    while (auto pick = p.pick(1, tried, kNow)) {
+      tried[pick->backend] = true;
+      seen.push_back(pick->backend);
+    }
+    std::sort(seen.begin(), seen.end());
+    EXPECT_EQ(seen, (std::vector<std::size_t>{1, 2})) << "a draining backend is never picked";
+  }
+}
+
 }  // namespace
 }  // namespace wsgate::routing
