@@ -125,13 +125,25 @@ class Reader {
   template <class Int>
   void read_size(const YAML::Node& map, std::string_view key, const std::string& path, Int& out,
                  std::uint64_t min, std::uint64_t max) {
+    read_number(map, key, path, out, min, max, true);
+  }
+  // A number of things (fields, sessions, threads): digits only, no unit.
+  template <class Int>
+  void read_count(const YAML::Node& map, std::string_view key, const std::string& path, Int& out,
+                  std::uint64_t min, std::uint64_t max) {
+    read_number(map, key, path, out, min, max, false);
+  }
+  template <class Int>
+  void read_number(const YAML::Node& map, std::string_view key, const std::string& path, Int& out,
+                   std::uint64_t min, std::uint64_t max, bool size) {
     auto node = map[std::string(key)];
     if (!node) return;
     auto v = scalar(node, join(path, key));
     if (!v) return;
-    auto n = parse_size(*v);
+    const bool digits = !v->empty() && std::all_of(v->begin(), v->end(), [](unsigned char c) { return std::isdigit(c); });
+    auto n = size || digits ? parse_size(*v) : std::nullopt;
     if (!n) {
-      error(node, join(path, key), "must be a size such as 512, 64KiB or 1MiB");
+      error(node, join(path, key), size ? "must be a size such as 512, 64KiB or 1MiB" : "must be a whole number such as 100");
     } else if (*n < min || *n > max) {
       error(node, join(path, key),
             "must be between " + std::to_string(min) + " and " + std::to_string(max));
@@ -218,7 +230,7 @@ void read_http(Reader& r, const YAML::Node& node, HttpLimits& http) {
                {"max_header_bytes", "max_headers", "header_timeout", "max_body",
                 "keepalive_timeout"});
   r.read_size(node, "max_header_bytes", "http", http.max_header_bytes, 1024, 1 << 20);
-  r.read_size(node, "max_headers", "http", http.max_headers, 8, 10'000);
+  r.read_count(node, "max_headers", "http", http.max_headers, 8, 10'000);
   r.read_duration(node, "header_timeout", "http", http.header_timeout);
   r.read_size(node, "max_body", "http", http.max_body, 0, 1ull << 32);
   r.read_duration(node, "keepalive_timeout", "http", http.keepalive_timeout);
@@ -381,6 +393,8 @@ void read_provider(Reader& r, const YAML::Node& item, const std::string& path, A
                    {"secret_file", "pem_file", "jwks_file", "jwks_url", "kid", "ca_file",
                     "refresh_interval", "min_refresh_interval", "fetch_timeout"});
       KeySource k;
+      k.located = r.located(keys[i].Mark(), kpath, "");
+      if (k.located.ends_with(": ")) k.located.resize(k.located.size() - 2);
       r.read_file_path(keys[i], "secret_file", kpath, k.secret_file, false);
       r.read_file_path(keys[i], "pem_file", kpath, k.pem_file, false);
       r.read_file_path(keys[i], "jwks_file", kpath, k.jwks_file, false);
@@ -560,8 +574,8 @@ void read_health_check(Reader& r, const YAML::Node& node, const std::string& pat
   if (!h.path.starts_with('/')) r.error(node["path"], path + ".path", "must start with /");
   r.read_duration(node, "interval", path, h.interval);
   r.read_duration(node, "timeout", path, h.timeout);
-  r.read_size(node, "healthy_threshold", path, h.healthy_threshold, 1, 100);
-  r.read_size(node, "unhealthy_threshold", path, h.unhealthy_threshold, 1, 100);
+  r.read_count(node, "healthy_threshold", path, h.healthy_threshold, 1, 100);
+  r.read_count(node, "unhealthy_threshold", path, h.unhealthy_threshold, 1, 100);
   if (h.interval.count() <= 0 || h.timeout.count() <= 0)
     r.error(node, path, "interval and timeout must be above 0");
 }
@@ -592,7 +606,7 @@ void read_rate(Reader& r, const YAML::Node& node, const std::string& path, RateS
   if (with_action) r.check_keys(node, path, {"rate", "per", "burst", "action"});
   else r.check_keys(node, path, {"rate", "per", "burst"});
   if (!node["rate"]) r.error(node, path + ".rate", "is required");
-  r.read_size(node, "rate", path, rate.rate, 1, max_rate);
+  r.read_size(node, "rate", path, rate.rate, 1, max_rate);  // bytes: a size; messages: a plain number
   r.read_duration(node, "per", path, rate.per);
   rate.burst = rate.rate;  // default: a window's worth at once
   r.read_size(node, "burst", path, rate.burst, 1, max_rate);
@@ -644,7 +658,7 @@ void read_rate_limits(Reader& r, const YAML::Node& node, const std::optional<Red
     // claim: keys are checked against each route that uses the policy.
     if (node[i]["key"]) read_key_sources(r, node[i]["key"], path + ".key", "any", p.key);
     if (node[i]["upgrades"]) read_rate(r, node[i]["upgrades"], path + ".upgrades", p.upgrades.emplace());
-    r.read_size(node[i], "max_sessions", path, p.max_sessions, 0, 1'000'000);
+    r.read_count(node[i], "max_sessions", path, p.max_sessions, 0, 1'000'000);
     const std::pair<const char*, std::optional<MessageLimitSpec>*> limits[] = {
         {"messages", &p.messages}, {"bytes", &p.bytes},
         {"backend_messages", &p.backend_messages}, {"backend_bytes", &p.backend_bytes}};
@@ -708,7 +722,7 @@ void read_route_balancing(Reader& r, const YAML::Node& item, const std::string& 
   r.read_duration(item, "backend_drain_timeout", path, route.backend_drain_timeout);
   r.read_duration(item, "passive_eject_time", path, route.passive_eject_time);
   r.read_duration(item, "affinity_ttl", path, route.affinity_ttl);
-  r.read_size(item, "affinity_max_entries", path, route.affinity_max_entries, 16, 100'000'000);
+  r.read_count(item, "affinity_max_entries", path, route.affinity_max_entries, 16, 100'000'000);
   if (auto c = item["affinity_cookie"]) read_affinity_cookie(r, c, path + ".affinity_cookie", route.affinity_cookie.emplace());
 }
 
@@ -791,7 +805,7 @@ void read_routes(Reader& r, const YAML::Node& node, std::vector<Route>& out,
         if (is_map) {
           r.check_keys(backends[j], bpath, {"url", "weight"});
           r.read_string(backends[j], "url", bpath, url);
-          r.read_size(backends[j], "weight", bpath, weight, 0, 1000);
+          r.read_count(backends[j], "weight", bpath, weight, 0, 1000);
         } else if (auto u = r.scalar(backends[j], bpath)) {
           url = *u;
         } else {
@@ -821,13 +835,19 @@ void read_routes(Reader& r, const YAML::Node& node, std::vector<Route>& out,
 }
 
 void read_root(Reader& r, const YAML::Node& root, Config& cfg) {
+  // An empty file (or one of comments only) is a null document, whose mark is 0:0 (-1:-1 in
+  // yaml-cpp's counting): say what it is, at its first line.
+  if (root.IsNull()) {
+    r.error(YAML::Mark(), "", "the file is empty: it needs at least listeners and routes");
+    return;
+  }
   if (!r.expect_map(root, "")) return;
   r.check_keys(root, "",
                {"threads", "log", "access_log", "listeners", "admin", "http", "drain", "drain_timeout", "auth",
                 "trusted_proxies", "rate_limits", "redis", "routes"});
   if (auto threads = root["threads"]) {
     std::uint64_t n = 0;
-    r.read_size(root, "threads", "", n, 0, 256);
+    r.read_count(root, "threads", "", n, 0, 256);
     cfg.threads = static_cast<unsigned>(n);
   }
   if (auto log = root["log"]) read_log(r, log, cfg.log);

@@ -119,6 +119,7 @@ struct KeySource {
   std::string jwks_file;    // JWKS document
   std::optional<JwksUrl> jwks_url;
   std::string kid;          // for secret_file and pem_file; JWKS keys carry their own
+  std::string located;      // "FILE:LINE:COL: auth.providers[i].keys[j]": a load error's place
 };
 
 using TokenSource = http::TokenSource;

@@ -36,4 +36,8 @@ void JwksRegistry::start_all(boost::asio::io_context& control) {
   }
 }
 
+void JwksRegistry::refresh_all() {
+  for (const auto& [url, source] : sources_) source->refresh_now();
+}
+
 }  // namespace wsgate::gateway

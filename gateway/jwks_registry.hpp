@@ -19,6 +19,8 @@ class JwksRegistry {
   // Starts every source not yet started and drops those only the registry still holds. Control
   // thread only, so a source is always destroyed there.
   void start_all(boost::asio::io_context& control);
+  // Every started source fetches now (a reload). Control thread only.
+  void refresh_all();
 
  private:
   std::map<std::string, std::shared_ptr<JwksSource>> sources_;

@@ -53,6 +53,12 @@ void JwksSource::refresh_soon(asio::any_io_executor executor, std::function<void
   });
 }
 
+void JwksSource::refresh_now() {
+  if (!control_ || in_flight_) return;  // not started (its start fetches), or a fetch under way
+  log::info("jwks_refresh_requested", {{"url", settings_.url}, {"reason", "reload"}});
+  fetch();
+}
+
 void JwksSource::schedule_next() {
   timer_->expires_at(schedule_.next_due());
   // Weak: the registry decides when a source is no longer wanted, not a pending timer.

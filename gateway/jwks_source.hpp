@@ -42,6 +42,9 @@ class JwksSource : public std::enable_shared_from_this<JwksSource> {
   // last one began less than min_refresh_interval ago. `done` runs on `executor` once the fetch is
   // over, or at once when none is allowed.
   void refresh_soon(boost::asio::any_io_executor executor, std::function<void()> done);
+  // A reload (SIGHUP) asks for the keys at once, whatever the schedule: a key the provider removed
+  // stops verifying now, not up to refresh_interval later. Control thread, after start().
+  void refresh_now();
 
  private:
   void schedule_next();

@@ -27,7 +27,23 @@ void usage(std::ostream& out) {
          "       wsgate --check-config FILE validate FILE, print every error as FILE:LINE:COL\n"
          "       wsgate token --secret-file F --sub SUBJECT [--ttl 1h] [--iss ISSUER] [--aud AUDIENCE]\n"
          "                    [--kid KID] [--claim NAME=VALUE]...   mint a development HS256 token\n"
-         "       wsgate --version\n";
+         "                    (F: the provider's secret_file, at least 32 bytes)\n"
+         "       wsgate --version\n"
+         "\n"
+         "signals:\n"
+         "  SIGHUP   reload FILE (routes, keys, certificates, limits); a bad file is refused, the old kept\n"
+         "  SIGTERM  drain: /readyz 503, accept for drain.delay, then 1001 to every session, exit by\n"
+         "           drain.timeout (SIGINT too)\n"
+         "  SIGUSR1  reopen the access log file (after logrotate moved it)\n"
+         "\n"
+         "admin listener (admin.bind; with admin.token_file, every path but /healthz and /readyz\n"
+         "needs Authorization: Bearer TOKEN):\n"
+         "  GET  /healthz, /readyz          liveness; readiness (503 while draining)\n"
+         "  GET  /metrics                   Prometheus text format\n"
+         "  GET  /                          status page\n"
+         "  GET  /api/routes, /api/backends, /api/config, /api/history\n"
+         "  GET  /api/sessions?route=&backend=&limit=     DELETE /api/sessions/ID?code=N\n"
+         "  POST /api/backends/ID/drain|disable|enable    PUT /api/log-level (debug|info|warn|error)\n";
 }
 
 // `wsgate token`: a development HS256 token signed with a secret file, printed on stdout.
@@ -65,6 +81,10 @@ int mint_token(int argc, char** argv) {
       return 2;
     }
   }
+  if (const auto* sub = claims.if_contains("sub"); !sub || (sub->is_string() && sub->as_string().empty())) {
+    std::cerr << "wsgate token: --sub SUBJECT is required (the token's subject, e.g. a user id)\n";
+    return 2;
+  }
   std::ifstream in(secret_file, std::ios::binary);
   if (secret_file.empty() || !in) {
     std::cerr << "wsgate token: cannot read --secret-file " << secret_file << "\n";
@@ -74,6 +94,11 @@ int mint_token(int argc, char** argv) {
   s << in.rdbuf();
   std::string secret = s.str();
   while (!secret.empty() && (secret.back() == '\n' || secret.back() == '\r')) secret.pop_back();
+  if (secret.size() < 32) {  // the gateway refuses such a secret: a token signed with it never verifies
+    std::cerr << "wsgate token: " << secret_file << " holds " << secret.size()
+              << " bytes; an HMAC secret needs at least 32 (e.g. openssl rand -hex 32)\n";
+    return 1;
+  }
   const auto now = std::chrono::duration_cast<std::chrono::seconds>(
                        std::chrono::system_clock::now().time_since_epoch()).count();
   claims["iat"] = now;

@@ -38,8 +38,10 @@ ProviderKeys load_keys(const config::AuthProvider& p, const std::string& where, 
     } else if (!k.secret_file.empty()) {
       std::string secret = read_file(k.secret_file);
       while (!secret.empty() && (secret.back() == '\n' || secret.back() == '\r')) secret.pop_back();
-      if (secret.size() < 32)  // RFC 7518 3.2: at least the hash size for HS256
-        errors.push_back(where + ": " + k.secret_file + ": HMAC secret shorter than 32 bytes");
+      // RFC 7518 3.2: at least the hash size. Read here, not at parse, since a reload re-reads it.
+      if (secret.size() < 32)
+        errors.push_back(k.located + ".secret_file: " + k.secret_file + " holds " + std::to_string(secret.size()) +
+                         " bytes; an HMAC secret needs at least 32 (e.g. openssl rand -hex 32)");
       keys.push_back(auth::VerificationKey::from_secret(std::move(secret), k.kid));
     } else if (!k.pem_file.empty()) {
       std::string error;

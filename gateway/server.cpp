@@ -215,6 +215,7 @@ void Server::reload() {
     log::error("access_log_failed", {{"error", e}});  // the previous sink is kept
   const auto previous = runtime_.load();
   start_background();    // before the store: a session must never meet a JWKS source not started
+  shared_.jwks.refresh_all();  // a reload re-reads every key: files above, JWKS URLs here
   next->apply_limits();
   runtime_.store(next);  // new sessions take it; live sessions keep the one they started with
   ++reloads_.succeeded;

@@ -627,6 +627,24 @@ routes:
   EXPECT_EQ(r.config->routes[1].rewrite_to, "/v2");
 }
 
+TEST(ConfigRoutes, BalanceChoicesAndTheirMistakes) {
+  auto r = load_config_text(R"(listeners: [ { bind: "127.0.0.1:1" } ]
+routes:
+  - { match: { path_prefix: /a }, balance: least_sessions, balance_factor: 1.25, backends: [ "ws://127.0.0.1:1" ] }
+  - { match: { path_prefix: /b }, balance: random, backends: [ "ws://127.0.0.1:1" ] }
+)", "gw.yaml", "/tmp", no_env());
+  const std::vector<std::string> expected{
+      "gw.yaml:3:76: routes[0].balance_factor: bounds hashing only (balance: hash)",
+      "gw.yaml:4:44: routes[1].balance: must be one of hash, least_sessions, round_robin",
+  };
+  EXPECT_EQ(r.errors, expected);
+  auto ok = load_config_text(R"(listeners: [ { bind: "127.0.0.1:1" } ]
+routes: [ { balance: round_robin, backends: [ "ws://127.0.0.1:1" ] } ]
+)", "gw.yaml", "/tmp", no_env());
+  ASSERT_TRUE(ok.errors.empty()) << ok.errors.front();
+  EXPECT_EQ(ok.config->routes[0].balance, "round_robin");
+}
+
 TEST(ConfigRoutes, RuleMistakesEachWithTheirPlace) {
   auto r = load_config_text(R"(listeners: [ { bind: "127.0.0.1:1" } ]
 auth:

@@ -126,3 +126,19 @@ test('a failing provider leaves the last good keys in use', async () => {
   await gw.waitLog(/jwks_refresh_failed .*JWKS must be an object/);
   assert.equal(await status(jwt(ecKey)), 101);
 });
+
+// A key the provider removed must stop verifying when the operator reloads, not up to
+// refresh_interval (an hour here) later, as keys from files do.
+test('SIGHUP fetches every JWKS URL at once: a key removed at the provider stops verifying', async () => {
+  await sleep(1100);
+  published = { status: 200, body: JSON.stringify({ keys: [rsaKey.jwk] }) };  // ec-2 withdrawn
+  assert.equal(await status(jwt(ecKey)), 101, 'still trusted: nothing told wsgate yet');
+  const updates = () => gw.logs.filter((l) => /jwks_updated /.test(l)).length;
+  const before = updates();
+  gw.proc.kill('SIGHUP');
+  await gw.waitLog(/jwks_refresh_requested .*reason=reload/);
+  for (let i = 0; i < 100 && updates() === before; i++) await sleep(20);
+  assert.equal(updates(), before + 1, 'one fetch, answered');
+  assert.equal(await status(jwt(ecKey)), 401);
+  assert.equal(await status(jwt(rsaKey)), 101);
+});

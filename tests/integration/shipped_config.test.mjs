@@ -39,6 +39,54 @@ test('--check-config prints every error as FILE:LINE:COL and exits 1', () => {
 test('--version and usage', () => {
   assert.match(execFileSync(wsgateBin, ['--version'], { encoding: 'utf8' }), /^wsgate \d+\.\d+\.\d+\n$/);
   assert.equal(spawnSync(wsgateBin, ['--bogus']).status, 2);
+  // --help names the signals and the admin endpoints an operator drives it with.
+  const help = execFileSync(wsgateBin, ['--help'], { encoding: 'utf8' });
+  for (const word of ['SIGHUP', 'SIGTERM', 'SIGUSR1', '/metrics', '/readyz', '/api/sessions', '/api/backends/ID/drain', '/api/log-level'])
+    assert.ok(help.includes(word), `--help mentions ${word}`);
+});
+
+test('wsgate token: --sub is required and a secret under 32 bytes is refused, as the gateway would', () => {
+  const dir = tempDir();
+  const good = path.join(dir, 'good.secret'), short = path.join(dir, 'short.secret');
+  writeFileSync(good, 'x'.repeat(32));
+  writeFileSync(short, 'x'.repeat(31));
+  const noSub = spawnSync(wsgateBin, ['token', '--secret-file', good], { encoding: 'utf8' });
+  assert.equal(noSub.status, 2);
+  assert.match(noSub.stderr, /--sub SUBJECT is required/);
+  assert.equal(noSub.stdout, '', 'no token printed');
+  const shortSecret = spawnSync(wsgateBin, ['token', '--secret-file', short, '--sub', 'a'], { encoding: 'utf8' });
+  assert.equal(shortSecret.status, 1);
+  assert.match(shortSecret.stderr, /holds 31 bytes; an HMAC secret needs at least 32/);
+  assert.equal(spawnSync(wsgateBin, ['token', '--secret-file', good, '--sub', 'a']).status, 0);
+});
+
+test('--check-config: an empty file, a count that is no number, a short HMAC secret, each with its place', () => {
+  const dir = tempDir();
+  const empty = path.join(dir, 'empty.yaml');
+  writeFileSync(empty, '# nothing yet\n');
+  const r1 = spawnSync(wsgateBin, ['--check-config', empty], { encoding: 'utf8' });
+  assert.equal(r1.status, 1);
+  assert.equal(r1.stderr.trim(), `${empty}:1:1: the file is empty: it needs at least listeners and routes`);
+  const secret = path.join(dir, 'short.secret');
+  writeFileSync(secret, 'too short\n');
+  const file = path.join(dir, 'gw.yaml');
+  writeFileSync(file, `listeners: [ { bind: "127.0.0.1:0" } ]
+http: { max_headers: 1KiB }
+auth:
+  providers:
+    - name: dev
+      algorithms: [ HS256 ]
+      keys: [ { secret_file: ${secret} } ]
+routes: [ { auth: dev, backends: [ "ws://127.0.0.1:1" ] } ]
+`);
+  const r2 = spawnSync(wsgateBin, ['--check-config', file], { encoding: 'utf8' });
+  assert.equal(r2.status, 1);
+  assert.deepEqual(r2.stderr.trim().split('\n'), [`${file}:2:22: http.max_headers: must be a whole number such as 100`]);
+  writeFileSync(file, readFileSync(file, 'utf8').replace('http: { max_headers: 1KiB }\n', ''));
+  const r3 = spawnSync(wsgateBin, ['--check-config', file], { encoding: 'utf8' });
+  assert.equal(r3.status, 1);
+  assert.deepEqual(r3.stderr.trim().split('\n'),
+                   [`${file}:6:15: auth.providers[0].keys[0].secret_file: ${secret} holds 9 bytes; an HMAC secret needs at least 32 (e.g. openssl rand -hex 32)`]);
 });
 
 test('the shipped gateway.yaml runs with three workers, plain and TLS', async () => {
