@@ -43,6 +43,11 @@ bool is_hop_by_hop(bh::field f) {
   }
 }
 
+// The same set by folded name, for names an operator writes (header rules).
+constexpr std::string_view kHopByHopFolded[] = {"connection", "keep-alive", "proxy-connection",
+                                                "proxy-authenticate", "proxy-authorization", "te",
+                                                "trailer", "transfer-encoding", "upgrade"};
+
 // What a forwarded request never copies from the client: the hop-by-hop set, Expect (answered by
 // the gateway itself, which reads the whole body before forwarding) and Content-Length
 // (recomputed from the body it forwards).
@@ -75,19 +80,21 @@ bool rule_names(const HeaderRules* rules, std::string_view name) {
 
 }  // namespace
 
+// Compared by folded name, so that no spelling a backend folds together (Transfer_Encoding) slips by.
 bool is_gateway_owned_request_field(std::string_view name) {
   const std::string folded = folded_name(name);
   for (auto owned : owned_fields)
     if (folded == folded_name(owned)) return true;
-  if (is_connection_field(bh::string_to_field(name)) || folded == "host" || folded.starts_with("sec-websocket-"))
-    return true;
-  return folded == folded_name("Proxy-Connection") || folded == folded_name("Keep-Alive");
+  for (auto f : kHopByHopFolded)
+    if (folded == f) return true;
+  return folded == "host" || folded == "expect" || folded == "content-length" || folded.starts_with("sec-websocket-");
 }
 
 bool is_gateway_owned_response_field(std::string_view name) {
   const std::string folded = folded_name(name);
-  return is_hop_by_hop(bh::string_to_field(name)) || folded == "content-length" ||
-         folded.starts_with("sec-websocket-") || folded == "set-cookie" || folded == "keep-alive";
+  for (auto f : kHopByHopFolded)
+    if (folded == f) return true;
+  return folded == "content-length" || folded == "set-cookie" || folded.starts_with("sec-websocket-");
 }
 
 std::string rewrite_target(std::string_view target, const PathRewrite& rewrite) {

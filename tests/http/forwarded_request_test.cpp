@@ -259,10 +259,11 @@ TEST(ForwardedRequest, HeaderRulesSetAndRemoveUnderEverySpelling) {
 TEST(ForwardedRequest, OwnedFieldsForRules) {
   for (auto name : {"X-Forwarded-For", "x_forwarded_proto", "Forwarded", "X-Real-IP", "Host", "Connection", "Upgrade",
                     "Content-Length", "Transfer-Encoding", "Sec-WebSocket-Key", "sec-websocket-protocol", "Keep-Alive",
-                    "TE", "Expect"})
+                    "TE", "Expect", "Transfer_Encoding", "proxy_connection", "CONTENT_LENGTH"})
     EXPECT_TRUE(is_gateway_owned_request_field(name)) << name;
   for (auto name : {"X-Env", "Authorization", "Cookie", "User-Agent"}) EXPECT_FALSE(is_gateway_owned_request_field(name)) << name;
-  for (auto name : {"Set-Cookie", "Connection", "Upgrade", "Sec-WebSocket-Accept", "Content-Length", "Transfer-Encoding"})
+  for (auto name : {"Set-Cookie", "Connection", "Upgrade", "Sec-WebSocket-Accept", "Content-Length", "Transfer-Encoding",
+                    "transfer_encoding", "Keep_Alive"})
     EXPECT_TRUE(is_gateway_owned_response_field(name)) << name;
   for (auto name : {"Strict-Transport-Security", "Access-Control-Allow-Origin", "Cache-Control"})
     EXPECT_FALSE(is_gateway_owned_response_field(name)) << name;

@@ -12,7 +12,7 @@ import http from 'node:http';
 import path from 'node:path';
 import { Server } from 'socket.io';
 import { io as connectClient } from 'socket.io-client';
-import { wsgateBin, tempDir, startBackend, startGateway, open, routeYaml, sleep } from './lib.mjs';
+import { wsgateBin, tempDir, startBackend, startGateway, open, routeYaml, sleep, socketIoConnected } from './lib.mjs';
 
 let dir, secretFile;
 const workers = [];
@@ -168,7 +168,7 @@ test('Socket.IO clients, polling first, each stay on one of two Socket.IO proces
       const client = connectClient(`http://127.0.0.1:${gw.ports.public}`,
                                    { reconnection: false, extraHeaders: { 'x-client-id': `client-${i}` } });
       clients.push(client);
-      await new Promise((resolve, reject) => { client.on('connect', resolve); client.on('connect_error', reject); });
+      await socketIoConnected(client);
       const where = await client.timeout(10000).emitWithAck('where');
       await new Promise((resolve) => {
         if (client.io.engine.transport.name === 'websocket') resolve();

@@ -266,6 +266,17 @@ export function statusOf(response) {
   return m ? Number(m[1]) : null;
 }
 
+// A Socket.IO client's first connection (long-polling by default), and the transport it moves to.
+export function socketIoConnected(client) {
+  return new Promise((resolve, reject) => { client.on('connect', resolve); client.on('connect_error', reject); });
+}
+export function socketIoUpgraded(client) {
+  return new Promise((resolve) => {
+    if (client.io.engine.transport.name === 'websocket') resolve('websocket');
+    client.io.engine.once('upgrade', (t) => resolve(t.name));
+  });
+}
+
 export function sleep(ms) { return new Promise((r) => setTimeout(r, ms)); }
 
 // A self-signed ECDSA P-256 certificate for `names` (first is the CN), in dir.

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import { Server } from 'socket.io';
 import { io as connectClient } from 'socket.io-client';
-import { startBackend, startGateway, open, connect, routeYaml } from './lib.mjs';
+import { startBackend, startGateway, open, connect, routeYaml, socketIoConnected, socketIoUpgraded } from './lib.mjs';
 
 let a, b, c, gw, httpServer, ioServer, spread;
 const socketIoRequests = [];  // the paths the Socket.IO app was asked for
@@ -96,12 +96,8 @@ test('the admin API shows how each route matches', async () => {
 test('a Socket.IO app published under /app1 with strip_prefix: polling, then the upgrade', async () => {
   const client = connectClient(`http://127.0.0.1:${gw.ports.public}`, { path: '/app1/socket.io/', reconnection: false });
   try {
-    await new Promise((resolve, reject) => { client.on('connect', resolve); client.on('connect_error', reject); });
-    const upgraded = await new Promise((resolve) => {
-      if (client.io.engine.transport.name === 'websocket') resolve('websocket');
-      client.io.engine.once('upgrade', (t) => resolve(t.name));
-    });
-    assert.equal(upgraded, 'websocket');
+    await socketIoConnected(client);
+    assert.equal(await socketIoUpgraded(client), 'websocket');
     const reply = await client.timeout(3000).emitWithAck('echo', { n: 7 });
     assert.deepEqual(reply, { echoed: { n: 7 }, transport: 'websocket' });
   } finally {

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import { Server } from 'socket.io';
 import { io as connectClient } from 'socket.io-client';
-import { startGateway, routeYaml } from './lib.mjs';
+import { startGateway, routeYaml, socketIoConnected, socketIoUpgraded } from './lib.mjs';
 
 let httpServer, ioServer, gw;
 const transportsSeen = [];
@@ -34,13 +34,9 @@ after(async () => {
 test('polling first, then the upgrade to websocket, and events both ways', async () => {
   const client = connectClient(`http://127.0.0.1:${gw.ports.public}`, { reconnection: false });
   try {
-    await new Promise((resolve, reject) => { client.on('connect', resolve); client.on('connect_error', reject); });
+    await socketIoConnected(client);
     assert.equal(transportsSeen.at(-1), 'polling', 'Socket.IO starts with long-polling');
-    const upgraded = await new Promise((resolve) => {
-      if (client.io.engine.transport.name === 'websocket') resolve('websocket');
-      client.io.engine.once('upgrade', (t) => resolve(t.name));
-    });
-    assert.equal(upgraded, 'websocket');
+    assert.equal(await socketIoUpgraded(client), 'websocket');
     const reply = await client.timeout(3000).emitWithAck('echo', { n: 42 });
     assert.deepEqual(reply, { echoed: { n: 42 }, transport: 'websocket' });
     await gw.waitLog(/session_open route=socketio/);
@@ -53,7 +49,7 @@ test('a polling-only client works through the plain HTTP proxy', async () => {
   const client = connectClient(`http://127.0.0.1:${gw.ports.public}`,
                                { reconnection: false, transports: ['polling'] });
   try {
-    await new Promise((resolve, reject) => { client.on('connect', resolve); client.on('connect_error', reject); });
+    await socketIoConnected(client);
     const replies = await Promise.all([1, 2, 3].map((n) => client.timeout(3000).emitWithAck('echo', n)));
     assert.deepEqual(replies.map((r) => r.echoed), [1, 2, 3]);
     assert.equal(replies[0].transport, 'polling');

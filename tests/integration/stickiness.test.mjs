@@ -11,7 +11,7 @@ import http from 'node:http';
 import path from 'node:path';
 import { Server } from 'socket.io';
 import { io as connectClient } from 'socket.io-client';
-import { tempDir, startBackend, startGateway, open, routeYaml, sleep } from './lib.mjs';
+import { tempDir, startBackend, startGateway, open, routeYaml, sleep, socketIoConnected } from './lib.mjs';
 
 const cleanup = [];
 after(async () => { for (const c of cleanup.reverse()) await c(); });
@@ -62,7 +62,7 @@ test('Socket.IO on two workers with balance_factor 1.25 and affinity: every clie
         ...(byCookie ? { extraHeaders: { cookie: `uid=${uid}` } } : { query: { uid } }),
       });
       clients.push(client);
-      await new Promise((resolve, reject) => { client.on('connect', resolve); client.on('connect_error', reject); });
+      await socketIoConnected(client);
       const where = await client.timeout(10000).emitWithAck('where');
       await new Promise((resolve, reject) => {
         if (client.io.engine.transport.name === 'websocket') return resolve();
