@@ -176,6 +176,8 @@ FrameRelay::Next FrameRelay::read_step(Direction& d) {
   const auto now = Clock::now();
   if (d.upstream && total > 0) last_client_byte_ = now;
   const bool go_on = process(d, buf, total, now);
+  if (!end && d.upstream && over(d)) maybe_finish();  // the client's close frame may end it all
+  if (finished_) return Next::stop;
   if (end) {
     if (t && !t->parked.empty()) {
       t->deferred_end = end;  // the end comes after the parked frames
@@ -402,7 +404,8 @@ void FrameRelay::flush(Direction& d) {
     d.shutdown_after_flush = false;
     d.dst->shutdown_send();
   }
-  if (d.state == State::done) return maybe_finish();
+  if (over(d)) maybe_finish();
+  if (d.state == State::done || finished_) return;
   pump(d);
 }
 
@@ -457,7 +460,7 @@ void FrameRelay::end_output(Direction& d) {
     return;
   }
   const Direction& other = d.upstream ? down_ : up_;
-  const bool closing_now = d.state == State::done && other.state == State::done && other.pending.empty();
+  const bool closing_now = d.state == State::done && over(other);
   if (!closing_now || d.dst->is_tls()) d.dst->shutdown_send();
 }
 
@@ -521,10 +524,18 @@ std::string FrameRelay::backend_close_frame(std::uint16_t code, std::string_view
   return ws::encode_close_frame(code, reason, mask);
 }
 
+// A direction is over at its source's end. The client's is over as soon as its close frame has
+// gone to the backend: a client may send nothing after it (RFC 6455 5.5.1) and the server closes
+// the TCP connection first (7.1.1), so waiting for the client's FIN would only cost a shutdown, a
+// wait and a read per session. The backend's FIN is awaited: closing first would leave TIME_WAIT,
+// and its ephemeral port, on the gateway's side of every backend connection.
+bool FrameRelay::over(const Direction& d) const {
+  if (!d.pending.empty()) return false;
+  return d.state == State::done || (d.upstream && d.state != State::closing && d.scanner.close_seen());
+}
+
 void FrameRelay::maybe_finish() {
-  if (up_.state == State::done && down_.state == State::done && up_.pending.empty() &&
-      down_.pending.empty())
-    finish();
+  if (over(up_) && over(down_)) finish();
 }
 
 void FrameRelay::finish() {

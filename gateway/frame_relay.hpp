@@ -131,6 +131,7 @@ class FrameRelay : public Drainable, public std::enable_shared_from_this<FrameRe
   void note_pong(Clock::time_point now);
   void close_both(metrics::SessionEnd cause, std::uint16_t client_code, std::string_view client_reason,
                   std::uint16_t backend_code, std::string_view backend_reason);
+  bool over(const Direction& d) const;
   void maybe_finish();
   void finish();
 

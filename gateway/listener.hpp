@@ -7,14 +7,17 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include <functional>
+#include <memory>
 
 namespace wsgate::gateway {
 
 class Listener {
  public:
+  // The socket is non-blocking with TCP_NODELAY (inherited from the listening socket).
   using OnAccept = std::function<void(boost::asio::ip::tcp::socket, const boost::asio::ip::tcp::endpoint&)>;
 
   Listener(boost::asio::io_context& io, OnAccept on_accept);
+  ~Listener();
 
   boost::system::error_code open(const boost::asio::ip::tcp::endpoint& endpoint);
   // Whether another process already listens on `endpoint`: SO_REUSEPORT would let this one join
@@ -25,10 +28,14 @@ class Listener {
   void stop();  // from the listener's own thread
 
  private:
-  void accept();
+  struct AcceptOp;
+  void wait_for_connections();
+  void on_accepted(AcceptOp& op);
+  // Level-triggered readiness for the listening socket, or none while accepting is paused.
+  bool watch(bool readable);
 
   boost::asio::ip::tcp::acceptor acceptor_;
-  boost::asio::ip::tcp::endpoint peer_;  // filled by accept(), which saves a getpeername()
+  std::shared_ptr<AcceptOp> op_;
   boost::asio::steady_timer retry_timer_;
   OnAccept on_accept_;
 };

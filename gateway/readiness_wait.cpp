@@ -1,64 +1,17 @@
 #include "gateway/readiness_wait.hpp"
 
-#include <boost/asio/detail/reactor.hpp>
+#include "gateway/asio_internals.hpp"
+
 #include <boost/asio/detail/reactor_op.hpp>
-#include <boost/version.hpp>
 
 #include <sys/epoll.h>
 
 #include <cstdint>
 
-// This file uses Asio's reactor internals as they are in Boost 1.81 (CMakeLists.txt requires
-// exactly that version): epoll_reactor::start_op, reactor_op, the socket's reactor data, and three
-// private members (the epoll descriptor, a descriptor's registered events, and the events epoll
-// last reported for it).
-static_assert(BOOST_VERSION / 100 == 1081, "readiness_wait.cpp is written against Boost 1.81");
-#if !defined(BOOST_ASIO_HAS_EPOLL)
-#error "readiness_wait.cpp needs Asio's epoll reactor"
-#endif
-
 namespace wsgate::gateway {
 namespace detail = boost::asio::detail;
+namespace internals = asio_internals;
 using tcp = boost::asio::ip::tcp;
-
-namespace {
-
-// The socket's reactor registration lives in a protected member of basic_socket; a pointer to
-// member formed through a derived class reaches it without touching anything else.
-struct SocketInternals : tcp::socket {
-  static auto& impl(tcp::socket& s) { return (s.*(&SocketInternals::impl_)).get_implementation(); }
-};
-
-// Private members are named in an explicit instantiation, where access is not checked, and
-// handed out through a friend function: the standard way to read them without patching Asio.
-template <class Tag, typename Tag::type Member>
-struct Expose {
-  friend typename Tag::type member(Tag) { return Member; }
-};
-using DescriptorState = detail::epoll_reactor::descriptor_state;
-struct EpollFd {
-  using type = int detail::epoll_reactor::*;
-  friend type member(EpollFd);
-};
-struct RegisteredEvents {
-  using type = std::uint32_t DescriptorState::*;
-  friend type member(RegisteredEvents);
-};
-struct ReportedEvents {  // what the reactor's last epoll_wait reported for the descriptor
-  using type = unsigned int detail::scheduler_operation::*;
-  friend type member(ReportedEvents);
-};
-template struct Expose<EpollFd, &detail::epoll_reactor::epoll_fd_>;
-template struct Expose<RegisteredEvents, &DescriptorState::registered_events_>;
-template struct Expose<ReportedEvents, &detail::scheduler_operation::task_result_>;
-
-// The descriptor state derives privately from scheduler_operation; a C-style cast may name an
-// inaccessible base.
-detail::scheduler_operation& as_operation(DescriptorState& state) {
-  return *(detail::scheduler_operation*)(&state);  // NOLINT(google-readability-casting)
-}
-
-}  // namespace
 
 struct ReadinessWait::Op : detail::reactor_op {
   Op() : detail::reactor_op(boost::system::error_code(), &Op::do_perform, &Op::do_complete) {}
@@ -107,31 +60,31 @@ void ReadinessWait::start(tcp::socket& socket, std::shared_ptr<void> keep, Callb
   op.context = context;
   op.in_use = true;
   if (!op.reactor) op.reactor = &boost::asio::use_service<detail::reactor>(socket.get_executor().context());
-  auto& impl = SocketInternals::impl(socket);
+  auto& impl = internals::impl(socket);
   op.reactor->start_op(detail::reactor::read_op, impl.socket_, impl.reactor_data_, &op,
                        /*is_continuation=*/false, /*allow_speculative=*/true);
 }
 
 bool ReadinessWait::watch_peer_shutdown(tcp::socket& socket) {
-  auto& impl = SocketInternals::impl(socket);
-  DescriptorState* state = impl.reactor_data_;
+  auto& impl = internals::impl(socket);
+  internals::DescriptorState* state = impl.reactor_data_;
   if (!state) return false;
-  auto& reactor = boost::asio::use_service<detail::epoll_reactor>(socket.get_executor().context());
-  std::uint32_t& registered = state->*member(RegisteredEvents{});
+  auto& reactor = boost::asio::use_service<internals::Reactor>(socket.get_executor().context());
+  std::uint32_t& registered = internals::registered_events(*state);
   epoll_event ev{};
   ev.events = registered | EPOLLRDHUP;
   ev.data.ptr = state;
-  if (::epoll_ctl(reactor.*member(EpollFd{}), EPOLL_CTL_MOD, impl.socket_, &ev) != 0) return false;
+  if (::epoll_ctl(internals::epoll_descriptor(reactor), EPOLL_CTL_MOD, impl.socket_, &ev) != 0) return false;
   registered = ev.events;  // Asio's own later changes (adding EPOLLOUT) start from this
   // Until epoll reports the socket again, its last report could not have shown a FIN.
-  as_operation(*state).*member(ReportedEvents{}) |= EPOLLRDHUP;
+  internals::reported_events(*state) |= EPOLLRDHUP;
   return true;
 }
 
 bool ReadinessWait::end_may_be_pending(tcp::socket& socket) {
-  DescriptorState* state = SocketInternals::impl(socket).reactor_data_;
-  if (!state || (state->*member(RegisteredEvents{}) & EPOLLRDHUP) == 0) return true;
-  return (as_operation(*state).*member(ReportedEvents{}) & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) != 0;
+  internals::DescriptorState* state = internals::impl(socket).reactor_data_;
+  if (!state || (internals::registered_events(*state) & EPOLLRDHUP) == 0) return true;
+  return (internals::reported_events(*state) & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) != 0;
 }
 
 }  // namespace wsgate::gateway

@@ -63,10 +63,10 @@ BIO_METHOD* bio_method() {
 
 Transport::Transport(tcp::socket socket) : socket_(std::move(socket)) {
   error_code ec;
-  // Reads and writes are recv()/send() on the descriptor, so only O_NONBLOCK matters; Asio
-  // already set it on a socket it connected, and knows, so this is one ioctl at most.
+  // Reads and writes are recv()/send() on the descriptor, so only O_NONBLOCK matters; sockets
+  // made non-blocking at birth (asio_internals::mark_fresh) and those Asio connected say so, so
+  // this is one ioctl at most. TCP_NODELAY is their makers' to set (Listener, start_connect).
   if (!socket_.native_non_blocking()) socket_.native_non_blocking(true, ec);
-  socket_.set_option(tcp::no_delay(true), ec);
 }
 
 namespace {

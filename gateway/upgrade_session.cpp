@@ -5,6 +5,7 @@
 #include "gateway/frame_relay.hpp"
 #include "gateway/hash_key.hpp"
 #include "gateway/log.hpp"
+#include "gateway/socket_connect.hpp"
 #include "http/field_rules.hpp"
 #include "http/forwarded_request.hpp"
 #include "http/handshake_check.hpp"
@@ -574,9 +575,16 @@ void UpgradeSession::connect_next_backend() {
   last_connect_timed_out_ = false;
   backend_.reset();
   connecting_.emplace(client_.socket().get_executor());
-  arm_timer(route_->config->connect_timeout);
-  connecting_->async_connect(route_->endpoints[b], [self = shared_from_this(), b](error_code ec) {
-    self->on_connected(b, ec);
+  error_code ec;
+  const ConnectStart started = start_connect(*connecting_, route_->endpoints[b], ec);
+  // Connected on the spot to a plain backend, the connect phase ends before any wait: the timer
+  // keeps the header deadline until the response deadline replaces it.
+  if (started != ConnectStart::established || route_->config->backends[b].tls)
+    arm_timer(route_->config->connect_timeout);
+  if (started != ConnectStart::in_progress) return on_connected(b, ec);
+  connecting_->async_wait(tcp::socket::wait_write, [self = shared_from_this(), b](error_code wec) {
+    if (!wec && self->connecting_ && self->connecting_->is_open()) wec = connect_result(*self->connecting_);
+    self->on_connected(b, wec);
   });
 }
 
@@ -634,7 +642,14 @@ void UpgradeSession::on_request_forwarded(error_code ec) {
 void UpgradeSession::read_backend_response() {
   new_response_parser();
   backend_buf_.clear();
-  read_more_response();
+  // The backend has only just been sent the request: a read now would come back empty (a recv
+  // for nothing), so the first one waits for epoll to report the answer. Over TLS, OpenSSL may
+  // hold bytes epoll cannot see, so that read is tried first.
+  if (backend_->is_tls()) return read_more_response();
+  backend_->async_wait_read([self = shared_from_this()](error_code ec) {
+    if (ec) return self->on_backend_bytes(ec, 0);
+    self->read_more_response();
+  });
 }
 
 void UpgradeSession::new_response_parser() {

@@ -233,8 +233,8 @@ export function rawExchange(port, payload, { until, ms = 5000, keepWriting } = {
 
 // A WebSocket session on a raw socket (for frames no client library would send): the upgrade is
 // sent, its response head read; `rest()` is every byte after it, `ended` the socket's close.
-export async function rawSession(port, pathname, extraHeaders = '') {
-  const socket = net.connect(port, '127.0.0.1');
+export async function rawSession(port, pathname, extraHeaders = '', { allowHalfOpen = false } = {}) {
+  const socket = net.connect({ port, host: '127.0.0.1', allowHalfOpen });
   await new Promise((r) => socket.once('connect', r));
   socket.write(`GET ${pathname} HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
                `Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n${extraHeaders}\r\n`);

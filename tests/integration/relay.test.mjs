@@ -161,6 +161,32 @@ test('after a 1009 or a 1002 the session ends when the client does, not after th
   assert.ok(Date.now() - t0 < 2500);
 });
 
+// RFC 6455 7.1.1: the server closes the TCP connection first. Waiting for the client's FIN instead
+// cost a shutdown, a wait and a read per session, and held a client that never sends it (one that
+// keeps its half open) for the whole close linger.
+test("once the client's close is answered, the session ends without waiting for the client's FIN", async () => {
+  const closedBefore = gw.logs.filter((l) => / session_closed route=echo /.test(l)).length;
+  const raw = await rawSession(gw.ports.public, '/', '', { allowHalfOpen: true });
+  const fin = new Promise((r) => raw.socket.once('end', () => r(Date.now())));
+  const t0 = Date.now();
+  raw.socket.write(Buffer.from([0x88, 0x82, 1, 2, 3, 4, 0x03 ^ 1, 0xe8 ^ 2]));  // masked close 1000; no FIN
+  const at = await Promise.race([fin, sleep(5000).then(() => null)]);
+  assert.ok(at, 'the gateway sent its FIN');
+  const reply = raw.rest();
+  assert.equal(reply.length, 4, 'exactly the close reply, before the FIN');
+  assert.equal(reply[0], 0x88);
+  assert.equal(reply.readUInt16BE(2), 1000);
+  const deadline = Date.now() + 5000;
+  let ended;
+  while (!(ended = gw.logs.filter((l) => / session_closed route=echo /.test(l))[closedBefore]) && Date.now() < deadline)
+    await sleep(10);
+  assert.ok(ended, 'the session ended');
+  assert.match(ended, /reason="client closed"/);
+  const ms = Number(/duration_ms=(\d+)/.exec(ended)[1]);
+  assert.ok(Date.now() - t0 < 1000 && ms < 1000, `the session ended after ${Date.now() - t0} ms (the close linger is 3000)`);
+  raw.socket.destroy();
+});
+
 test('an idle session is closed with 1001 after idle_timeout', async () => {
   const ws = await open(gw.url('public', '/idle'));
   const t0 = Date.now();
