@@ -1,6 +1,7 @@
 // wsbench: the WebSocket load generator of wsgate's benchmark, on Boost.Beast, one thread.
-// Modes: echo (closed loop), open (fixed total rate), upgrade (connect, upgrade, close, repeat) and
-// idle (open N sessions, hold them). Prints one JSON line with rates, latency percentiles, errors
+// Modes: echo (closed loop), open (fixed total rate), upgrade (connect, upgrade, close, repeat),
+// idle (open N sessions, hold them) and storm (open N sessions, hold them, and reconnect each one
+// the moment it drops, with no jitter: the worst case; done when all N are back). Prints one JSON line with rates, latency percentiles, errors
 // and, given --cpu-pid, the CPU seconds that process used during the measured window.
 
 #include <boost/asio/connect.hpp>
@@ -20,6 +21,7 @@
 #include <cstring>
 #include <deque>
 #include <fstream>
+#include <functional>
 #include <iostream>
 #include <memory>
 #include <optional>
@@ -37,8 +39,9 @@ using Clock = std::chrono::steady_clock;
 namespace {
 
 struct Options {
-  std::string mode = "echo";  // echo | open | upgrade | idle
+  std::string mode = "echo";  // echo | open | upgrade | idle | storm
   std::string url = "ws://127.0.0.1:8080/";
+  std::string reconnect_url;  // storm: where dropped sessions reconnect (default: url)
   int connections = 10;
   std::size_t size = 64;
   bool binary = false;
@@ -96,10 +99,14 @@ double cpu_seconds(int pid) {
 // Shared by every connection of the run (one thread: no locks).
 struct Run {
   Options opt;
-  Target target;
+  Target target, reconnect_target;
   asio::io_context io{1};
   ssl::context tls{ssl::context::tls_client};
-  tcp::resolver::results_type endpoints;
+  tcp::resolver::results_type endpoints, reconnect_endpoints;
+  // storm: sessions dropped and back, from the first drop to the last return
+  std::uint64_t dropped = 0, reconnected = 0;
+  Clock::time_point first_drop, last_return;
+  std::function<void()> on_all_back;
   std::string payload;
   bool measuring = false;
   bool stopping = false;
@@ -125,7 +132,8 @@ struct Run {
 template <class Stream>
 class Connection : public std::enable_shared_from_this<Connection<Stream>> {
  public:
-  Connection(Run& run, int index) : run_(run), index_(index), ws_(make_stream(run)) {}
+  Connection(Run& run, int index, Clock::time_point dropped_at = {})
+      : run_(run), index_(index), ws_(make_stream(run)), dropped_at_(dropped_at) {}
 
   void start() {
     started_ = Clock::now();
@@ -138,7 +146,7 @@ class Connection : public std::enable_shared_from_this<Connection<Stream>> {
       socket.bind({source, 0}, ec);
     }
     beast::get_lowest_layer(ws_).async_connect(
-        run_.endpoints, [self = this->shared_from_this()](beast::error_code cec, const tcp::endpoint&) {
+        reconnecting() ? run_.reconnect_endpoints : run_.endpoints, [self = this->shared_from_this()](beast::error_code cec, const tcp::endpoint&) {
           if (cec) return self->fail("connect", cec);
           beast::get_lowest_layer(self->ws_).socket().set_option(tcp::no_delay(true));
           self->tls_handshake();
@@ -155,7 +163,7 @@ class Connection : public std::enable_shared_from_this<Connection<Stream>> {
     if constexpr (std::is_same_v<Stream, websocket::stream<beast::tcp_stream>>) {
       ws_handshake();
     } else {
-      SSL_set_tlsext_host_name(ws_.next_layer().native_handle(), run_.target.host.c_str());
+      SSL_set_tlsext_host_name(ws_.next_layer().native_handle(), target().host.c_str());
       ws_.next_layer().async_handshake(ssl::stream_base::client,
                                        [self = this->shared_from_this()](beast::error_code ec) {
                                          if (ec) return self->fail("tls", ec);
@@ -173,7 +181,7 @@ class Connection : public std::enable_shared_from_this<Connection<Stream>> {
         for (const auto& [name, value] : run_.opt.headers) req.set(name, value);
       }));
     }
-    ws_.async_handshake(run_.target.host + ":" + run_.target.port, run_.target.path,
+    ws_.async_handshake(target().host + ":" + target().port, target().path,
                         [self = this->shared_from_this()](beast::error_code ec) {
                           if (ec) return self->fail("handshake", ec);
                           self->on_open();
@@ -192,6 +200,13 @@ class Connection : public std::enable_shared_from_this<Connection<Stream>> {
       return schedule_send();
     }
     if (mode == "upgrade") return close_for_upgrade();
+    if (reconnecting()) {  // storm: this session is back
+      run_.latencies_ns.push_back(static_cast<std::uint64_t>(
+          std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - dropped_at_).count()));
+      run_.last_return = Clock::now();
+      if (++run_.reconnected == static_cast<std::uint64_t>(run_.opt.connections) && run_.on_all_back)
+        run_.on_all_back();
+    }
     hold();  // idle: a pending read answers pings and notices a close
   }
 
@@ -259,15 +274,35 @@ class Connection : public std::enable_shared_from_this<Connection<Stream>> {
 
   void hold() {
     ws_.async_read(buffer_, [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
+      if (ec && self->run_.opt.mode == "storm" && !self->run_.stopping) return self->dropped();
       if (ec) return self->fail("held session ended", ec);
       self->buffer_.clear();
       self->hold();
     });
   }
 
+  // storm: the session dropped; a new one starts at once, counted from now until it is open.
+  void dropped() {
+    const auto now = Clock::now();
+    if (run_.dropped++ == 0) {
+      run_.first_drop = now;
+      run_.cpu_start = cpu_seconds(run_.opt.cpu_pid);
+    }
+    std::make_shared<Connection>(run_, index_, now)->start();
+  }
+
+  bool reconnecting() const { return dropped_at_ != Clock::time_point{}; }
+  const Target& target() const { return reconnecting() ? run_.reconnect_target : run_.target; }
+
   void fail(const char* what, beast::error_code ec) {
     if (run_.stopping) return;
     run_.error(std::string(what) + ": " + ec.message());
+    if (reconnecting()) {  // storm: a failed reconnect is counted and tried again shortly
+      auto next = std::make_shared<Connection>(run_, index_, dropped_at_);
+      auto pause = std::make_shared<asio::steady_timer>(run_.io, std::chrono::milliseconds(10));
+      pause->async_wait([next, pause](beast::error_code) { next->start(); });
+      return;
+    }
     // Keep the load up: a failed connection is replaced after a pause (so a dead target is not
     // hammered in a tight loop); idle mode counts it and moves on.
     if (run_.opt.mode != "idle") {
@@ -282,6 +317,7 @@ class Connection : public std::enable_shared_from_this<Connection<Stream>> {
   Stream ws_;
   beast::flat_buffer buffer_;
   asio::steady_timer timer_{run_.io};
+  Clock::time_point dropped_at_;  // storm: when the session this one replaces dropped
   Clock::time_point started_, sent_at_, next_send_;
   Clock::duration interval_{};
   std::deque<Clock::time_point> scheduled_;
@@ -336,6 +372,26 @@ void print_result(Run& run) {
   std::fflush(stdout);
 }
 
+// storm: how long until every dropped session was back, what the proxy spent on it, how long each
+// reconnect took (from its drop to its open, failed attempts included) and how many attempts failed.
+void print_storm(Run& run) {
+  const double recovery = run.reconnected ? std::chrono::duration<double>(run.last_return - run.first_drop).count() : 0;
+  auto& lat = run.latencies_ns;
+  std::printf(
+      "{\"mode\":\"storm\",\"connections\":%d,\"dropped\":%llu,\"reconnected\":%llu,\"recovered\":%s,"
+      "\"recovery_s\":%.3f,\"cpu_s\":%.3f,\"p50_us\":%.1f,\"p99_us\":%.1f,\"max_us\":%.1f,\"errors\":%llu,"
+      "\"error_samples\":[",
+      run.opt.connections, static_cast<unsigned long long>(run.dropped),
+      static_cast<unsigned long long>(run.reconnected),
+      run.reconnected == static_cast<std::uint64_t>(run.opt.connections) ? "true" : "false", recovery,
+      run.cpu_end - run.cpu_start, percentile_us(lat, 0.5), percentile_us(lat, 0.99), percentile_us(lat, 1.0),
+      static_cast<unsigned long long>(run.errors));
+  for (std::size_t i = 0; i < run.error_samples.size(); ++i)
+    std::printf("%s\"%s\"", i ? "," : "", json_escape(run.error_samples[i]).c_str());
+  std::printf("]}\n");
+  std::fflush(stdout);
+}
+
 Options parse_options(int argc, char** argv) {
   Options o;
   for (int i = 1; i < argc; ++i) {
@@ -346,6 +402,7 @@ Options parse_options(int argc, char** argv) {
     };
     if (a == "--mode") o.mode = value();
     else if (a == "--url") o.url = value();
+    else if (a == "--reconnect-url") o.reconnect_url = value();
     else if (a == "--connections") o.connections = std::stoi(value());
     else if (a == "--size") o.size = std::stoul(value());
     else if (a == "--binary") o.binary = true;
@@ -363,8 +420,8 @@ Options parse_options(int argc, char** argv) {
     }
     else throw std::runtime_error("unknown option " + a);
   }
-  if (o.mode != "echo" && o.mode != "open" && o.mode != "upgrade" && o.mode != "idle")
-    throw std::runtime_error("--mode must be echo, open, upgrade or idle");
+  if (o.mode != "echo" && o.mode != "open" && o.mode != "upgrade" && o.mode != "idle" && o.mode != "storm")
+    throw std::runtime_error("--mode must be echo, open, upgrade, idle or storm");
   return o;
 }
 
@@ -375,20 +432,22 @@ int main(int argc, char** argv) {
   try {
     run.opt = parse_options(argc, argv);
     run.target = parse_url(run.opt.url);
+    run.reconnect_target = parse_url(run.opt.reconnect_url.empty() ? run.opt.url : run.opt.reconnect_url);
   } catch (const std::exception& e) {
     std::cerr << "wsbench: " << e.what() << "\n"
-              << "usage: wsbench --url ws[s]://HOST:PORT/PATH [--mode echo|open|upgrade|idle]\n"
+              << "usage: wsbench --url ws[s]://HOST:PORT/PATH [--mode echo|open|upgrade|idle|storm]\n"
                  "         [--connections N] [--size BYTES] [--binary] [--duration S] [--warmup S]\n"
                  "         [--rate MSGS_PER_S] [--sources N] [--cpu-pid PID] [--concurrency N]\n"
-                 "         [--header 'NAME: VALUE']...\n";
+                 "         [--reconnect-url URL] [--header 'NAME: VALUE']...\n";
     return 2;
   }
   run.tls.set_verify_mode(ssl::verify_none);  // a benchmark of the relay, not of PKI
   tcp::resolver resolver(run.io);
   run.endpoints = resolver.resolve(run.target.host, run.target.port);
+  run.reconnect_endpoints = resolver.resolve(run.reconnect_target.host, run.reconnect_target.port);
   run.payload.assign(run.opt.size, 'x');
 
-  if (run.opt.mode == "idle") {
+  if (run.opt.mode == "idle" || run.opt.mode == "storm") {
     // Open sessions a window at a time, report when all are up, hold, then report again.
     int next = 0;
     std::function<void()> ramp = [&] {
@@ -405,13 +464,24 @@ int main(int argc, char** argv) {
                     static_cast<unsigned long long>(run.errors));
         std::fflush(stdout);
         run.measure_start = Clock::now();
-        poll.expires_after(std::chrono::duration_cast<Clock::duration>(
-            std::chrono::duration<double>(run.opt.duration)));
-        poll.async_wait([&](beast::error_code) {
+        const auto end = [&] {
           run.measure_end = Clock::now();
           run.stopping = true;
-          print_result(run);
+          if (run.opt.mode == "storm") print_storm(run);
+          else print_result(run);
           run.io.stop();
+        };
+        run.on_all_back = [&, end] {
+          run.cpu_end = cpu_seconds(run.opt.cpu_pid);
+          poll.cancel();
+          end();
+        };
+        poll.expires_after(std::chrono::duration_cast<Clock::duration>(
+            std::chrono::duration<double>(run.opt.duration)));
+        poll.async_wait([&, end](beast::error_code ec) {
+          if (ec) return;  // all back: already reported
+          run.cpu_end = cpu_seconds(run.opt.cpu_pid);
+          end();
         });
         return;
       }

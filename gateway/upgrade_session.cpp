@@ -639,7 +639,28 @@ void UpgradeSession::on_request_forwarded(error_code ec) {
   read_backend_response();
 }
 
+// An upgrade, or a GET or HEAD without a body, that the backend took and then dropped without a
+// byte of answer may go to the next backend, as NGINX's proxy_next_upstream error does: nothing
+// was done that repeating could do twice. The common case is a backend dying (a reconnect storm's
+// first moments), whose listening socket still completes connects while it exits.
+bool UpgradeSession::retryable() const {
+  const auto& req = request_->get();
+  return upgrade_ || ((req.method() == bh::verb::get || req.method() == bh::verb::head) && req.body().empty());
+}
+
+void UpgradeSession::retry_elsewhere(error_code ec) {
+  const std::size_t b = backend_index_;
+  log::warn("backend_connect_failed",
+            {{"route", std::string(route_name())}, {"backend", route_->config->backends[b].url},
+             {"error", "closed before answering: " + ec.message()}});
+  route_->picker->report_failure(b, std::chrono::steady_clock::now());
+  backend_row(b).add(metrics::BackendSeries::get().connect_failures +
+                     static_cast<std::size_t>(metrics::ConnectFailure::reset));
+  connect_next_backend();
+}
+
 void UpgradeSession::read_backend_response() {
+  backend_spoke_ = false;
   new_response_parser();
   backend_buf_.clear();
   // The backend has only just been sent the request: a read now would come back empty (a recv
@@ -678,7 +699,9 @@ void UpgradeSession::on_backend_bytes(error_code ec, std::size_t n) {
     response_->put_eof(pec);  // a body delimited by the end of the connection
     if (!pec) return on_backend_response();
   }
+  if (ec && !backend_spoke_ && retryable()) return retry_elsewhere(ec);
   if (ec) return reject(502, "Bad Gateway", "backend closed before a full response");
+  backend_spoke_ = true;
   backend_buf_.commit(n);
   parse_backend_response();
 }

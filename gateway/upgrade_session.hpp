@@ -63,6 +63,8 @@ class UpgradeSession : public Drainable, public std::enable_shared_from_this<Upg
   void new_response_parser();
   void parse_backend_response();  // what backend_buf_ holds; reads more when that is not a response
   void on_backend_bytes(error_code ec, std::size_t n);
+  bool retryable() const;
+  void retry_elsewhere(error_code ec);
   void on_backend_response();
   void on_response_sent(error_code ec);
   void start_relay();
@@ -135,6 +137,7 @@ class UpgradeSession : public Drainable, public std::enable_shared_from_this<Upg
   unsigned response_status_ = 0;       // the answer being written: for the access log
   std::size_t response_bytes_ = 0;     // its body
   bool response_from_backend_ = false;
+  bool backend_spoke_ = false;  // a byte of the backend's answer to this request has arrived
   bool result_counted_ = true;  // this request's result is in the metrics (none yet: true)
   std::chrono::steady_clock::time_point request_read_at_{};
   std::chrono::steady_clock::time_point connect_started_{};

@@ -13,7 +13,8 @@ import {
   upgradeResponse,
 } from './lib.mjs';
 
-let backend, silent, garbage, deaf, gw;
+let backend, silent, garbage, deaf, dropper, dropper2, gw;
+const dropped = { requests: [] };
 const deafReceived = { bytes: 0, sockets: [] };
 
 function listen(server) {
@@ -37,18 +38,31 @@ before(async () => {
       deafReceived.sockets.push(s);
     });
   });
-  const [silentPort, garbagePort, deafPort] = await Promise.all([listen(silent), listen(garbage), listen(deaf)]);
+  // Takes the request and drops the connection without a byte of answer, as a dying backend does.
+  // (Two of them: the first is taken out by its failure, and the POST route needs a fresh one.)
+  const drop = (s) => {
+    s.on('error', () => {});
+    s.once('data', (head) => { dropped.requests.push(head.toString().split('\r\n')[0]); s.destroy(); });
+  };
+  dropper = net.createServer(drop);
+  dropper2 = net.createServer(drop);
+  const [silentPort, garbagePort, deafPort, dropperPort, dropper2Port] =
+    await Promise.all([listen(silent), listen(garbage), listen(deaf), listen(dropper), listen(dropper2)]);
   gw = await startGateway(routeYaml(`
   - { name: echo, match: { path_prefix: /echo }, backends: [ "${backend.url}" ] }
   - { name: silent, match: { path_prefix: /silent }, response_timeout: 500ms, backends: [ "ws://127.0.0.1:${silentPort}" ] }
   - { name: garbage, match: { path_prefix: /garbage }, backends: [ "ws://127.0.0.1:${garbagePort}" ] }
-  - { name: deaf, match: { path_prefix: /deaf }, backends: [ "ws://127.0.0.1:${deafPort}" ] }`));
+  - { name: deaf, match: { path_prefix: /deaf }, backends: [ "ws://127.0.0.1:${deafPort}" ] }
+  - { name: dropped_upgrade, match: { path_prefix: /dropped-upgrade }, balance: round_robin,
+      backends: [ "ws://127.0.0.1:${dropperPort}", "${backend.url}" ] }
+  - { name: dropped_post, match: { path_prefix: /dropped-post }, balance: round_robin,
+      backends: [ "ws://127.0.0.1:${dropper2Port}", "${backend.url}" ] }`));
 });
 
 after(async () => {
   await gw?.stop();
   await backend?.kill();
-  for (const s of [silent, garbage, deaf]) s?.close();
+  for (const s of [silent, garbage, deaf, dropper, dropper2]) s?.close();
   for (const s of deafReceived.sockets) s.destroy();
 });
 
@@ -84,6 +98,25 @@ test('a backend that answers garbage: 502', async () => {
   assert.equal(err.status, 502);
   await gw.waitLog(/request_rejected status=502 route=garbage .*reason="malformed backend response/);
   await other.stillEchoes();
+});
+
+test('a backend that drops an upgrade unanswered: the next backend takes it; a POST with a body is not repeated', async () => {
+  for (let i = 0; i < 2; i++) {
+    const ws = await open(gw.url('public', '/dropped-upgrade'));
+    ws.send('whoami');
+    assert.equal((await ws.next()).data.toString(), 'w1');
+    ws.close();
+  }
+  assert.equal(dropped.requests.filter((l) => l.startsWith('GET /dropped-upgrade')).length, 1, 'the dropper got one of the two');
+  await gw.waitLog(/backend_connect_failed route=dropped_upgrade .*error="closed before answering/);
+  const statuses = [];
+  for (let i = 0; i < 2; i++) {
+    const res = await fetch(`${gw.url('public', '/dropped-post').replace('ws:', 'http:')}`, { method: 'POST', body: 'once' });
+    statuses.push(res.status);
+    await res.arrayBuffer();
+  }
+  assert.deepEqual(statuses.sort(), [200, 502], 'the dropped POST is answered 502, not sent again');
+  assert.equal(dropped.requests.filter((l) => l.startsWith('POST /dropped-post')).length, 1);
 });
 
 test('a backend that stops reading: the client is held back, the gateway holds little, nothing is lost', async () => {
