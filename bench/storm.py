@@ -101,43 +101,38 @@ class Storm:
             raise RuntimeError(f"only {ready['established']} of {self.args.sessions} sessions opened")
         return proc
 
+    def storm(self, proxies, url, cpu_pid, trigger, reconnect_url=None):
+        """Opens the sessions, settles, calls trigger() to start the storm, returns wsbench's result."""
+        try:
+            proc = self.clients(url, cpu_pid, reconnect_url)
+            time.sleep(1)
+            trigger()
+            result = json.loads(proc.stdout.readline())
+            proc.wait()
+        finally:
+            for p in proxies:
+                p.stop()
+            self.stop_backends()
+        return result
+
     def backend_storm(self, name):
         self.start_backends()
         proxy = self.start_proxy(name)
-        try:
-            proc = self.clients(f"ws://127.0.0.1:{proxy.port}/", proxy.measured)
-            time.sleep(1)
+
+        def kill_the_busy_backend():
             # The backend holding the sessions holds a descriptor for each.
             victim = max(self.backends, key=lambda b: fd_count(b.pid))
             assert fd_count(victim.pid) >= self.args.sessions, "the sessions are not on one backend"
             victim.proc.send_signal(signal.SIGKILL)
-            result = json.loads(proc.stdout.readline())
-            proc.wait()
-        finally:
-            proxy.stop()
-            self.stop_backends()
-        return result
+        return self.storm([proxy], f"ws://127.0.0.1:{proxy.port}/", proxy.measured, kill_the_busy_backend)
 
     def restart_storm(self):
         self.start_backends()
         first, second = self.start_proxy("wsgate", "-1"), self.start_proxy("wsgate", "-2")
-        try:
-            # The CPU measured is the second instance's: it takes the whole storm.
-            proc = self.clients(f"ws://127.0.0.1:{first.port}/", second.pid,
-                                reconnect_url=f"ws://127.0.0.1:{second.port}/")
-            time.sleep(1)
-            first.proc.send_signal(signal.SIGTERM)
-            result = json.loads(proc.stdout.readline())
-            proc.wait()
-        finally:
-            first.stop()
-            second.stop()
-            self.stop_backends()
-        return result
-
-
-def median(rows, key):
-    return statistics.median(r[key] for r in rows)
+        # The CPU measured is the second instance's: it takes the whole storm.
+        return self.storm([first, second], f"ws://127.0.0.1:{first.port}/", second.pid,
+                          lambda: first.proc.send_signal(signal.SIGTERM),
+                          reconnect_url=f"ws://127.0.0.1:{second.port}/")
 
 
 def report(results, path_md):
