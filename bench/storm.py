@@ -15,6 +15,7 @@ Writes bench/results/storm.json and storm.md.
 
   bench/storm.py                         9000 sessions, 3 rounds (about 5 minutes)
   bench/storm.py --sessions 2000 --rounds 1
+  bench/storm.py --smoke                 300 sessions through wsgate alone, both storms (CI)
 """
 import argparse
 import json
@@ -166,7 +167,11 @@ def main():
     ap.add_argument("--timeout", type=float, default=60, help="seconds a storm may take before it is cut")
     ap.add_argument("--targets", default="wsgate,nginx,haproxy")
     ap.add_argument("--out", default=os.path.join(bench_run.ROOT, "bench", "results"))
+    ap.add_argument("--smoke", action="store_true", help="short CI check: wsgate only, every client back")
     args = ap.parse_args()
+    if args.smoke:
+        args.sessions, args.rounds, args.timeout, args.targets = 300, 1, 20, "wsgate"
+        args.out = tempfile.mkdtemp(prefix="wsgate-storm-out-")
     targets = args.targets.split(",")
     for tool in ("taskset", "openssl") + tuple(t for t in ("nginx", "haproxy") if t in targets):
         if not shutil.which(tool):
@@ -201,6 +206,14 @@ def main():
         targets_met.append({"name": "storm recovery vs best peer", "value": v, "limit": "<= 0.8", "met": v <= 0.8})
         failed = sum(r["errors"] for r in rows["wsgate"]) + sum(0 if r["recovered"] else 1 for r in rows["wsgate"])
         targets_met.append({"name": "wsgate failed reconnects", "value": failed, "limit": "0", "met": failed == 0})
+    if args.smoke:
+        rows = [r for by_target in summary.values() for rs in by_target.values() for r in rs]
+        ok = all(r["recovered"] and r["errors"] == 0 for r in rows)
+        for r in rows:
+            print(f"storm smoke: {r['reconnected']} of {r['connections']} back in {r['recovery_s']:.3f} s, "
+                  f"{r['errors']} failed attempts {r['error_samples']}")
+        shutil.rmtree(args.out, ignore_errors=True)
+        sys.exit(0 if ok else 1)
     results = {"started": started, "machine": f"{os.cpu_count()} CPUs, {os.uname().release}",
                "sessions": args.sessions, "rounds": args.rounds, "summary": summary, "targets": targets_met}
     os.makedirs(args.out, exist_ok=True)
