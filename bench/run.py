@@ -52,6 +52,14 @@ SCENARIOS = {
                   ["direct", "floor", "wsgate", "nginx", "haproxy"], False),
     "upgrades": (["--mode", "upgrade", "--connections", "10"],
                  ["direct", "floor", "wsgate", "nginx", "haproxy"], False),
+    # TLS upgrade cycles: full TLS 1.3 handshakes, TLS 1.3 resumed with the previous connection's
+    # ticket, and full TLS 1.2.
+    "upgrades_tls": (["--mode", "upgrade", "--connections", "10", "--tls-version", "1.3"],
+                     ["direct", "wsgate", "nginx", "haproxy"], True),
+    "upgrades_tls_resumed": (["--mode", "upgrade", "--connections", "10", "--tls-version", "1.3", "--tls-resume"],
+                             ["direct", "wsgate", "nginx", "haproxy"], True),
+    "upgrades_tls12": (["--mode", "upgrade", "--connections", "10", "--tls-version", "1.2"],
+                       ["direct", "wsgate", "nginx", "haproxy"], True),
 }
 PEERS = ("nginx", "haproxy")
 
@@ -349,10 +357,16 @@ def check_targets(runs, idle):
             v = paired(runs, "latency5k", added, "peers", min)
             add(f"latency5k added {q[:3]} vs best peer", v, "<= 1.0", v <= 1.0)
     if "upgrades" in scenarios:
+        v = paired(runs, "upgrades", cpu, "floor")
+        add("upgrade CPU vs floor", v, "<= 1.10", v <= 1.10)
         v = paired(runs, "upgrades", cpu, "peers", min)
         add("upgrade CPU vs best peer", v, "<= 0.85", v <= 0.85)
         v = paired(runs, "upgrades", msgs, "peers", max)
         add("upgrades/s vs best peer", v, ">= 1.1", v >= 1.1)
+    for scenario, limit in (("upgrades_tls", 0.95), ("upgrades_tls_resumed", 0.85), ("upgrades_tls12", 0.95)):
+        if scenario in scenarios:
+            v = paired(runs, scenario, cpu, "peers", min)
+            add(f"{scenario} CPU vs best peer", v, f"<= {limit}", v <= limit)
     for row in idle:
         if row["target"] == "wsgate" and row["sessions"] < 5000:
             limit = 10 if row["tls"] else 3

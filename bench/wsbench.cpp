@@ -42,6 +42,8 @@ struct Options {
   std::string mode = "echo";  // echo | open | upgrade | idle | storm
   std::string url = "ws://127.0.0.1:8080/";
   std::string reconnect_url;  // storm: where dropped sessions reconnect (default: url)
+  bool tls_resume = false;    // offer the previous connection's TLS session (upgrade mode)
+  std::string tls_version;    // "1.2" or "1.3": the only version offered; empty: both
   int connections = 10;
   std::size_t size = 64;
   bool binary = false;
@@ -107,12 +109,13 @@ struct Run {
   std::uint64_t dropped = 0, reconnected = 0;
   Clock::time_point first_drop, last_return;
   std::function<void()> on_all_back;
+  std::vector<SSL_SESSION*> sessions;  // --tls-resume: by connection index
   std::string payload;
   bool measuring = false;
   bool stopping = false;
   Clock::time_point measure_start, measure_end;
   double cpu_start = 0, cpu_end = 0;
-  std::uint64_t messages = 0, bytes = 0, errors = 0, established = 0;
+  std::uint64_t messages = 0, bytes = 0, errors = 0, established = 0, resumed = 0;
   std::vector<std::uint64_t> latencies_ns;
   std::vector<std::string> error_samples;
 
@@ -159,14 +162,29 @@ class Connection : public std::enable_shared_from_this<Connection<Stream>> {
     else return Stream(run.io, run.tls);
   }
 
+  // --tls-resume: each connection offers the session (ticket) its predecessor got.
+  void save_session() {
+    if constexpr (!std::is_same_v<Stream, websocket::stream<beast::tcp_stream>>) {
+      if (!run_.opt.tls_resume) return;
+      SSL_SESSION* session = SSL_get1_session(ws_.next_layer().native_handle());
+      auto& slot = run_.sessions[static_cast<std::size_t>(index_)];
+      if (slot) SSL_SESSION_free(slot);
+      slot = session;
+    }
+  }
+
   void tls_handshake() {
     if constexpr (std::is_same_v<Stream, websocket::stream<beast::tcp_stream>>) {
       ws_handshake();
     } else {
+      if (run_.opt.tls_resume && run_.sessions[static_cast<std::size_t>(index_)])
+        SSL_set_session(ws_.next_layer().native_handle(), run_.sessions[static_cast<std::size_t>(index_)]);
       SSL_set_tlsext_host_name(ws_.next_layer().native_handle(), target().host.c_str());
       ws_.next_layer().async_handshake(ssl::stream_base::client,
                                        [self = this->shared_from_this()](beast::error_code ec) {
                                          if (ec) return self->fail("tls", ec);
+                                         if (SSL_session_reused(self->ws_.next_layer().native_handle()))
+                                           ++self->run_.resumed;
                                          self->ws_handshake();
                                        });
     }
@@ -265,7 +283,11 @@ class Connection : public std::enable_shared_from_this<Connection<Stream>> {
 
   void close_for_upgrade() {
     ws_.async_close(websocket::close_code::normal, [self = this->shared_from_this()](beast::error_code ec) {
-      if (ec) return self->fail("close", ec);
+      // Over TLS, a server that closed the connection once the close frames were exchanged makes
+      // the client's close_notify fail: the WebSocket close itself completed.
+      if (ec && !(self->run_.target.tls && self->ws_.reason().code != websocket::close_code::none))
+        return self->fail("close", ec);
+      self->save_session();
       self->run_.record(self->started_, 0);
       if (self->run_.stopping) return;
       std::make_shared<Connection>(self->run_, self->index_)->start();
@@ -357,7 +379,7 @@ void print_result(Run& run) {
       "{\"mode\":\"%s\",\"url\":\"%s\",\"connections\":%d,\"size\":%zu,\"seconds\":%.3f,"
       "\"messages\":%llu,\"msgs_per_s\":%.1f,\"mb_per_s\":%.3f,\"p50_us\":%.1f,\"p90_us\":%.1f,"
       "\"p99_us\":%.1f,\"p999_us\":%.1f,\"errors\":%llu,\"established\":%llu,"
-      "\"cpu_pid\":%d,\"cpu_s\":%.3f,\"cpu_us_per_msg\":%.3f,\"error_samples\":[",
+      "\"cpu_pid\":%d,\"cpu_s\":%.3f,\"cpu_us_per_msg\":%.3f,\"tls_resumed\":%llu,\"error_samples\":[",
       run.opt.mode.c_str(), json_escape(run.opt.url).c_str(), run.opt.connections, run.opt.size,
       secs, static_cast<unsigned long long>(run.messages),
       secs > 0 ? static_cast<double>(run.messages) / secs : 0.0,
@@ -365,7 +387,8 @@ void print_result(Run& run) {
       percentile_us(lat, 0.9), percentile_us(lat, 0.99), percentile_us(lat, 0.999),
       static_cast<unsigned long long>(run.errors), static_cast<unsigned long long>(run.established),
       run.opt.cpu_pid, cpu,
-      run.messages ? cpu * 1e6 / static_cast<double>(run.messages) : 0.0);
+      run.messages ? cpu * 1e6 / static_cast<double>(run.messages) : 0.0,
+      static_cast<unsigned long long>(run.resumed));
   for (std::size_t i = 0; i < run.error_samples.size(); ++i)
     std::printf("%s\"%s\"", i ? "," : "", json_escape(run.error_samples[i]).c_str());
   std::printf("]}\n");
@@ -403,6 +426,8 @@ Options parse_options(int argc, char** argv) {
     if (a == "--mode") o.mode = value();
     else if (a == "--url") o.url = value();
     else if (a == "--reconnect-url") o.reconnect_url = value();
+    else if (a == "--tls-resume") o.tls_resume = true;
+    else if (a == "--tls-version") o.tls_version = value();
     else if (a == "--connections") o.connections = std::stoi(value());
     else if (a == "--size") o.size = std::stoul(value());
     else if (a == "--binary") o.binary = true;
@@ -438,10 +463,16 @@ int main(int argc, char** argv) {
               << "usage: wsbench --url ws[s]://HOST:PORT/PATH [--mode echo|open|upgrade|idle|storm]\n"
                  "         [--connections N] [--size BYTES] [--binary] [--duration S] [--warmup S]\n"
                  "         [--rate MSGS_PER_S] [--sources N] [--cpu-pid PID] [--concurrency N]\n"
-                 "         [--reconnect-url URL] [--header 'NAME: VALUE']...\n";
+                 "         [--reconnect-url URL] [--tls-resume] [--tls-version 1.2|1.3]\n"
+                 "         [--header 'NAME: VALUE']...\n";
     return 2;
   }
   run.tls.set_verify_mode(ssl::verify_none);  // a benchmark of the relay, not of PKI
+  run.sessions.assign(static_cast<std::size_t>(run.opt.connections), nullptr);
+  if (run.opt.tls_resume)  // a client cache, so that OpenSSL keeps the tickets it is given
+    SSL_CTX_set_session_cache_mode(run.tls.native_handle(), SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
+  if (run.opt.tls_version == "1.2") SSL_CTX_set_max_proto_version(run.tls.native_handle(), TLS1_2_VERSION);
+  if (run.opt.tls_version == "1.3") SSL_CTX_set_min_proto_version(run.tls.native_handle(), TLS1_3_VERSION);
   tcp::resolver resolver(run.io);
   run.endpoints = resolver.resolve(run.target.host, run.target.port);
   run.reconnect_endpoints = resolver.resolve(run.reconnect_target.host, run.reconnect_target.port);

@@ -87,8 +87,12 @@ std::unique_ptr<ServerTlsContext> ServerTlsContext::create(const config::ServerT
     apply_common(ctx.get(), min_version);
     SSL_CTX_set_options(ctx.get(), SSL_OP_CIPHER_SERVER_PREFERENCE);
     // No server-side session cache (it keeps 1-2 KiB per session for hours, per thread's share):
-    // clients resume with stateless tickets, which also work across threads and instances.
+    // clients resume with stateless tickets, which work on every thread (they share this
+    // context). Their keys are this process's: a restart or another instance means a full handshake.
     SSL_CTX_set_session_cache_mode(ctx.get(), SSL_SESS_CACHE_OFF);
+    // One TLS 1.3 ticket per handshake, not OpenSSL's two: a client resumes one connection with
+    // it and gets a fresh one then, and each ticket costs an encryption and a record to send.
+    SSL_CTX_set_num_tickets(ctx.get(), 1);
     if (SSL_CTX_use_certificate_chain_file(ctx.get(), cert.cert_file.c_str()) != 1) {
       errors.push_back(where + ": certificate " + cert.cert_file + ": " + openssl_error());
       ok = false;

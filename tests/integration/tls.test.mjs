@@ -73,6 +73,39 @@ test('TLS 1.1 is refused', async () => {
   await assert.rejects(peerCertificate('a.wsgate.test', { minVersion: 'TLSv1', maxVersion: 'TLSv1.1' }));
 });
 
+// One request over a TLS connection, offering `session`; resolves with whether the server resumed
+// it, the tickets it issued and the session to offer next.
+function requestOverTls(session, maxVersion) {
+  return new Promise((resolve, reject) => {
+    const tickets = [];
+    let reused = null;
+    const s = tls.connect({ host: '127.0.0.1', port: gw.ports.secure, servername: 'a.wsgate.test',
+                            rejectUnauthorized: false, session, maxVersion }, () => {
+      reused = s.isSessionReused();
+      s.write('GET /plain HTTP/1.1\r\nHost: a.wsgate.test\r\nConnection: close\r\n\r\n');
+    });
+    s.on('session', (t) => tickets.push(t));
+    s.on('data', () => {});
+    s.on('error', reject);
+    s.on('close', () => resolve({ reused, tickets }));
+  });
+}
+
+for (const maxVersion of ['TLSv1.3', 'TLSv1.2']) {
+  test(`${maxVersion}: a client resumes with its session ticket, on any connection after the first`, async () => {
+    const first = await requestOverTls(undefined, maxVersion);
+    assert.equal(first.reused, false);
+    if (maxVersion === 'TLSv1.3') assert.equal(first.tickets.length, 1, 'one ticket per handshake');
+    assert.ok(first.tickets.length >= 1);
+    let session = first.tickets.at(-1);
+    for (let i = 0; i < 3; i++) {
+      const next = await requestOverTls(session, maxVersion);
+      assert.equal(next.reused, true, `connection ${i + 2} resumed`);
+      session = next.tickets.at(-1) ?? session;
+    }
+  });
+}
+
 test('wss:// through the terminating listener, with each SNI name', async () => {
   for (const [name, cert] of [['a.wsgate.test', certA], ['b.wsgate.test', certB]]) {
     const ws = await open(`wss://127.0.0.1:${gw.ports.secure}/echo`,
