@@ -86,6 +86,7 @@ struct Listener::AcceptOp : detail::reactor_op {
   }
 
   Listener* listener;  // null once the Listener is destroyed
+  detail::reactor* reactor = nullptr;  // looked up once: use_service locks and searches
   std::shared_ptr<AcceptOp> self;  // held while queued in the reactor
   std::array<Accepted, kMaxBatch> accepted{};
   std::size_t count = 0;
@@ -149,6 +150,7 @@ tcp::endpoint Listener::local_endpoint() const {
 
 void Listener::start() {
   op_ = std::make_shared<AcceptOp>(*this);
+  op_->reactor = &asio::use_service<detail::reactor>(acceptor_.get_executor().context());
   wait_for_connections();
 }
 
@@ -165,8 +167,7 @@ void Listener::wait_for_connections() {
   op.count = 0;
   op.ec_ = {};
   auto& impl = internals::impl(acceptor_);
-  auto& reactor = asio::use_service<detail::reactor>(acceptor_.get_executor().context());
-  reactor.start_op(detail::reactor::read_op, impl.socket_, impl.reactor_data_, &op,
+  op.reactor->start_op(detail::reactor::read_op, impl.socket_, impl.reactor_data_, &op,
                    /*is_continuation=*/true, /*allow_speculative=*/true);
 }
 

@@ -116,17 +116,26 @@ void UpgradeSession::count_handshake(metrics::HandshakeResult result) {
       .add(metrics::TlsListenerSeries::get().tls_handshakes + static_cast<std::size_t>(result));
 }
 
-void UpgradeSession::count_connect_failure(std::size_t backend, error_code ec) {
+metrics::ConnectFailure UpgradeSession::connect_failure_cause(error_code ec) const {
   using metrics::ConnectFailure;
-  const ConnectFailure cause =
-      last_connect_timed_out_                  ? ConnectFailure::timeout
+  return last_connect_timed_out_                  ? ConnectFailure::timeout
       : backend_                               ? ConnectFailure::tls  // connected: the handshake failed
       : ec == asio::error::connection_refused  ? ConnectFailure::refused
       : ec == asio::error::network_unreachable || ec == asio::error::host_unreachable
           ? ConnectFailure::unreachable
       : ec == asio::error::connection_reset    ? ConnectFailure::reset
                                                : ConnectFailure::other;
-  backend_row(backend).add(metrics::BackendSeries::get().connect_failures + static_cast<std::size_t>(cause));
+}
+
+// Backend b could not take this request: one log line, its failure reported and counted, and the
+// route's next backend tried (or the client answered 502/504 when none is left).
+void UpgradeSession::try_next_backend(std::size_t b, const char* event, const std::string& error,
+                                      metrics::ConnectFailure cause) {
+  log::warn(event, {{"route", std::string(route_name())}, {"backend", route_->config->backends[b].url},
+                    {"error", error}});
+  route_->picker->report_failure(b, std::chrono::steady_clock::now());
+  backend_row(b).add(metrics::BackendSeries::get().connect_failures + static_cast<std::size_t>(cause));
+  connect_next_backend();
 }
 
 void UpgradeSession::count_limit(metrics::LimitAction action) {
@@ -592,13 +601,9 @@ void UpgradeSession::on_connected(std::size_t b, error_code ec) {
   if (phase_ != Phase::connect) return;
   const auto& backend = route_->config->backends[b];
   if (ec) {
-    log::warn("backend_connect_failed",
-              {{"route", std::string(route_name())}, {"backend", backend.url},
-               {"error", last_connect_timed_out_ ? "timed out" : ec.message()}});
-    route_->picker->report_failure(b, std::chrono::steady_clock::now());
-    count_connect_failure(b, ec);
     connecting_.reset();
-    return connect_next_backend();
+    return try_next_backend(b, "backend_connect_failed", last_connect_timed_out_ ? "timed out" : ec.message(),
+                            connect_failure_cause(ec));
   }
   backend_.emplace(std::move(*connecting_));
   connecting_.reset();
@@ -611,14 +616,7 @@ void UpgradeSession::on_connected(std::size_t b, error_code ec) {
 
 void UpgradeSession::on_backend_ready(std::size_t b, error_code ec) {
   if (phase_ != Phase::connect) return;
-  if (ec) {
-    log::warn("backend_tls_failed", {{"route", std::string(route_name())},
-                                      {"backend", route_->config->backends[b].url},
-                                      {"error", ec.message()}});
-    route_->picker->report_failure(b, std::chrono::steady_clock::now());
-    count_connect_failure(b, ec);
-    return connect_next_backend();
-  }
+  if (ec) return try_next_backend(b, "backend_tls_failed", ec.message(), connect_failure_cause(ec));
   route_->picker->report_success(b);
   keep_affinity(b);
   const auto now = std::chrono::steady_clock::now();
@@ -648,16 +646,6 @@ bool UpgradeSession::retryable() const {
   return upgrade_ || ((req.method() == bh::verb::get || req.method() == bh::verb::head) && req.body().empty());
 }
 
-void UpgradeSession::retry_elsewhere(error_code ec) {
-  const std::size_t b = backend_index_;
-  log::warn("backend_connect_failed",
-            {{"route", std::string(route_name())}, {"backend", route_->config->backends[b].url},
-             {"error", "closed before answering: " + ec.message()}});
-  route_->picker->report_failure(b, std::chrono::steady_clock::now());
-  backend_row(b).add(metrics::BackendSeries::get().connect_failures +
-                     static_cast<std::size_t>(metrics::ConnectFailure::reset));
-  connect_next_backend();
-}
 
 void UpgradeSession::read_backend_response() {
   backend_spoke_ = false;
@@ -699,7 +687,9 @@ void UpgradeSession::on_backend_bytes(error_code ec, std::size_t n) {
     response_->put_eof(pec);  // a body delimited by the end of the connection
     if (!pec) return on_backend_response();
   }
-  if (ec && !backend_spoke_ && retryable()) return retry_elsewhere(ec);
+  if (ec && !backend_spoke_ && retryable())
+    return try_next_backend(backend_index_, "backend_connect_failed", "closed before answering: " + ec.message(),
+                            metrics::ConnectFailure::reset);
   if (ec) return reject(502, "Bad Gateway", "backend closed before a full response");
   backend_spoke_ = true;
   backend_buf_.commit(n);

@@ -64,7 +64,6 @@ class UpgradeSession : public Drainable, public std::enable_shared_from_this<Upg
   void parse_backend_response();  // what backend_buf_ holds; reads more when that is not a response
   void on_backend_bytes(error_code ec, std::size_t n);
   bool retryable() const;
-  void retry_elsewhere(error_code ec);
   void on_backend_response();
   void on_response_sent(error_code ec);
   void start_relay();
@@ -83,7 +82,8 @@ class UpgradeSession : public Drainable, public std::enable_shared_from_this<Upg
   metrics::ThreadCounters::Shard& route_row() const;
   metrics::ThreadCounters::Shard& backend_row(std::size_t backend) const;
   metrics::ThreadCounters::Shard& listener_row() const;
-  void count_connect_failure(std::size_t backend, error_code ec);
+  metrics::ConnectFailure connect_failure_cause(error_code ec) const;
+  void try_next_backend(std::size_t b, const char* event, const std::string& error, metrics::ConnectFailure cause);
   void release_connection();  // out of wsgate_connections_open, once
   void count_result(metrics::RequestResult result);
   void count_limit(metrics::LimitAction action);
