@@ -1,13 +1,16 @@
 #!/usr/bin/env python3
-"""System calls per connect + upgrade + close cycle, for each proxy, counted by strace.
+"""System calls per connect + upgrade + close cycle (or per echoed message), for each proxy,
+counted by strace.
 
 Starts the same processes as bench/run.py, attaches `strace -f -c` to each proxy (every thread)
 while wsbench runs upgrade cycles through it without warm-up, and divides each system call's count
-by the cycles wsbench opened. strace slows the proxy down many times over, so this counts work and
-says nothing of time; bench/run.py measures the time.
+by the cycles wsbench opened. With --echo SIZE wsbench echoes SIZE-byte binary messages over
+long-lived sessions instead, and the counts are per message (one each way). strace slows the proxy
+down many times over, so this counts work and says nothing of time; bench/run.py measures the time.
 
   bench/upgrade_syscalls.py                      plain, every target
   bench/upgrade_syscalls.py --tls --targets wsgate,nginx,haproxy
+  bench/upgrade_syscalls.py --tls --echo 16384   per 16 KiB message relayed over TLS
   bench/upgrade_syscalls.py --json out.json      also write the table as JSON
 """
 import argparse
@@ -35,15 +38,16 @@ def parse_strace_summary(text):
     return calls
 
 
-def count(bench, target, tls, seconds, connections):
+def count(bench, target, tls, seconds, connections, echo_size=0):
     t = bench.targets[target]
     url = t["tls"] if tls else t["plain"]
     out = os.path.join(bench.dir, f"strace-{target}-{'tls' if tls else 'plain'}.txt")
     tracer = subprocess.Popen(["strace", "-f", "-c", "-o", out, "-p", str(t["pid"])],
                               stderr=subprocess.DEVNULL)
     time.sleep(1.0)  # attached to every thread before the first cycle
-    cmd = ["taskset", "-c", bench_run.CLIENT_CPU, bench_run.BIN["wsbench"], "--url", url,
-           "--mode", "upgrade", "--connections", str(connections), "--duration", str(seconds),
+    mode = ["--mode", "echo", "--size", str(echo_size), "--binary"] if echo_size else ["--mode", "upgrade"]
+    cmd = ["taskset", "-c", bench_run.CLIENT_CPU, bench_run.BIN["wsbench"], "--url", url, *mode,
+           "--connections", str(connections), "--duration", str(seconds),
            "--warmup", "0", "--header", f"Authorization: Bearer {bench.token}"]
     r = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 60,
                        preexec_fn=bench_run.raise_nofile)
@@ -53,8 +57,9 @@ def count(bench, target, tls, seconds, connections):
     tracer.wait(10)
     with open(out) as f:
         calls = parse_strace_summary(f.read())
-    # Cycles the proxy saw: every session wsbench opened (the last ones' closes included).
-    cycles = max(1, result["established"])
+    # Cycles the proxy saw: every session wsbench opened (the last ones' closes included); for
+    # echo, the messages (the sessions' own upgrades are a rounding error over seconds of echo).
+    cycles = max(1, result["messages"] if echo_size else result["established"])
     return {"target": target, "tls": tls, "cycles": cycles, "errors": result["errors"],
             "per_cycle": {k: v / cycles for k, v in sorted(calls.items(), key=lambda kv: -kv[1])},
             "total_per_cycle": sum(calls.values()) / cycles}
@@ -66,6 +71,8 @@ def main():
     ap.add_argument("--tls", action="store_true", help="through the TLS listeners (no floor)")
     ap.add_argument("--seconds", type=float, default=3)
     ap.add_argument("--connections", type=int, default=4)
+    ap.add_argument("--echo", type=int, default=0, metavar="SIZE",
+                    help="count per echoed SIZE-byte message instead of per upgrade cycle")
     ap.add_argument("--json", help="write the rows here too")
     args = ap.parse_args()
     args.duration, args.warmup = args.seconds, 0
@@ -78,7 +85,7 @@ def main():
     try:
         bench.start(wanted)
         for target in [t for t in ("floor", "wsgate", "nginx", "haproxy") if t in wanted]:
-            rows.append(count(bench, target, args.tls, args.seconds, args.connections))
+            rows.append(count(bench, target, args.tls, args.seconds, args.connections, args.echo))
     finally:
         bench.stop()
     names = sorted({k for r in rows for k in r["per_cycle"]},
@@ -91,7 +98,7 @@ def main():
             continue
         print(f"| {name} | " + " | ".join(cells) + " |")
     print("| **total** | " + " | ".join(f"**{r['total_per_cycle']:.2f}**" for r in rows) + " |")
-    print("| cycles (errors) | " + " | ".join(f"{r['cycles']} ({r['errors']})" for r in rows) + " |")
+    print(f"| {'messages' if args.echo else 'cycles'} (errors) | " + " | ".join(f"{r['cycles']} ({r['errors']})" for r in rows) + " |")
     if args.json:
         with open(args.json, "w") as f:
             json.dump(rows, f, indent=1)

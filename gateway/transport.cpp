@@ -10,12 +10,20 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <vector>
 
 namespace wsgate::gateway {
 
 struct Transport::BioState {
   int fd = -1;
   bool last_recv_short = false;  // the last recv() left the socket empty (short or would block)
+  // While a write batches records (write_tls_batch): where their bytes go instead of the socket.
+  std::vector<std::uint8_t>* collect = nullptr;
+  // Records of a batch the socket did not take, sent before anything else; `owed` is the plaintext
+  // they carry, reported written once they are out. Empty, without storage, but for a slow peer.
+  std::vector<std::uint8_t> unsent;
+  std::size_t unsent_offset = 0;
+  std::size_t owed = 0;
 };
 
 namespace {
@@ -34,6 +42,10 @@ int bio_read(BIO* bio, char* out, int size) {
 int bio_write(BIO* bio, const char* data, int size) {
   auto* s = static_cast<Transport::BioState*>(BIO_get_data(bio));
   BIO_clear_retry_flags(bio);
+  if (s->collect) {
+    s->collect->insert(s->collect->end(), data, data + size);
+    return size;
+  }
   const ssize_t n = ::send(s->fd, data, static_cast<std::size_t>(size), MSG_NOSIGNAL);
   if (n >= 0) return static_cast<int>(n);
   if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) BIO_set_retry_write(bio);
@@ -180,6 +192,8 @@ std::size_t Transport::write_some(const void* data, std::size_t size, error_code
     ec = last_socket_error();
     return 0;
   }
+  if (!bio_state_->unsent.empty()) return flush_unsent(ec);
+  if (size > kRecordPlaintext) return write_tls_batch(data, size, ec);
   ERR_clear_error();
   std::size_t n = 0;
   const int r = SSL_write_ex(ssl_, data, size, &n);
@@ -189,6 +203,90 @@ std::size_t Transport::write_some(const void* data, std::size_t size, error_code
   }
   ec = tls_error(r, write_wants_);
   return 0;
+}
+
+namespace {
+
+// Sends as much of [data, data+size) as the socket takes now; false on an error other than a full
+// socket (in ec).
+bool send_what_fits(int fd, const std::uint8_t* data, std::size_t size, std::size_t& sent, error_code& ec) {
+  while (sent < size) {
+    const ssize_t n = ::send(fd, data + sent, size - sent, MSG_NOSIGNAL);
+    if (n < 0) {
+      ec = last_socket_error();
+      if (ec == asio::error::would_block) break;
+      return false;
+    }
+    sent += static_cast<std::size_t>(n);
+  }
+  ec = {};
+  return true;
+}
+
+}  // namespace
+
+// A write of more than one record's plaintext: its records (up to kBatchRecords) are built into one
+// buffer and go out in one send(), where OpenSSL would send each record by itself. Records the
+// socket does not take stay in bio_state_->unsent, and the plaintext they carry is not reported
+// written until they are out; the caller retries with the same bytes, as OpenSSL itself requires
+// after SSL_ERROR_WANT_WRITE (SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER), so those bytes are not
+// encrypted twice.
+std::size_t Transport::write_tls_batch(const void* data, std::size_t size, error_code& ec) {
+  thread_local std::vector<std::uint8_t> records;
+  records.clear();
+  std::size_t record_end[kBatchRecords];   // where each record's bytes end in `records`
+  std::size_t plain_end[kBatchRecords];    // and the plaintext up to and with it
+  std::size_t count = 0, plain = 0;
+  const auto* p = static_cast<const std::uint8_t*>(data);
+  bio_state_->collect = &records;
+  ERR_clear_error();
+  while (count < kBatchRecords && plain < size) {
+    std::size_t n = 0;
+    // SSL_MODE_ENABLE_PARTIAL_WRITE: each call makes one record and returns.
+    const int r = SSL_write_ex(ssl_, p + plain, size - plain, &n);
+    if (r != 1) {
+      bio_state_->collect = nullptr;
+      ec = tls_error(r, write_wants_);
+      if (count == 0) return 0;
+      // A failure after some records (the connection is broken): the socket never saw them.
+      if (ec == asio::error::would_block) ec = asio::error::broken_pipe;
+      return 0;
+    }
+    plain += n;
+    record_end[count] = records.size();
+    plain_end[count] = plain;
+    ++count;
+  }
+  bio_state_->collect = nullptr;
+  std::size_t sent = 0;
+  if (!send_what_fits(bio_state_->fd, records.data(), records.size(), sent, ec)) return 0;
+  if (sent == records.size()) return plain;
+  // Records wholly sent count as written; the rest wait in `unsent`.
+  std::size_t whole = 0;
+  while (record_end[whole] <= sent) ++whole;
+  const std::size_t written = whole == 0 ? 0 : plain_end[whole - 1];
+  bio_state_->unsent.assign(records.begin() + static_cast<std::ptrdiff_t>(sent), records.end());
+  bio_state_->unsent_offset = 0;
+  bio_state_->owed = plain - written;
+  if (written > 0) return written;
+  write_wants_ = asio::socket_base::wait_write;
+  ec = asio::error::would_block;
+  return 0;
+}
+
+// Sends the records a batch left behind; once all are out, reports the plaintext they carry as
+// written.
+std::size_t Transport::flush_unsent(error_code& ec) {
+  BioState& s = *bio_state_;
+  if (!send_what_fits(s.fd, s.unsent.data(), s.unsent.size(), s.unsent_offset, ec)) return 0;
+  if (s.unsent_offset < s.unsent.size()) {
+    write_wants_ = asio::socket_base::wait_write;
+    ec = asio::error::would_block;
+    return 0;
+  }
+  std::vector<std::uint8_t>().swap(s.unsent);
+  s.unsent_offset = 0;
+  return std::exchange(s.owed, 0);
 }
 
 int& Transport::inline_completions() {
@@ -218,7 +316,8 @@ void Transport::handshake_step(error_code& ec) {
 
 void Transport::shutdown_send() {
   if (!socket_.is_open()) return;
-  if (ssl_ && SSL_is_init_finished(ssl_)) {
+  // A close_notify behind records still unsent would cut one of them: the stream just ends.
+  if (ssl_ && SSL_is_init_finished(ssl_) && bio_state_->unsent.empty()) {
     ERR_clear_error();
     SSL_shutdown(ssl_);  // queues and tries to send close_notify; the peer's is not awaited
     ERR_clear_error();

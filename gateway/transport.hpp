@@ -40,6 +40,9 @@ class Transport {
 
   // One non-blocking step each; `ec == asio::error::would_block` means wait and call again.
   // A read of 0 bytes is reported as asio::error::eof (for TLS: after close_notify or TCP FIN).
+  // A write that returned would_block, or wrote less than asked, must be called again with the
+  // bytes it did not report written (as OpenSSL's SSL_write requires): under TLS they may already
+  // be encrypted and partly sent.
   std::size_t read_some(void* data, std::size_t size, error_code& ec);
   std::size_t write_some(const void* data, std::size_t size, error_code& ec);
   // After read_some returned `got` of `asked` bytes: true when that read is known to have left
@@ -141,6 +144,12 @@ class Transport {
 
  private:
   error_code tls_error(int result, asio::socket_base::wait_type& wants);
+  std::size_t write_tls_batch(const void* data, std::size_t size, error_code& ec);
+  std::size_t flush_unsent(error_code& ec);
+  // TLS's largest record payload (max_send_fragment is left at its default), and how many records
+  // one batched write builds at most.
+  static constexpr std::size_t kRecordPlaintext = 16384;
+  static constexpr std::size_t kBatchRecords = 4;
 
   // Runs the completion of an operation that finished without waiting: at once, unless this
   // thread is already that deep in such completions (a peer that keeps the socket full), then

@@ -156,3 +156,27 @@ for (const ending of ['FIN', 'close_notify and FIN']) {
     await gw.waitLog(/session_closed .*messages_in=3 /);
   });
 }
+
+// A relayed message of more than one TLS record goes out as one batch of records in one send();
+// records the socket does not take wait in the gateway and go before anything else. A client that
+// stops reading fills the socket mid-batch, over TLS on both sides here.
+test('a wss:// client that stops reading gets every large message intact once it reads again', async () => {
+  const ws = await open(`wss://127.0.0.1:${gw.ports.secure}/upstream-tls`,
+                        { servername: 'a.wsgate.test', ca: [readFileSync(certA.cert)] });
+  ws._socket.pause();
+  const sent = [];
+  for (let i = 0; i < 24; i++) {
+    const payload = randomBytes(250000 + i * 4099);  // record boundaries fall everywhere
+    sent.push(payload);
+    ws.send(payload);
+  }
+  await new Promise((r) => setTimeout(r, 1500));
+  ws._socket.resume();
+  for (const payload of sent) {
+    const got = (await ws.next(10000)).data;
+    assert.equal(got.length, payload.length);
+    assert.ok(Buffer.compare(got, payload) === 0, 'a message came back changed');
+  }
+  ws.close();
+  assert.equal((await ws.closed).code, 1005);
+});
