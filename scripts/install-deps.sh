@@ -12,7 +12,7 @@ if [[ ${1:-} == --bench ]]; then with_bench=1; fi
 packages=(
   g++ cmake ninja-build pkg-config openssl python3
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
-  libssl-dev libyaml-cpp-dev prometheus-cpp-dev libhiredis-dev
+  libssl-dev libyaml-cpp-dev prometheus-cpp-dev libhiredis-dev libnghttp2-dev
   libgtest-dev libbenchmark-dev redis-server prometheus
   clang-14 libclang-rt-14-dev llvm-14
   chromium

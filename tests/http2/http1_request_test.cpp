@@ -1,0 +1,53 @@
+#include "http2/http1_request.hpp"
+
+#include "http/handshake_check.hpp"
+
+#include <gtest/gtest.h>
+
+namespace wsgate::http2 {
+namespace {
+
+namespace bh = boost::beast::http;
+
+TEST(Http1Request, ExtendedConnectBecomesAnUpgradeWithTheGatewaysKey) {
+  RequestHead head;
+  head.method = "CONNECT";
+  head.protocol = "websocket";
+  head.scheme = "https";
+  head.authority = "example.com";
+  head.path = "/chat?access_token=abc";
+  head.fields = {{"sec-websocket-version", "13"}, {"cookie", "a=1"}, {"sec-websocket-protocol", "chat"},
+                 {"cookie", "b=2"}};
+  const auto req = to_http1(head, "dGhlIHNhbXBsZSBub25jZQ==");
+  EXPECT_EQ(req.method(), bh::verb::get);
+  EXPECT_EQ(req.target(), "/chat?access_token=abc");
+  EXPECT_EQ(req[bh::field::host], "example.com");
+  EXPECT_EQ(req[bh::field::cookie], "a=1; b=2");
+  EXPECT_EQ(req.count(bh::field::cookie), 1u);
+  EXPECT_EQ(req[bh::field::sec_websocket_protocol], "chat");
+  EXPECT_EQ(req[bh::field::sec_websocket_key], "dGhlIHNhbXBsZSBub25jZQ==");
+  // The same checks an HTTP/1.1 upgrade passes.
+  EXPECT_TRUE(http::wants_websocket(req));
+  EXPECT_EQ(http::check_request(req), http::RequestProblem::none);
+  EXPECT_EQ(http::check_websocket_handshake(req), http::HandshakeProblem::none);
+}
+
+TEST(Http1Request, PlainRequestCarriesItsBodyWithItsOwnLength) {
+  RequestHead head;
+  head.method = "POST";
+  head.scheme = "https";
+  head.authority = "example.com";
+  head.path = "/socket.io/?EIO=4&transport=polling&sid=x";
+  // A length that is not the body's would leave a backend waiting, or reading the next request.
+  head.fields = {{"content-type", "text/plain"}, {"content-length", "999"}, {"host", "example.com"}};
+  const auto req = to_http1(head, "", "40");
+  EXPECT_EQ(req.method(), bh::verb::post);
+  EXPECT_EQ(req[bh::field::content_length], "2");
+  EXPECT_EQ(req.count(bh::field::content_length), 1u);
+  EXPECT_EQ(req.count(bh::field::host), 1u);
+  EXPECT_EQ(req.body(), "40");
+  EXPECT_FALSE(http::wants_websocket(req));
+}
+
+}  // namespace
+}  // namespace wsgate::http2
