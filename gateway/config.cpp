@@ -266,17 +266,21 @@ void read_listeners(Reader& r, const YAML::Node& node, std::vector<Listener>& ou
     auto path = index_path("listeners", i);
     const auto& item = node[i];
     if (!r.expect_map(item, path)) continue;
-    r.check_keys(item, path, {"name", "bind", "tls", "reuse_port_with_others"});
+    r.check_keys(item, path, {"name", "bind", "tls", "reuse_port_with_others", "http2"});
     Listener l;
     l.name = "listener" + std::to_string(i);
     r.read_string(item, "name", path, l.name);
     if (!names.insert(l.name).second) r.error(item, path + ".name", "duplicate name " + l.name);
     r.read_host_port(item, "bind", path, l.bind, true);
     r.read_bool(item, "reuse_port_with_others", path, l.reuse_port_with_others);
+    r.read_bool(item, "http2", path, l.http2);
     if (auto tls = item["tls"]) {
       l.tls.emplace();
       read_tls(r, tls, path + ".tls", *l.tls);
+    } else if (item["http2"] && l.http2) {
+      r.error(item["http2"], path + ".http2", "needs tls: HTTP/2 is offered by ALPN (no cleartext h2c)");
     }
+    if (!l.tls) l.http2 = false;
     out.push_back(std::move(l));
   }
 }

@@ -32,6 +32,9 @@ struct Listener {
   // Another process already listening on `bind` is an error ("address in use") unless this says
   // the operator means to share the port with it (SO_REUSEPORT, e.g. a second instance on purpose).
   bool reuse_port_with_others = false;
+  // TLS listeners offer h2 by ALPN beside http/1.1, so that browsers open WebSockets on the
+  // page's HTTP/2 connection (RFC 8441); false offers http/1.1 alone. Plain listeners never do.
+  bool http2 = true;
 };
 
 // The admin listener: /healthz, /readyz, /metrics, the runtime API (/api/...) and the status page (/).

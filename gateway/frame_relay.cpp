@@ -72,7 +72,8 @@ void FrameRelay::start(std::string early_from_client, std::string early_from_bac
     log::info("session_open", {{"route", route.name},
                                {"backend", route.backends[params_.backend].url},
                                {"client", params_.client_ip},
-                               {"deflate", params_.deflate ? "yes" : "no"}, {"session", session_id()}});
+                               {"deflate", params_.deflate ? "yes" : "no"}, {"session", session_id()},
+                               {"protocol", client_.is_stream() ? "h2" : "http/1.1"}});
   }
   registry_.add(shared_from_this(), params_.session_number);
   backend_row_.add(metrics::BackendSeries::get().sessions_active);
@@ -589,8 +590,9 @@ void FrameRelay::count_end() {
   count_close(metrics::CloseSide::gateway, gateway_close_code_);
   route_row_.add(series.session_ends +
                  static_cast<std::size_t>(end_cause_.value_or(metrics::SessionEnd::client_gone)));
-  params_.runtime->listener_series[params_.listener]->row(registry_.thread())
-      .subtract(metrics::ListenerSeries::get().connections_open);
+  if (params_.counts_connection)
+    params_.runtime->listener_series[params_.listener]->row(registry_.thread())
+        .subtract(metrics::ListenerSeries::get().connections_open);
 }
 
 // The client's pong answers the gateway's outstanding ping (a client may also send pongs unasked:

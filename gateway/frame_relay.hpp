@@ -37,6 +37,7 @@ class FrameRelay : public Drainable, public std::enable_shared_from_this<FrameRe
     std::uint64_t key_hash = 0;         // the client's key, hashed (0: it had none), for the admin API
     std::uint64_t session_number = 0;   // its upgrade's number in the registry: one id from accept to end
     std::size_t listener = 0;           // its client connection counts in this listener's connections_open
+    bool counts_connection = true;      // ... unless it is an HTTP/2 stream (its H2Session counts it)
   };
 
   FrameRelay(Transport client, Transport backend, Params params, SessionRegistry& registry);

@@ -228,7 +228,7 @@ std::shared_ptr<const Runtime> Runtime::build(config::Config cfg, std::vector<st
       continue;
     }
     rt->listener_tls.push_back(
-        ServerTlsContext::create(*l.tls, c.source_file + ": listeners " + l.name, errors));
+        ServerTlsContext::create(*l.tls, l.http2, c.source_file + ": listeners " + l.name, errors));
   }
   if (errors.size() != errors_before) return nullptr;
   attach_series(*rt, shared);

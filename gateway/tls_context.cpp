@@ -39,16 +39,19 @@ void apply_common(SSL_CTX* ctx, int min_version) {
   SSL_CTX_set_read_ahead(ctx, 1);
 }
 
+// h2 when the listener offers it and the client does (browsers list it first), else http/1.1.
 int select_alpn(SSL*, const unsigned char** out, unsigned char* outlen, const unsigned char* in,
-                unsigned int inlen, void*) {
-  static const unsigned char http11[] = {8, 'h', 't', 't', 'p', '/', '1', '.', '1'};
+                unsigned int inlen, void* arg) {
+  static const unsigned char both[] = {2, 'h', '2', 8, 'h', 't', 't', 'p', '/', '1', '.', '1'};
+  const bool http2 = arg != nullptr;
+  const unsigned char* ours = http2 ? both : both + 3;
+  const unsigned int ours_len = http2 ? sizeof both : sizeof both - 3;
   unsigned char* selected = nullptr;
-  if (SSL_select_next_proto(&selected, outlen, http11, sizeof http11, in, inlen) ==
-      OPENSSL_NPN_NEGOTIATED) {
+  if (SSL_select_next_proto(&selected, outlen, ours, ours_len, in, inlen) == OPENSSL_NPN_NEGOTIATED) {
     *out = selected;
     return SSL_TLSEXT_ERR_OK;
   }
-  // A client offering only h2 still gets HTTP/1.1 without ALPN, as NGINX does.
+  // A client offering neither still gets HTTP/1.1 without ALPN, as NGINX does.
   return SSL_TLSEXT_ERR_NOACK;
 }
 
@@ -72,7 +75,7 @@ ServerTlsContext::Certificate describe(X509* cert, const std::string& file) {
 
 }  // namespace
 
-std::unique_ptr<ServerTlsContext> ServerTlsContext::create(const config::ServerTls& tls,
+std::unique_ptr<ServerTlsContext> ServerTlsContext::create(const config::ServerTls& tls, bool http2,
                                                            const std::string& where,
                                                            std::vector<std::string>& errors) {
   std::unique_ptr<ServerTlsContext> out(new ServerTlsContext);
@@ -104,7 +107,8 @@ std::unique_ptr<ServerTlsContext> ServerTlsContext::create(const config::ServerT
       ok = false;
       continue;
     }
-    SSL_CTX_set_alpn_select_cb(ctx.get(), select_alpn, nullptr);
+    // The argument only says whether h2 is on (any non-null pointer).
+    SSL_CTX_set_alpn_select_cb(ctx.get(), select_alpn, http2 ? static_cast<void*>(ctx.get()) : nullptr);
     SSL_CTX_set_tlsext_servername_callback(ctx.get(), &ServerTlsContext::on_server_name);
     SSL_CTX_set_tlsext_servername_arg(ctx.get(), out.get());
     out->certificates_.push_back(describe(SSL_CTX_get0_certificate(ctx.get()), cert.cert_file));

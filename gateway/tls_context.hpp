@@ -1,5 +1,5 @@
 // OpenSSL contexts: the server side of a TLS listener (certificates chosen by SNI, TLS 1.2+, ALPN
-// http/1.1) and the client side towards wss:// backends (peer and host name verified).
+// h2 and http/1.1) and the client side towards wss:// backends (peer and host name verified).
 #pragma once
 
 #include "gateway/config.hpp"
@@ -20,8 +20,9 @@ using SslCtxPtr = std::unique_ptr<SSL_CTX, SslCtxFree>;
 
 class ServerTlsContext {
  public:
-  // Loads every certificate; problems are appended to `errors` and nullptr returned.
-  static std::unique_ptr<ServerTlsContext> create(const config::ServerTls& tls,
+  // Loads every certificate; problems are appended to `errors` and nullptr returned. `http2`:
+  // ALPN may choose h2.
+  static std::unique_ptr<ServerTlsContext> create(const config::ServerTls& tls, bool http2,
                                                   const std::string& where,
                                                   std::vector<std::string>& errors);
 

@@ -1,5 +1,7 @@
 #include "gateway/transport.hpp"
 
+#include "gateway/h2_stream.hpp"
+
 #include <boost/asio/ssl/error.hpp>
 
 #include <openssl/err.h>
@@ -98,10 +100,29 @@ Transport::Transport(Transport&& other) noexcept
       read_wants_(other.read_wants_),
       write_wants_(other.write_wants_),
       shutdown_watched_(other.shutdown_watched_),
-      unwatched_short_reads_(other.unwatched_short_reads_) {}
+      unwatched_short_reads_(other.unwatched_short_reads_),
+      stream_(std::move(other.stream_)) {}
+
+Transport Transport::for_stream(const tcp::socket::executor_type& executor, std::shared_ptr<H2Stream> stream) {
+  Transport t{tcp::socket(executor)};
+  t.stream_ = std::move(stream);
+  return t;
+}
+
+std::string_view Transport::alpn() const {
+  if (!ssl_) return {};
+  const unsigned char* p = nullptr;
+  unsigned int n = 0;
+  SSL_get0_alpn_selected(ssl_, &p, &n);
+  return {reinterpret_cast<const char*>(p), n};
+}
+
+void Transport::stream_wait_read(std::function<void(error_code)> w) { stream_->wait_readable(std::move(w)); }
+void Transport::stream_wait_write(std::function<void(error_code)> w) { stream_->wait_writable(std::move(w)); }
 
 Transport::~Transport() {
   if (ssl_) SSL_free(ssl_);
+  if (stream_) stream_->close();
 }
 
 bool Transport::attach_bio() {
@@ -161,6 +182,7 @@ error_code Transport::tls_error(int result, asio::socket_base::wait_type& wants)
 }
 
 std::size_t Transport::read_some(void* data, std::size_t size, error_code& ec) {
+  if (stream_) return stream_->read(data, size, ec);
   if (!ssl_) {
     const ssize_t n = ::recv(socket_.native_handle(), data, size, 0);
     if (n > 0) {
@@ -183,6 +205,7 @@ std::size_t Transport::read_some(void* data, std::size_t size, error_code& ec) {
 }
 
 std::size_t Transport::write_some(const void* data, std::size_t size, error_code& ec) {
+  if (stream_) return stream_->write(data, size, ec);
   if (!ssl_) {
     const ssize_t n = ::send(socket_.native_handle(), data, size, MSG_NOSIGNAL);
     if (n >= 0) {
@@ -295,6 +318,7 @@ int& Transport::inline_completions() {
 }
 
 bool Transport::read_left_socket_empty(std::size_t got, std::size_t asked) {
+  if (stream_) return stream_->drained();
   // Under TLS the socket was read by OpenSSL: short there, and nothing left in its buffers.
   const bool short_read = ssl_ ? bio_state_->last_recv_short && SSL_has_pending(ssl_) == 0
                                : got < asked;
@@ -315,6 +339,7 @@ void Transport::handshake_step(error_code& ec) {
 }
 
 void Transport::shutdown_send() {
+  if (stream_) return stream_->end_output();
   if (!socket_.is_open()) return;
   // A close_notify behind records still unsent would cut one of them: the stream just ends.
   if (ssl_ && SSL_is_init_finished(ssl_) && bio_state_->unsent.empty()) {
@@ -327,8 +352,15 @@ void Transport::shutdown_send() {
 }
 
 void Transport::close() {
+  if (stream_) stream_->close();
   error_code ec;
   socket_.close(ec);
+}
+
+void Transport::cancel() {
+  if (stream_) stream_->cancel();
+  error_code ec;
+  socket_.cancel(ec);
 }
 
 

@@ -12,8 +12,10 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <utility>
 
 namespace wsgate::gateway {
@@ -22,9 +24,13 @@ namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
 using error_code = boost::system::error_code;
 
+class H2Stream;
+
 class Transport {
  public:
   explicit Transport(tcp::socket socket);
+  // One HTTP/2 stream instead of a socket: reads, writes and waits go to it (gateway/h2_stream).
+  static Transport for_stream(const tcp::socket::executor_type& executor, std::shared_ptr<H2Stream> stream);
   Transport(Transport&& other) noexcept;
   Transport& operator=(Transport&&) = delete;
   ~Transport();
@@ -33,7 +39,11 @@ class Transport {
   bool start_tls_server(SSL_CTX* ctx);
   // `host` is sent as SNI (unless an IP literal) and verified against the certificate.
   bool start_tls_client(SSL_CTX* ctx, const std::string& host);
-  bool is_tls() const { return ssl_ != nullptr; }
+  // An HTTP/2 stream counts as TLS: h2 is only offered on TLS listeners.
+  bool is_tls() const { return ssl_ != nullptr || stream_ != nullptr; }
+  bool is_stream() const { return stream_ != nullptr; }
+  // The protocol ALPN chose on a TLS connection ("" for none).
+  std::string_view alpn() const;
 
   // A read of ours wants the socket writable (a TLS read that must first write).
   bool read_wants_write() const { return read_wants_ == asio::socket_base::wait_write; }
@@ -59,6 +69,7 @@ class Transport {
   // ReadinessWait, which needs no epoll_ctl, because every read before it ended in would_block.
   template <class Handler>  // void(error_code)
   void async_wait_read(Handler&& h) {
+    if (stream_) return stream_wait_read(std::function<void(error_code)>(std::forward<Handler>(h)));
     if (read_wants_ != asio::socket_base::wait_read) {
       socket_.async_wait(read_wants_, std::forward<Handler>(h));
       return;
@@ -73,11 +84,15 @@ class Transport {
   }
   // The relay's form of the same wait: a plain callback, and `keep` held until it has run.
   void wait_readable(std::shared_ptr<void> keep, ReadinessWait::Callback callback, void* context) {
+    if (stream_) {
+      return stream_wait_read([keep = std::move(keep), callback, context](error_code ec) { callback(context, ec); });
+    }
     readable_.start(socket_, std::move(keep), callback, context);
   }
   // Write waits are rare (a slow peer): Asio's own async_wait is fine for them.
   template <class Handler>
   void async_wait_write(Handler&& h) {
+    if (stream_) return stream_wait_write(std::function<void(error_code)>(std::forward<Handler>(h)));
     socket_.async_wait(write_wants_, std::forward<Handler>(h));
   }
 
@@ -139,6 +154,8 @@ class Transport {
   void shutdown_send();
   // Cancels pending waits (their handlers see operation_aborted) and closes the socket.
   void close();
+  // Cancels pending waits only.
+  void cancel();
 
   tcp::socket& socket() { return socket_; }
 
@@ -170,6 +187,8 @@ class Transport {
   static int& inline_completions();
 
   bool attach_bio();
+  void stream_wait_read(std::function<void(error_code)> w);
+  void stream_wait_write(std::function<void(error_code)> w);
 
   tcp::socket socket_;
   ReadinessWait readable_;
@@ -179,6 +198,7 @@ class Transport {
   asio::socket_base::wait_type write_wants_ = asio::socket_base::wait_write;
   bool shutdown_watched_ = false;  // epoll reports the peer's FIN (ReadinessWait::watch_peer_shutdown)
   std::uint8_t unwatched_short_reads_ = 0;
+  std::shared_ptr<H2Stream> stream_;  // set: an HTTP/2 stream, and socket_ is never opened
 };
 
 }  // namespace wsgate::gateway

@@ -3,6 +3,7 @@
 #include "auth/verified_token_cache.hpp"
 #include "gateway/access_log.hpp"
 #include "gateway/frame_relay.hpp"
+#include "gateway/h2_session.hpp"
 #include "gateway/hash_key.hpp"
 #include "gateway/log.hpp"
 #include "gateway/socket_connect.hpp"
@@ -73,6 +74,15 @@ UpgradeSession::UpgradeSession(tcp::socket socket, std::string client_ip,
       listener_(listener),
       registry_(registry),
       client_(std::move(socket)),
+      timer_(client_.socket().get_executor()),
+      client_ip_(std::move(client_ip)) {}
+
+UpgradeSession::UpgradeSession(Transport stream, std::string client_ip, std::shared_ptr<const Runtime> runtime,
+                               std::size_t listener, SessionRegistry& registry)
+    : rt_(std::move(runtime)),
+      listener_(listener),
+      registry_(registry),
+      client_(std::move(stream)),
       timer_(client_.socket().get_executor()),
       client_ip_(std::move(client_ip)) {}
 
@@ -150,6 +160,10 @@ std::string_view UpgradeSession::route_name() const {
 void UpgradeSession::start() {
   registry_.add(shared_from_this());
   if (phase_ == Phase::done) return;  // the thread is draining
+  if (client_.is_stream()) {
+    arm_timer(rt_->config.http.header_timeout);
+    return read_request();
+  }
   listener_row().add(metrics::ListenerSeries::get().connections);
   listener_row().add(metrics::ListenerSeries::get().connections_open);
   connection_open_ = true;
@@ -178,7 +192,19 @@ void UpgradeSession::on_tls_handshake(error_code ec) {
     log::info("tls_handshake_failed", {{"client", client_ip_}, {"error", ec.message()}});
     return finish();
   }
+  if (client_.alpn() == "h2") return start_http2();
   read_request();
+}
+
+// ALPN chose h2: the connection, and its count in connections_open, go to an H2Session, which
+// runs each stream's request through an UpgradeSession of its own.
+void UpgradeSession::start_http2() {
+  phase_ = Phase::done;
+  ++timer_generation_;
+  timer_.cancel();
+  connection_open_ = false;
+  auto h2 = std::make_shared<H2Session>(std::move(client_), client_ip_, rt_, listener_, registry_);
+  h2->start();
 }
 
 void UpgradeSession::read_request() {
@@ -726,6 +752,10 @@ void UpgradeSession::on_backend_response() {
   if (upgrade_ && res.result() == bh::status::switching_protocols) {
     if (!beast::iequals(res[bh::field::upgrade], "websocket"))
       return reject(502, "Bad Gateway", "backend switched to something other than websocket");
+    // The backend must prove it read this handshake (RFC 6455 4.2.2); over HTTP/2 the key is the
+    // gateway's own and no client would check the answer.
+    if (res[bh::field::sec_websocket_accept] != http::websocket_accept(request_->get()[bh::field::sec_websocket_key]))
+      return reject(502, "Bad Gateway", "backend's Sec-WebSocket-Accept does not answer the key");
     http::rewrite_response(res, true);
     for (const auto& [name, value] : route_->config->response_headers) res.set(name, value);
     if (!set_cookie_.empty()) http::set_gateway_cookie(res, route_->config->affinity_cookie->name, set_cookie_);
@@ -792,9 +822,9 @@ void UpgradeSession::reject(unsigned status, std::string_view reason, std::strin
   log::info("request_rejected", {{"status", status},
                                  {"route", std::string(route_name())},
                                  {"client", client_ip_},
-                                 {"reason", std::string(detail)}});
-  error_code ignored;
-  client_.socket().cancel(ignored);  // a pending request read must not write into client_buf_ later
+                                 {"reason", std::string(detail)},
+                                 {"protocol", client_.is_stream() ? "h2" : "http/1.1"}});
+  client_.cancel();  // a pending request read must not write into client_buf_ later
   if (connecting_) connecting_->close();
   connecting_.reset();
   backend_.reset();  // closes the backend socket; its pending waits end as aborted
@@ -856,6 +886,7 @@ void UpgradeSession::start_relay() {
   params.session_number = registry_id();
   params.affinity = std::move(affinity_hold_);
   params.listener = listener_;
+  params.counts_connection = !client_.is_stream();  // an HTTP/2 stream's connection is its H2Session's
   connection_open_ = false;  // the relay counts the connection from here on
   auto relay = std::make_shared<FrameRelay>(std::move(client_), std::move(*backend_),
                                             std::move(params), registry_);
@@ -894,7 +925,8 @@ void UpgradeSession::log_access(unsigned status, std::size_t bytes, bool with_ba
                      {"bytes", bytes},
                      {"route", route_ ? route_->config->name : "-"},
                      {"backend", with_backend ? route_->config->backends[backend_index_].url : "-"},
-                     {"session", upgrade_ && status == 101 ? registry_.id_of(*this) : "-"}});
+                     {"session", upgrade_ && status == 101 ? registry_.id_of(*this) : "-"},
+                     {"protocol", client_.is_stream() ? "h2" : "http/1.1"}});
 }
 
 void UpgradeSession::arm_timer(std::chrono::milliseconds after) {

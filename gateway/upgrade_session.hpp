@@ -25,6 +25,10 @@ class UpgradeSession : public Drainable, public std::enable_shared_from_this<Upg
  public:
   UpgradeSession(tcp::socket socket, std::string client_ip, std::shared_ptr<const Runtime> runtime,
                  std::size_t listener, SessionRegistry& registry);
+  // One request on an HTTP/2 stream (Transport::for_stream): no TLS handshake, and its connection
+  // is counted by its H2Session.
+  UpgradeSession(Transport stream, std::string client_ip, std::shared_ptr<const Runtime> runtime,
+                 std::size_t listener, SessionRegistry& registry);
   ~UpgradeSession() override;
 
   void start();
@@ -34,6 +38,7 @@ class UpgradeSession : public Drainable, public std::enable_shared_from_this<Upg
   enum class Phase { tls_handshake, read_request, key_refresh, rate_limit, connect, backend_response, respond, linger, done };
 
   void on_tls_handshake(error_code ec);
+  void start_http2();
   void read_request();
   void read_more_request();
   void on_request_bytes(error_code ec, std::size_t n);

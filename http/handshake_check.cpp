@@ -7,6 +7,9 @@
 
 #include <algorithm>
 
+#include <openssl/evp.h>
+#include <openssl/sha.h>
+
 namespace wsgate::http {
 namespace bh = boost::beast::http;
 
@@ -91,6 +94,17 @@ bool origin_allowed(const std::vector<std::string>& allowed, std::string_view or
   if (allowed.empty() || origin.empty()) return true;
   return std::any_of(allowed.begin(), allowed.end(),
                      [&](const std::string& a) { return boost::beast::iequals(a, origin); });
+}
+
+std::string websocket_accept(std::string_view key) {
+  static constexpr std::string_view kGuid = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
+  std::string input(key);
+  input += kGuid;
+  unsigned char digest[SHA_DIGEST_LENGTH];
+  SHA1(reinterpret_cast<const unsigned char*>(input.data()), input.size(), digest);
+  unsigned char out[29];
+  EVP_EncodeBlock(out, digest, SHA_DIGEST_LENGTH);
+  return std::string(reinterpret_cast<char*>(out), 28);
 }
 
 }  // namespace wsgate::http

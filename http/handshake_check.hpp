@@ -40,6 +40,9 @@ enum class HandshakeProblem {
 HandshakeProblem check_websocket_handshake(const RequestHeader& req);
 std::string_view to_string(HandshakeProblem p);
 
+// RFC 6455 4.2.2: the Sec-WebSocket-Accept a server must answer `key` with.
+std::string websocket_accept(std::string_view key);
+
 // An empty allowlist allows every Origin; a request without one (a client that is no browser) is
 // allowed either way.
 bool origin_allowed(const std::vector<std::string>& allowed, std::string_view origin);

@@ -5,20 +5,21 @@
 #include "http2/request_head.hpp"
 
 #include <boost/beast/http/message.hpp>
-#include <boost/beast/http/string_body.hpp>
 
 #include <string>
 #include <string_view>
 
 namespace wsgate::http2 {
 
-// The HTTP/1.1 request a checked head stands for: the method and target from :method and :path
-// (an extended CONNECT becomes a GET upgrade carrying `websocket_key`, which the gateway made and
-// will check the backend's 101 against), Host from :authority, the Cookie fields joined into one
-// (RFC 9113 8.2.3), the Content-Length the body's own, and every other field as it came. `body`
-// is the stream's DATA, for a request that has one.
-boost::beast::http::request<boost::beast::http::string_body> to_http1(const RequestHead& head,
-                                                                     std::string_view websocket_key,
-                                                                     std::string body = {});
+// The HTTP/1.1 request head a checked head stands for: the method and target from :method and
+// :path (an extended CONNECT becomes a GET upgrade carrying `websocket_key`, which the gateway made
+// and checks the backend's 101 against), Host from :authority, the Cookie fields joined into one
+// (RFC 9113 8.2.3), and every other field as it came but the length. A stream that goes on after
+// its head sends its body chunked (Transfer-Encoding: chunked: the DATA frames are the chunks, see
+// chunk()); one that ended with it has none.
+boost::beast::http::request_header<> to_http1(const RequestHead& head, std::string_view websocket_key);
+
+// One chunk of a chunked body in HTTP/1.1's encoding; an empty `data` is the last chunk.
+std::string chunk(std::string_view data);
 
 }  // namespace wsgate::http2

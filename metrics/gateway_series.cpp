@@ -65,6 +65,14 @@ const Family connections{"wsgate_connections_total", "Client connections accepte
 const Family tls_handshakes{"wsgate_tls_handshakes_total", "TLS handshakes with clients, by result.",
                             Type::counter};
 
+const Family h2_connections{"wsgate_http2_connections_total", "Client connections that chose HTTP/2 (ALPN h2).",
+                            Type::counter};
+const Family h2_streams{"wsgate_http2_streams_total",
+                        "HTTP/2 streams by what they carried: websocket (RFC 8441), request, refused.",
+                        Type::counter};
+const Family h2_goaways{"wsgate_http2_goaways_total",
+                        "HTTP/2 connections the gateway ended with an error GOAWAY, by cause.", Type::counter};
+
 const std::vector<std::uint64_t> size_bounds{64,      256,      1024,      4096,      16384,
                                              65536,   262144,   1048576,   4194304,   16777216};
 // 0.25 ms to 10 s.
@@ -155,6 +163,9 @@ const ListenerSeries& ListenerSeries::get() {
 
 TlsListenerSeries::TlsListenerSeries() {
   tls_handshakes = layout.counters(metrics::tls_handshakes, "result", handshake_results);
+  h2_connections = layout.counter(metrics::h2_connections);
+  h2_streams = layout.counters(metrics::h2_streams, "kind", h2_stream_kinds);
+  h2_goaways = layout.counters(metrics::h2_goaways, "cause", h2_goaway_causes);
 }
 
 const TlsListenerSeries& TlsListenerSeries::get() {

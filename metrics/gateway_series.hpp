@@ -61,6 +61,14 @@ inline constexpr std::array<std::string_view, 7> limit_actions{
 enum class HandshakeResult : std::uint8_t { ok, failed, timeout };
 inline constexpr std::array<std::string_view, 3> handshake_results{"ok", "failed", "timeout"};
 
+// What a stream of an HTTP/2 connection carried: an RFC 8441 WebSocket, a plain request, or a head
+// the gateway refused before any route (check_head, 431).
+enum class H2StreamKind : std::uint8_t { websocket, request, refused };
+inline constexpr std::array<std::string_view, 3> h2_stream_kinds{"websocket", "request", "refused"};
+// Why the gateway ended an HTTP/2 connection with an error GOAWAY (http2::Attack, less none).
+inline constexpr std::array<std::string_view, 5> h2_goaway_causes{"rapid_reset", "continuation_flood", "hpack_bomb",
+                                                                 "control_flood", "protocol_error"};
+
 // Why a relayed session ended: the first thing that started its end.
 enum class SessionEnd : std::uint8_t {
   client_close,            // the client sent a close frame first
@@ -161,6 +169,9 @@ struct TlsListenerSeries {
   static const TlsListenerSeries& get();
   Layout layout;
   std::size_t tls_handshakes;  // + HandshakeResult
+  std::size_t h2_connections;  // ALPN chose h2
+  std::size_t h2_streams;      // + H2StreamKind
+  std::size_t h2_goaways;      // + index in h2_goaway_causes
 
  private:
   TlsListenerSeries();

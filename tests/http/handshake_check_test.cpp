@@ -26,6 +26,10 @@ TEST(HandshakeCheck, AcceptsRfcExample) {
   EXPECT_EQ(check_websocket_handshake(req), HandshakeProblem::none);
 }
 
+TEST(HandshakeCheck, AcceptIsRfcExample) {
+  EXPECT_EQ(websocket_accept("dGhlIHNhbXBsZSBub25jZQ=="), "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");  // RFC 6455 1.3
+}
+
 TEST(HandshakeCheck, WantsWebsocketNeedsBothHeaders) {
   auto req = upgrade_request();
   req.set(bh::field::connection, "keep-alive");

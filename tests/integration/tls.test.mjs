@@ -63,10 +63,12 @@ test('SNI selects the certificate; unknown names get the first', async () => {
   assert.equal((await peerCertificate('other.test')).cn, 'a.wsgate.test');
 });
 
-test('ALPN picks http/1.1 and TLS 1.3 is offered', async () => {
+test('ALPN picks h2 when offered, http/1.1 otherwise, and TLS 1.3 is offered', async () => {
   const info = await peerCertificate('a.wsgate.test');
-  assert.equal(info.alpn, 'http/1.1');
+  assert.equal(info.alpn, 'h2');
   assert.equal(info.version, 'TLSv1.3');
+  assert.equal((await peerCertificate('a.wsgate.test', { ALPNProtocols: ['http/1.1'] })).alpn, 'http/1.1');
+  assert.equal((await peerCertificate('a.wsgate.test', { ALPNProtocols: ['spdy/3'] })).alpn, false);
 });
 
 test('TLS 1.1 is refused', async () => {
