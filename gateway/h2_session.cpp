@@ -31,7 +31,8 @@ H2Session::H2Session(Transport client, std::string client_ip, std::shared_ptr<co
       registry_(registry),
       client_(std::move(client)),
       client_ip_(std::move(client_ip)),
-      connection_(limits_for(*rt_), *this) {}
+      connection_(limits_for(*rt_), *this),
+      idle_timer_(client_.socket().get_executor()) {}
 
 H2Session::~H2Session() {
   finish();
@@ -43,6 +44,24 @@ void H2Session::start() {
   rt_->listener_tls_series[listener_]->row(registry_.thread()).add(metrics::TlsListenerSeries::get().h2_connections);
   flush();  // the server preface
   read();
+  arm_idle_timer();
+}
+
+void H2Session::arm_idle_timer() {
+  idle_timer_.expires_after(rt_->config.http.keepalive_timeout);
+  idle_timer_.async_wait([weak = weak_from_this()](error_code ec) {
+    auto self = weak.lock();
+    if (ec || !self || self->finished_) return;
+    if (self->streams_.empty() && !self->active_) {
+      log::debug("http2_idle", {{"client", self->client_ip_}});
+      self->connection_.go_away();
+      self->ending_ = true;
+      self->flush();
+      return;
+    }
+    self->active_ = false;
+    self->arm_idle_timer();
+  });
 }
 
 void H2Session::go_away() {
@@ -125,6 +144,7 @@ void H2Session::flush() {
 void H2Session::finish() {
   if (finished_) return;
   finished_ = true;
+  idle_timer_.cancel();
   auto streams = std::move(streams_);
   streams_.clear();
   for (auto& [id, s] : streams) s->detach();
@@ -135,6 +155,7 @@ void H2Session::finish() {
 void H2Session::on_head(std::int32_t id, http2::RequestHead head) {
   auto& row = rt_->listener_tls_series[listener_]->row(registry_.thread());
   const auto& series = metrics::TlsListenerSeries::get();
+  active_ = true;
   if (const auto problem = http2::check_head(head); problem != http2::HeadProblem::none)
     return refuse(id, problem, head);
   row.add(series.h2_streams + static_cast<std::size_t>(head.websocket() ? metrics::H2StreamKind::websocket

@@ -7,6 +7,8 @@
 #include "gateway/transport.hpp"
 #include "http2/server_connection.hpp"
 
+#include <boost/asio/steady_timer.hpp>
+
 #include <chrono>
 #include <memory>
 #include <string>
@@ -43,6 +45,7 @@ class H2Session : public Drainable, public http2::StreamEvents, public std::enab
   void on_send_room(std::int32_t stream) override;
 
   void refuse(std::int32_t stream, http2::HeadProblem problem, const http2::RequestHead& head);
+  void arm_idle_timer();
   void read();
   void on_read(error_code ec, std::size_t n);
   void wake_streams();
@@ -61,6 +64,10 @@ class H2Session : public Drainable, public http2::StreamEvents, public std::enab
   std::vector<std::shared_ptr<H2Stream>> woken_;  // streams with news since the last read
   std::vector<std::uint8_t> in_;
   std::string out_;
+  // A connection with no stream for a whole keepalive_timeout ends (GOAWAY), as an idle HTTP/1.1
+  // keep-alive connection does; so does one that never opens a stream.
+  asio::steady_timer idle_timer_;
+  bool active_ = false;  // a stream was opened since the timer last looked
   bool reading_ = false;
   bool writing_ = false;
   bool flush_posted_ = false;

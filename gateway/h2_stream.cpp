@@ -78,7 +78,7 @@ std::size_t H2Stream::read(void* data, std::size_t size, error_code& ec) {
     ec = {};
     return n;
   }
-  if (reset_ || (!session_ && !client_ended_)) ec = asio::error::connection_reset;
+  if (reset_ || (!session_ && !client_ended_ && !closed_)) ec = asio::error::connection_reset;
   else if (client_ended_ || closed_) ec = asio::error::eof;
   else ec = asio::error::would_block;
   return 0;
@@ -224,6 +224,7 @@ void H2Stream::on_client_end() {
 void H2Stream::on_closed(std::uint32_t code) {
   closed_ = true;
   reset_ = code != 0;
+  session_ = nullptr;  // the stream may outlive the connection now: nothing more goes to it
   reader_owed_ = true;
   fire(writer_, asio::error::broken_pipe);
 }

@@ -11,6 +11,7 @@ JSON object and exits 0 unless the connection could not be made.
                                         second WebSocket on the same connection echoes
   h2_client.py PORT ask PATH TEXT [HEADERS]  a WebSocket (with these extra headers, a JSON list of
                                         pairs) that sends TEXT and reports the first answer
+  h2_client.py PORT idle                opens no stream; reports the seconds until the GOAWAY
   h2_client.py PORT big PATH SIZE       a WebSocket that sends one binary message of SIZE bytes and
                                         waits for the close frame
   h2_client.py PORT hold PATH           a WebSocket that echoes once and then waits (up to 10 s) for
@@ -258,6 +259,11 @@ elif mode == "ask":
         send(sid, ws_frame(1, args[1].encode()))
         pump(lambda: len(streams[sid]["messages"]) >= 1)
     out["streams"] = [report(sid)]
+elif mode == "idle":
+    started = time.time()
+    for _ in raw_frames(lambda: out["goaway"] is not None, 15):
+        pass
+    out["seconds_to_goaway"] = time.time() - started
 elif mode == "big":
     sid = open_stream(args[0])
     pump(lambda: streams[sid]["status"] is not None)

@@ -35,14 +35,15 @@ function routes(backendUrl) {
   - { name: echo, match: { path_prefix: / }, backends: [ "${backendUrl}" ] }`;
 }
 
-function config(backendUrl, { http2 } = {}) {
+function config(backendUrl, { http2, http = '' } = {}) {
   return routeYaml(routes(backendUrl), {
     listeners: `  - { name: public, bind: "127.0.0.1:0" }
   - name: secure
     bind: "127.0.0.1:0"
     ${http2 === false ? 'http2: false' : ''}
     tls: { certificates: [ { cert: ${cert.cert}, key: ${cert.key} } ] }`,
-    extra: `auth:
+    extra: `${http}
+auth:
   providers:
     - name: dev
       issuer: wsgate-dev
@@ -216,4 +217,17 @@ test('SIGTERM drain: GOAWAY on the connection and 1001 to its WebSocket', async 
   assert.equal(r.streams[0].close_code, 1001);
   const { code } = await other.exited;
   assert.equal(code, 0);
+});
+
+test('a connection that opens no stream ends with GOAWAY after keepalive_timeout', async () => {
+  const other = await startGateway(config(backend.url, { http: 'http: { keepalive_timeout: 1s }' }), { dir: tempDir() });
+  try {
+    const { stdout } = await promisify(execFile)('/usr/bin/python3', [client, String(other.ports.secure), 'idle'],
+                                                  { timeout: 30000 });
+    const r = JSON.parse(stdout);
+    assert.equal(r.goaway, 0);
+    assert.ok(r.seconds_to_goaway >= 0.9 && r.seconds_to_goaway < 4, `${r.seconds_to_goaway} s`);
+  } finally {
+    await other.stop();
+  }
 });
