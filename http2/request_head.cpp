@@ -29,6 +29,7 @@ std::string_view authority_of(const RequestHead& head) {
 HeadProblem check_head(const RequestHead& head) {
   for (const auto& [name, value] : head.fields)
     if (!http::is_token(name) || (!value.empty() && !http::is_field_value(value))) return HeadProblem::bad_field;
+  if (!http::is_token(head.method)) return HeadProblem::bad_field;
   if (head.method == "CONNECT" && head.protocol.empty()) return HeadProblem::plain_connect;
   if (!head.protocol.empty() && !head.websocket()) return HeadProblem::unknown_protocol;
   if (head.path.empty() || head.path.front() != '/') return HeadProblem::bad_path;

@@ -31,7 +31,7 @@ struct RequestHead {
 // unless the gateway sent SETTINGS_ENABLE_CONNECT_PROTOCOL).
 enum class HeadProblem {
   none,
-  bad_field,         // a name that is no token, or a value with CR, LF, NUL or edge spaces (400)
+  bad_field,         // a method or name that is no token, or a value with CR, LF, NUL or edge spaces (400)
   bad_path,          // :path is not origin-form ("/..."): no "*", no absolute form (400)
   bad_authority,     // :authority missing or not uri-host [":" port] (400)
   host_mismatch,     // RFC 9113 8.3.1: a Host field that differs from :authority (400)

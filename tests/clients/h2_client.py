@@ -11,6 +11,8 @@ JSON object and exits 0 unless the connection could not be made.
                                         second WebSocket on the same connection echoes
   h2_client.py PORT ask PATH TEXT [HEADERS]  a WebSocket (with these extra headers, a JSON list of
                                         pairs) that sends TEXT and reports the first answer
+  h2_client.py PORT stall PATH N SIZE   a WebSocket that asks for N messages of SIZE bytes, reads
+                                        nothing until a line arrives on stdin, then reads them all
   h2_client.py PORT idle                opens no stream; reports the seconds until the GOAWAY
   h2_client.py PORT big PATH SIZE       a WebSocket that sends one binary message of SIZE bytes and
                                         waits for the close frame
@@ -134,10 +136,11 @@ def handle(event):
         conn.acknowledge_received_data(event.flow_controlled_length, event.stream_id)
         if st is None:
             return
-        st["buf"] += event.data
-        st["body"] += event.data
         if st["websocket"]:
+            st["buf"] += event.data
             parse_frames(st)
+        else:
+            st["body"] += event.data
     elif isinstance(event, h2.events.StreamEnded):
         if event.stream_id in streams:
             streams[event.stream_id]["ended"] = True
@@ -259,6 +262,22 @@ elif mode == "ask":
         send(sid, ws_frame(1, args[1].encode()))
         pump(lambda: len(streams[sid]["messages"]) >= 1)
     out["streams"] = [report(sid)]
+elif mode == "stall":
+    # Asks the backend for N messages of SIZE bytes, reads nothing until the test says (a line on
+    # stdin), then reads them all and reports how many came whole and in order.
+    n, size = int(args[1]), int(args[2])
+    sid = open_stream(args[0])
+    pump(lambda: streams[sid]["status"] is not None)
+    send(sid, ws_frame(1, f"burst {n} {size}".encode()))
+    print(json.dumps({"ready": True}), flush=True)
+    sys.stdin.readline()
+    sock.settimeout(30)
+    pump(lambda: len(streams[sid]["messages"]) >= n, 60)
+    msgs = streams[sid]["messages"]
+    out["in_order"] = sum(1 for i, m in enumerate(msgs) if m.startswith(f"{i}:") and len(m) == size)
+    bad = [(i, m[:12], len(m)) for i, m in enumerate(msgs) if not (m.startswith(f"{i}:") and len(m) == size)]
+    out["first_bad"] = bad[:3]
+    out["streams"] = [{"status": streams[sid]["status"], "count": len(msgs)}]
 elif mode == "idle":
     started = time.time()
     for _ in raw_frames(lambda: out["goaway"] is not None, 15):

@@ -68,6 +68,9 @@ TEST(RequestHead, RefusesHostileFieldsPathsAndAuthorities) {
   head.fields.emplace_back("x-user", "alice\r\nx-admin: 1");
   EXPECT_EQ(check_head(head), HeadProblem::bad_field);
   head = websocket_head();
+  head.method = "GET /admin HTTP/1.1";
+  EXPECT_EQ(check_head(head), HeadProblem::bad_field);
+  head = websocket_head();
   head.fields.emplace_back("x user", "a");
   EXPECT_EQ(check_head(head), HeadProblem::bad_field);
   head = websocket_head();

@@ -10,7 +10,7 @@ import { writeFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { wsgateBin, tempDir, startBackend, startGateway, makeCert, routeYaml, open, connect, sleep } from './lib.mjs';
+import { wsgateBin, tempDir, startBackend, startGateway, makeCert, routeYaml, open, connect, sleep, rssKiB } from './lib.mjs';
 
 const client = new URL('../clients/h2_client.py', import.meta.url).pathname;
 let dir, backend, liar, gw, secretFile, cert;
@@ -149,6 +149,22 @@ test('the frame rules hold on HTTP/2: a message over the route\'s max_message cl
   const r = await h2('big', '/limited', '2000');
   assert.equal(r.streams[0].status, 200);
   assert.equal(r.streams[0].close_code, 1009);
+});
+
+test('a stream whose client stops reading stalls its backend instead of filling the gateway', async () => {
+  const stall = spawn('/usr/bin/python3', [client, String(gw.ports.secure), 'stall', '/echo/stall', '300', '100000']);
+  let out = '';
+  stall.stdout.on('data', (d) => { out += d; });
+  for (let i = 0; i < 100 && !out.includes('ready'); i++) await sleep(50);
+  const before = rssKiB(gw.proc.pid);
+  await sleep(1500);  // the backend sends 30 MB; the client reads none of it
+  const during = rssKiB(gw.proc.pid);
+  assert.ok(during - before < 8 * 1024, `gateway RSS grew by ${during - before} KiB while the client did not read`);
+  stall.stdin.write('go\n');
+  await new Promise((resolve) => stall.on('exit', resolve));
+  const r = JSON.parse(out.trim().split('\n').pop());
+  assert.equal(r.streams[0].count, 300);
+  assert.equal(r.in_order, 300);
 });
 
 test('a refused head: an extended CONNECT for another protocol gets 501, and the connection goes on', async () => {
