@@ -36,14 +36,6 @@ def cpu_seconds(pid):
     return (int(fields[11]) + int(fields[12])) / TICKS
 
 
-def rss_kib(pid):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    return 0
-
-
 def ws_frame(opcode, payload):
     mask = os.urandom(4)
     n = len(payload)
@@ -225,7 +217,7 @@ def measured(pid, work):
 
 
 def idle(pid, port, token, sessions):
-    base = rss_kib(pid)
+    base = bench_run.rss_kib(pid)
     clients = []
     for _ in range(sessions // 100):
         c = H2Client(port, token)
@@ -234,14 +226,14 @@ def idle(pid, port, token, sessions):
         c.read_until(lambda: all(i in c.status for i in ids))
         clients.append(c)
     time.sleep(1)
-    h2_kib = (rss_kib(pid) - base) / sessions
+    h2_kib = (bench_run.rss_kib(pid) - base) / sessions
     for c in clients:
         c.sock.close()
     time.sleep(2)
-    base = rss_kib(pid)
+    base = bench_run.rss_kib(pid)
     socks = [h1_open(port, token)[0] for _ in range(sessions)]
     time.sleep(1)
-    h1_kib = (rss_kib(pid) - base) / sessions
+    h1_kib = (bench_run.rss_kib(pid) - base) / sessions
     for s in socks:
         s.close()
     return h2_kib, h1_kib

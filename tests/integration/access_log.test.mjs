@@ -56,7 +56,8 @@ test('a plain request, an upgrade and rejections each give one line; the session
     const id = /session=(\d+-\d+)/.exec(up)[1];
     const closed = await gw.waitLog(/ session_closed /);
     assert.match(closed, new RegExp(`session=${id}$`), 'the session\'s lines carry the upgrade\'s id');
-    assert.match(await gw.waitLog(/ session_open /), new RegExp(`session=${id}$`));
+    assert.match(await gw.waitLog(/ session_open /), new RegExp(`session=${id} protocol=http/1\\.1$`));
+    assert.match(up, / protocol=http\/1\.1$/, 'the access line says which protocol');
 
     await fetch(`http://127.0.0.1:${gw.ports.public}/nowhere?secret=1`);
     assert.match(await gw.waitLog(/ access .*status=404 /), / path=\/nowhere status=404 .*route=- backend=- /);
@@ -104,6 +105,7 @@ test('JSON lines: numbers are numbers', async () => {
     assert.equal(typeof access.duration_ms, 'number');
     assert.equal(typeof access.bytes, 'number');
     assert.equal(access.route, 'open');
+    assert.equal(access.protocol, 'http/1.1');
     const closed = JSON.parse(await gw.waitLog(/"event":"session_closed"/));
     assert.equal(typeof closed.messages_in, 'number');
     assert.equal(typeof closed.duration_ms, 'number');
