@@ -227,8 +227,8 @@ void H2Session::end_stream(std::int32_t id) {
   schedule_flush();
 }
 
-void H2Session::reset_stream(std::int32_t id) {
-  connection_.reset_stream(id, 0);  // NO_ERROR: the gateway is done with it (RFC 9113 8.1)
+void H2Session::reset_stream(std::int32_t id, std::uint32_t code) {
+  connection_.reset_stream(id, code);
   schedule_flush();
 }
 

@@ -35,7 +35,7 @@ class H2Session : public Drainable, public http2::StreamEvents, public std::enab
   bool send_data(std::int32_t stream, const std::uint8_t* data, std::size_t size);
   void respond(std::int32_t stream, int status, const http2::ServerConnection::Fields& fields, bool end_stream);
   void end_stream(std::int32_t stream);
-  void reset_stream(std::int32_t stream);
+  void reset_stream(std::int32_t stream, std::uint32_t code);
 
  private:
   void on_head(std::int32_t stream, http2::RequestHead head) override;

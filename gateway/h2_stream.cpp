@@ -200,11 +200,13 @@ void H2Stream::cancel() {
 }
 
 // A stream whose answer is complete is left for the client to end (a reset now would drop the
-// answer's queued frames); one cut short is reset. A client that never ends its side holds the
+// answer's queued frames); any other is reset. A client that never ends its side holds the
 // stream within max_concurrent_streams.
 void H2Stream::close() {
   cancel();
-  if (session_ && !closed_ && output_ != Output::done) session_->reset_stream(id_);
+  // RST_STREAM INTERNAL_ERROR when no answer began (the request failed in the gateway), CANCEL
+  // when one was cut short.
+  if (session_ && !closed_ && output_ != Output::done) session_->reset_stream(id_, output_ == Output::head ? 2 : 8);
   session_ = nullptr;
 }
 
