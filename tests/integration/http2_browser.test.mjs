@@ -94,9 +94,9 @@ test('Chromium opens its WebSockets on the page\'s HTTP/2 connection', async () 
   assert.equal(page.method, 'GET');
   checkSameBehaviour(out);
   // No connection of the sockets' own: every connection chose h2 (Chromium may open a spare one
-  // beside the page's), and the three sockets were streams on them.
+  // beside the page's), fewer than one per socket, and the three sockets were streams on them.
   const connections = await gw.metric('wsgate_connections_total{listener="secure"}');
-  assert.ok(connections <= 2, `${connections} connections`);
+  assert.ok(connections < 4, `${connections} connections for a page and three sockets`);
   assert.equal(await gw.metric('wsgate_http2_connections_total{listener="secure"}'), connections);
   assert.equal(await gw.metric('wsgate_http2_streams_total{listener="secure",kind="websocket"}'), 3);
   await gw.waitLog(/access .*path=\/echo\/page status=101 .*protocol=h2/);
