@@ -181,24 +181,20 @@ void H2Session::refuse(std::int32_t id, http2::HeadProblem problem, const http2:
 }
 
 void H2Session::on_data(std::int32_t id, const std::uint8_t* data, std::size_t size) {
-  if (H2Stream* s = stream(id)) {
-    s->on_data(data, size);
-    woken_.push_back(streams_[id]);
-  }
+  auto it = streams_.find(id);
+  if (it != streams_.end() && it->second->on_data(data, size)) woken_.push_back(it->second);
 }
 
 void H2Session::on_client_end(std::int32_t id) {
-  if (H2Stream* s = stream(id)) {
-    s->on_client_end();
-    woken_.push_back(streams_[id]);
-  }
+  auto it = streams_.find(id);
+  if (it != streams_.end() && it->second->on_client_end()) woken_.push_back(it->second);
 }
 
 void H2Session::on_stream_closed(std::int32_t id, std::uint32_t code) {
   auto it = streams_.find(id);
   if (it == streams_.end()) return;
-  it->second->on_closed(code);
-  woken_.push_back(std::move(it->second));
+  // Already queued: woken_ holds it past its erasure here.
+  if (it->second->on_closed(code)) woken_.push_back(std::move(it->second));
   streams_.erase(it);
 }
 

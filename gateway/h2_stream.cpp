@@ -14,6 +14,7 @@
 #include <charconv>
 #include <cstring>
 #include <sstream>
+#include <utility>
 
 namespace wsgate::gateway {
 
@@ -210,25 +211,26 @@ void H2Stream::close() {
   session_ = nullptr;
 }
 
-void H2Stream::on_data(const std::uint8_t* data, std::size_t size) {
+bool H2Stream::on_data(const std::uint8_t* data, std::size_t size) {
   const std::string_view bytes(reinterpret_cast<const char*>(data), size);
-  in_ += chunked_in_ ? http2::chunk(bytes) : std::string(bytes);
+  if (chunked_in_) in_ += http2::chunk(bytes);
+  else in_.append(bytes);
   unconsumed_ += size;
-  reader_owed_ = true;
+  return !std::exchange(reader_owed_, true);
 }
 
-void H2Stream::on_client_end() {
+bool H2Stream::on_client_end() {
   if (chunked_in_) in_ += http2::chunk({});
   client_ended_ = true;
-  reader_owed_ = true;
+  return !std::exchange(reader_owed_, true);
 }
 
-void H2Stream::on_closed(std::uint32_t code) {
+bool H2Stream::on_closed(std::uint32_t code) {
   closed_ = true;
   reset_ = code != 0;
   session_ = nullptr;  // the stream may outlive the connection now: nothing more goes to it
-  reader_owed_ = true;
   fire(writer_, asio::error::broken_pipe);
+  return !std::exchange(reader_owed_, true);
 }
 
 void H2Stream::on_send_room() {

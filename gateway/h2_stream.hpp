@@ -35,10 +35,11 @@ class H2Stream {
   void cancel();      // pending waits end with operation_aborted
   void close();       // the reader is done: RST_STREAM if the stream is still open
 
-  // What the session tells it.
-  void on_data(const std::uint8_t* data, std::size_t size);
-  void on_client_end();
-  void on_closed(std::uint32_t error_code);
+  // What the session tells it. True when this is the first news since its reader last woke: the
+  // session then queues it for wake_reader (once, however many DATA frames one read brought).
+  bool on_data(const std::uint8_t* data, std::size_t size);
+  bool on_client_end();
+  bool on_closed(std::uint32_t error_code);
   void on_send_room();
   void detach();  // the connection is gone
   // Runs a waiter owed since the last on_data/on_client_end/on_closed (outside nghttp2's calls).
@@ -65,7 +66,7 @@ class H2Stream {
   bool closed_ = false;
   bool reset_ = false;            // closed with an error code
   bool full_ = false;             // the stream's send buffer is full
-  bool reader_owed_ = false;
+  bool reader_owed_ = false;      // queued for wake_reader
   Output output_ = Output::head;
   std::string out_head_;          // the response head, until its blank line
   std::uint64_t body_left_ = 0;
