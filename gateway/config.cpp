@@ -229,7 +229,9 @@ void read_http(Reader& r, const YAML::Node& node, HttpLimits& http) {
   r.check_keys(node, "http",
                {"max_header_bytes", "max_headers", "header_timeout", "max_body",
                 "keepalive_timeout"});
-  r.read_size(node, "max_header_bytes", "http", http.max_header_bytes, 1024, 1 << 20);
+  // 64 KiB at most: Beast keeps a field's length in 16 bits and throws on a longer one, and a head
+  // that fits this limit cannot hold one (a longer limit let one request end the process).
+  r.read_size(node, "max_header_bytes", "http", http.max_header_bytes, 1024, 64 * 1024);
   r.read_count(node, "max_headers", "http", http.max_headers, 8, 10'000);
   r.read_duration(node, "header_timeout", "http", http.header_timeout);
   r.read_size(node, "max_body", "http", http.max_body, 0, 1ull << 32);

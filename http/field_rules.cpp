@@ -76,13 +76,28 @@ bool is_host(std::string_view host) {
   return is_reg_name(name);
 }
 
+namespace {
+char fold(char c) {
+  if (c >= 'A' && c <= 'Z') return static_cast<char>(c - 'A' + 'a');
+  return c == '_' ? '-' : c;
+}
+}  // namespace
+
 std::string folded_name(std::string_view name) {
   std::string out(name);
-  for (char& c : out) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-    else if (c == '_') c = '-';
-  }
+  for (char& c : out) c = fold(c);
   return out;
+}
+
+bool same_folded_name(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i)
+    if (fold(a[i]) != fold(b[i])) return false;
+  return true;
+}
+
+bool folded_starts_with(std::string_view name, std::string_view folded_prefix) {
+  return name.size() >= folded_prefix.size() && same_folded_name(name.substr(0, folded_prefix.size()), folded_prefix);
 }
 
 bool is_token(std::string_view text) {

@@ -22,5 +22,9 @@ bool is_token(std::string_view text);
 // A field name as a backend that folds case and reads '_' as '-' (CGI and WSGI servers) sees it:
 // "X_User_Id" and "x-user-id" are the same field to them, so they must be to the gateway.
 std::string folded_name(std::string_view name);
+// The same comparison without making the folded copies (the forwarded request makes dozens).
+bool same_folded_name(std::string_view a, std::string_view b);
+// Whether `name` folds to something that starts with `folded_prefix` (given already folded).
+bool folded_starts_with(std::string_view name, std::string_view folded_prefix);
 
 }  // namespace wsgate::http

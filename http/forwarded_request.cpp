@@ -5,24 +5,19 @@
 
 #include <boost/beast/core/string.hpp>
 #include <boost/beast/http/rfc7230.hpp>
-#include <boost/beast/http/write.hpp>
 
 #include <algorithm>
-#include <sstream>
 
 namespace wsgate::http {
 namespace bh = boost::beast::http;
 
 namespace {
 
-bool contains(const std::vector<std::string>& list, const std::string& item) {
-  return std::find(list.begin(), list.end(), item) != list.end();
-}
-
 // Fields a client's Connection header may not remove (RFC 9110 7.6.1 lets it name hop-by-hop
 // fields only): Host, the handshake's own fields, and the body's framing.
-bool protected_from_connection(const std::string& folded) {
-  return folded == "host" || folded.starts_with("sec-websocket-") || folded == "content-length";
+bool protected_from_connection(std::string_view name) {
+  return same_folded_name(name, "host") || folded_starts_with(name, "sec-websocket-") ||
+         same_folded_name(name, "content-length");
 }
 
 // RFC 9110 7.6.1 and RFC 9112: fields that describe one connection, not the message.
@@ -66,35 +61,47 @@ bool has_source(const std::vector<TokenSource>& sources, TokenSource::Kind kind)
 }
 
 bool names_any(const std::vector<std::string>& names, std::string_view name) {
-  const std::string folded = folded_name(name);
-  return std::any_of(names.begin(), names.end(), [&](const std::string& n) { return folded_name(n) == folded; });
+  return std::any_of(names.begin(), names.end(), [&](const std::string& n) { return same_folded_name(n, name); });
 }
 
 bool rule_names(const HeaderRules* rules, std::string_view name) {
   if (!rules) return false;
-  if (names_any(rules->remove, name)) return true;
-  const std::string folded = folded_name(name);
-  return std::any_of(rules->set.begin(), rules->set.end(),
-                     [&](const auto& field) { return folded_name(field.first) == folded; });
+  return names_any(rules->remove, name) ||
+         std::any_of(rules->set.begin(), rules->set.end(),
+                     [&](const auto& field) { return same_folded_name(field.first, name); });
+}
+
+bool is_claim_field(const std::vector<std::pair<std::string, std::string>>& claims, std::string_view name) {
+  return std::any_of(claims.begin(), claims.end(), [&](const auto& f) { return same_folded_name(f.first, name); });
+}
+
+bool is_owned_field(std::string_view name) {
+  return std::any_of(std::begin(owned_fields), std::end(owned_fields),
+                     [&](std::string_view owned) { return same_folded_name(owned, name); });
+}
+
+// "Name: value\r\n". Every value written was checked: Beast's parser refuses CR, LF and NUL in a
+// client's, the claims are checked above, the configuration checks the operator's.
+void put_field(std::string& out, std::string_view name, std::string_view value) {
+  out.append(name).append(": ").append(value).append("\r\n");
 }
 
 }  // namespace
 
 // Compared by folded name, so that no spelling a backend folds together (Transfer_Encoding) slips by.
 bool is_gateway_owned_request_field(std::string_view name) {
-  const std::string folded = folded_name(name);
-  for (auto owned : owned_fields)
-    if (folded == folded_name(owned)) return true;
+  if (is_owned_field(name)) return true;
   for (auto f : kHopByHopFolded)
-    if (folded == f) return true;
-  return folded == "host" || folded == "expect" || folded == "content-length" || folded.starts_with("sec-websocket-");
+    if (same_folded_name(name, f)) return true;
+  return same_folded_name(name, "host") || same_folded_name(name, "expect") ||
+         same_folded_name(name, "content-length") || folded_starts_with(name, "sec-websocket-");
 }
 
 bool is_gateway_owned_response_field(std::string_view name) {
-  const std::string folded = folded_name(name);
   for (auto f : kHopByHopFolded)
-    if (folded == f) return true;
-  return folded == "content-length" || folded == "set-cookie" || folded.starts_with("sec-websocket-");
+    if (same_folded_name(name, f)) return true;
+  return same_folded_name(name, "content-length") || same_folded_name(name, "set-cookie") ||
+         folded_starts_with(name, "sec-websocket-");
 }
 
 std::string rewrite_target(std::string_view target, const PathRewrite& rewrite) {
@@ -135,21 +142,26 @@ ForwardedRequest build_forwarded_request(const ClientRequest& client, const Forw
                                                                         std::distance(in.begin(), in.end()))));
 
   // Hop-by-hop names come from the head's Connection fields, and are applied before the gateway
-  // adds anything, so they can never remove what it writes.
-  std::vector<std::string> connection_named;
+  // adds anything, so they can never remove what it writes. Views into the client's request.
+  std::vector<std::string_view> connection_named;
   for (auto it = in.begin(); it != head_end; ++it)
     if (it->name() == bh::field::connection)
-      for (auto token : bh::token_list(it->value())) connection_named.push_back(folded_name(token));
-  std::vector<std::string> owned;
-  for (auto name : owned_fields) owned.push_back(folded_name(name));
-  for (const auto& [name, value] : context.claim_fields) owned.push_back(folded_name(name));
+      for (auto token : bh::token_list(it->value())) connection_named.push_back(token);
+  auto named_by_connection = [&](std::string_view name) {
+    return std::any_of(connection_named.begin(), connection_named.end(),
+                       [&](std::string_view n) { return same_folded_name(n, name); });
+  };
 
   const bool strip_cookies = has_source(context.token_sources, TokenSource::Kind::cookie);
   const bool strip_protocol = has_source(context.token_sources, TokenSource::Kind::protocol);
-  bh::request<bh::string_body> out;
-  out.method_string(in.method_string());
-  out.target(rewrite_target(target_without_tokens(in.target(), context.token_sources), context.rewrite));
-  out.version(in.version());
+  // Written straight out, not built as a Beast message: no allocation per field, and nothing that
+  // can throw (Beast's fields refuse a value over 64 KiB, which joined lines can reach).
+  std::string& out = result.bytes;
+  out.reserve(in.target().size() + 512 + (context.upgrade ? 0 : in.body().size()) +
+              static_cast<std::size_t>(std::distance(in.begin(), head_end)) * 48);
+  out.append(in.method_string()).append(" ");
+  out.append(rewrite_target(target_without_tokens(in.target(), context.token_sources), context.rewrite));
+  out.append(in.version() == 10 ? " HTTP/1.0\r\n" : " HTTP/1.1\r\n");
   std::string forwarded_for;  // a trusted proxy's X-Forwarded-For, to append to
   std::string protocols;      // every Sec-WebSocket-Protocol line, joined
   bool offers_protocols = false;
@@ -157,22 +169,21 @@ ForwardedRequest build_forwarded_request(const ClientRequest& client, const Forw
   for (auto it = in.begin(); it != head_end; ++it) {
     const std::string_view name = it->name_string();
     const std::string_view value = it->value();
-    const std::string folded = folded_name(name);
     if (is_connection_field(it->name())) continue;
-    if (contains(owned, folded)) {
+    if (is_owned_field(name) || is_claim_field(context.claim_fields, name)) {
       // Only a trusted proxy's own spelling of X-Forwarded-For is believed (and extended).
       if (context.peer_is_trusted_proxy && boost::beast::iequals(name, "X-Forwarded-For"))
-        forwarded_for += (forwarded_for.empty() ? "" : ", ") + std::string(value);
+        forwarded_for.append(forwarded_for.empty() ? "" : ", ").append(value);
       continue;
     }
-    if (contains(connection_named, folded) && !protected_from_connection(folded)) continue;
+    if (named_by_connection(name) && !protected_from_connection(name)) continue;
     if (is_header_token_source(context.token_sources, name)) continue;
     // Removed, or replaced below; a rule never reaches a field the gateway owns.
     if (rule_names(context.request_headers, name) && !is_gateway_owned_request_field(name)) continue;
     if (it->name() == bh::field::host && host.empty()) host = value;
     if (it->name() == bh::field::cookie && strip_cookies) {
       std::string kept = cookies_without_tokens(value, context.token_sources);
-      if (!kept.empty()) out.insert(bh::field::cookie, kept);
+      if (!kept.empty()) put_field(out, "Cookie", kept);
       continue;
     }
     if (it->name() == bh::field::sec_websocket_protocol && strip_protocol) {
@@ -181,38 +192,48 @@ ForwardedRequest build_forwarded_request(const ClientRequest& client, const Forw
       offers_protocols = true;
       continue;
     }
-    out.insert(name, value);
+    put_field(out, name, value);
   }
   if (offers_protocols) {
     auto offer = protocols_without_bearer(protocols);
     result.offered_bearer = offer.had_bearer;
-    if (!offer.offer.empty()) out.insert(bh::field::sec_websocket_protocol, offer.offer);
+    if (!offer.offer.empty()) put_field(out, "Sec-WebSocket-Protocol", offer.offer);
   }
 
-  // The operator's fields go in before the gateway's own, which would replace a same-named one
-  // (configuration refuses those names; this order holds even without that check).
+  // The operator's fields go in before the gateway's own; a name the gateway writes (a claim's
+  // among them) is never the operator's, even were the configuration's check missing.
   if (context.request_headers)
     for (const auto& [name, value] : context.request_headers->set)
-      if (!is_gateway_owned_request_field(name)) out.insert(name, value);
+      if (!is_gateway_owned_request_field(name) && !is_claim_field(context.claim_fields, name))
+        put_field(out, name, value);
   if (context.upgrade) {
-    out.set(bh::field::connection, "Upgrade");
-    out.set(bh::field::upgrade, "websocket");
+    put_field(out, "Connection", "Upgrade");
+    put_field(out, "Upgrade", "websocket");
   }
   // As NGINX's $proxy_add_x_forwarded_for, but believing only what a trusted proxy wrote.
-  out.set("X-Forwarded-For", forwarded_for.empty() ? std::string(context.peer_address)
-                                                   : forwarded_for + ", " + std::string(context.peer_address));
-  out.set("X-Real-IP", is_field_value(context.client_address) ? context.client_address : context.peer_address);
-  out.set("X-Forwarded-Proto", context.tls ? "https" : "http");
-  if (!host.empty()) out.set("X-Forwarded-Host", host);
-  for (const auto& [name, value] : context.claim_fields) out.set(name, value);
+  out.append("X-Forwarded-For: ");
+  if (!forwarded_for.empty()) out.append(forwarded_for).append(", ");
+  out.append(context.peer_address).append("\r\n");
+  put_field(out, "X-Real-IP", is_field_value(context.client_address) ? context.client_address : context.peer_address);
+  put_field(out, "X-Forwarded-Proto", context.tls ? "https" : "http");
+  if (!host.empty()) put_field(out, "X-Forwarded-Host", host);
+  // One line per claim field; of two claims for one field, the later one's value stands.
+  const auto& claims = context.claim_fields;
+  for (auto c = claims.begin(); c != claims.end(); ++c)
+    if (std::none_of(std::next(c), claims.end(), [&](const auto& later) { return same_folded_name(later.first, c->first); }))
+      put_field(out, c->first, c->second);
 
   if (!context.upgrade) {
-    out.body() = in.body();
-    out.prepare_payload();  // a chunked body goes on with a Content-Length, its trailers dropped
+    // As Beast's prepare_payload: a chunked body goes on with a Content-Length, its trailers
+    // dropped; an empty one gets a length only where the method defines a body.
+    const auto size = in.body().size();
+    const auto verb = in.method();
+    if (size > 0 || verb == bh::verb::options || verb == bh::verb::put || verb == bh::verb::post)
+      put_field(out, "Content-Length", std::to_string(size));
+    out.append("\r\n").append(in.body());
+  } else {
+    out.append("\r\n");
   }
-  std::ostringstream bytes;
-  bytes << out;
-  result.bytes = std::move(bytes).str();
   return result;
 }
 

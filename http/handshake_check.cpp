@@ -42,6 +42,9 @@ RequestProblem check_request(const RequestHeader& req) {
   if (req.count(bh::field::expect) > 1 ||
       (req.count(bh::field::expect) == 1 && !boost::beast::iequals(req[bh::field::expect], "100-continue")))
     return RequestProblem::expectation;
+  if (req.method() == bh::verb::trace &&
+      (codings > 0 || (req.count(bh::field::content_length) > 0 && req[bh::field::content_length] != "0")))
+    return RequestProblem::trace_content;
   return RequestProblem::none;
 }
 
@@ -52,6 +55,7 @@ std::string_view to_string(RequestProblem p) {
     case RequestProblem::bad_host: return "Host is not uri-host[:port]";
     case RequestProblem::transfer_coding: return "transfer coding other than chunked";
     case RequestProblem::expectation: return "expectation other than 100-continue";
+    case RequestProblem::trace_content: return "a TRACE request carries no content";
   }
   return "unknown";
 }

@@ -20,6 +20,7 @@ enum class RequestProblem {
   bad_host,          // ... and it is uri-host [":" port]: no '/', '@', spaces (400)
   transfer_coding,   // a transfer coding other than chunked (501, as NGINX answers)
   expectation,       // RFC 9110 10.1.1: an Expect other than 100-continue (417)
+  trace_content,     // RFC 9110 9.3.8: a TRACE carries no content (400)
 };
 RequestProblem check_request(const RequestHeader& req);
 std::string_view to_string(RequestProblem p);

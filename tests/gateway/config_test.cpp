@@ -141,6 +141,19 @@ routes:
   EXPECT_FALSE(r.config);
 }
 
+// Beast throws on a field longer than 64 KiB; a larger limit let one request header end the process.
+TEST(Config, MaxHeaderBytesStopsAt64KiB) {
+  auto r = load("listeners: [ { bind: \"127.0.0.1:1\" } ]\nhttp: { max_header_bytes: 1MiB }\n"
+                "routes: [ { backends: [ \"ws://127.0.0.1:1\" ] } ]\n");
+  const std::vector<std::string> expected{
+      "gw.yaml:2:27: http.max_header_bytes: must be between 1024 and 65536"};
+  EXPECT_EQ(r.errors, expected);
+  r = load("listeners: [ { bind: \"127.0.0.1:1\" } ]\nhttp: { max_header_bytes: 64KiB }\n"
+           "routes: [ { backends: [ \"ws://127.0.0.1:1\" ] } ]\n");
+  ASSERT_TRUE(r.errors.empty()) << r.errors.front();
+  EXPECT_EQ(r.config->http.max_header_bytes, 65536u);
+}
+
 TEST(Config, MissingSectionsAndTypos) {
   auto r = load("listenrs: []\n");
   const std::vector<std::string> expected{

@@ -57,6 +57,24 @@ TEST(RequestCheck, HostGrammarAndExpect) {
   EXPECT_EQ(check_request(req), RequestProblem::expectation);
 }
 
+// RFC 9110 9.3.8. A TRACE with a body once made the forwarded request's builder throw.
+TEST(RequestCheck, TraceCarriesNoContent) {
+  RequestHeader req;
+  req.method(bh::verb::trace);
+  req.target("/");
+  req.set(bh::field::host, "h");
+  EXPECT_EQ(check_request(req), RequestProblem::none);
+  req.set(bh::field::content_length, "0");
+  EXPECT_EQ(check_request(req), RequestProblem::none);
+  req.set(bh::field::content_length, "3");
+  EXPECT_EQ(check_request(req), RequestProblem::trace_content);
+  req.erase(bh::field::content_length);
+  req.set(bh::field::transfer_encoding, "chunked");
+  EXPECT_EQ(check_request(req), RequestProblem::trace_content);
+  req.method(bh::verb::post);
+  EXPECT_EQ(check_request(req), RequestProblem::none);
+}
+
 TEST(HandshakeCheck, NoBodyOnAnUpgrade) {
   auto req = upgrade_request();
   req.set(bh::field::content_length, "0");
