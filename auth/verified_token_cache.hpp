@@ -8,6 +8,7 @@
 #include <array>
 #include <cstdint>
 #include <deque>
+#include <optional>
 #include <string_view>
 #include <unordered_map>
 
@@ -41,7 +42,7 @@ class VerifiedTokenCache {
     std::int64_t valid_until;
     boost::json::object claims;
   };
-  static Key key_of(std::uint64_t verifier, std::string_view token);
+  static std::optional<Key> key_of(std::uint64_t verifier, std::string_view token);
 
   std::size_t capacity_;
   std::unordered_map<Key, Entry, KeyHash> entries_;

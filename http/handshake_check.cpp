@@ -6,6 +6,7 @@
 #include <boost/beast/http/rfc7230.hpp>
 
 #include <algorithm>
+#include <memory>
 
 #include <openssl/evp.h>
 #include <openssl/sha.h>
@@ -102,10 +103,17 @@ bool origin_allowed(const std::vector<std::string>& allowed, std::string_view or
 
 std::string websocket_accept(std::string_view key) {
   static constexpr std::string_view kGuid = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
-  std::string input(key);
-  input += kGuid;
-  unsigned char digest[SHA_DIGEST_LENGTH];
-  SHA1(reinterpret_cast<const unsigned char*>(input.data()), input.size(), digest);
+  // Fetched once, with one context per thread used again: SHA1() looks the algorithm up and
+  // makes a context on every call, which every upgrade paid. A failure answers "" (no key's).
+  static EVP_MD* const sha1 = EVP_MD_fetch(nullptr, "SHA1", nullptr);
+  thread_local const std::unique_ptr<EVP_MD_CTX, void (*)(EVP_MD_CTX*)> ctx(EVP_MD_CTX_new(), EVP_MD_CTX_free);
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int size = 0;
+  if (!sha1 || !ctx || EVP_DigestInit_ex2(ctx.get(), sha1, nullptr) != 1 ||
+      EVP_DigestUpdate(ctx.get(), key.data(), key.size()) != 1 ||
+      EVP_DigestUpdate(ctx.get(), kGuid.data(), kGuid.size()) != 1 ||
+      EVP_DigestFinal_ex(ctx.get(), digest, &size) != 1 || size != SHA_DIGEST_LENGTH)
+    return {};
   unsigned char out[29];
   EVP_EncodeBlock(out, digest, SHA_DIGEST_LENGTH);
   return std::string(reinterpret_cast<char*>(out), 28);
