@@ -230,7 +230,8 @@ void read_http(Reader& r, const YAML::Node& node, HttpLimits& http) {
                {"max_header_bytes", "max_headers", "header_timeout", "max_body",
                 "keepalive_timeout"});
   // 64 KiB at most: Beast keeps a field's length in 16 bits and throws on a longer one, and a head
-  // that fits this limit cannot hold one (a longer limit let one request end the process).
+  // that fits this limit cannot hold one (a longer limit let one request end the process; the
+  // read buffer's own cap in UpgradeSession bounds a chunked body's trailer fields).
   r.read_size(node, "max_header_bytes", "http", http.max_header_bytes, 1024, 64 * 1024);
   r.read_count(node, "max_headers", "http", http.max_headers, 8, 10'000);
   r.read_duration(node, "header_timeout", "http", http.header_timeout);

@@ -30,6 +30,10 @@ namespace bh = beast::http;
 namespace {
 
 constexpr std::size_t kReadChunk = 8192;
+// Beast keeps a field's length in 16 bits and throws on a longer one. Every field it parses lies
+// whole in the read buffer, a chunked body's trailer fields too (which its header_limit does not
+// bound), so the buffer never holds more than that: a longer field is 431 or 502, not an abort.
+constexpr std::size_t kMaxBuffered = 65535;
 constexpr auto kLingerTime = std::chrono::seconds(2);
 
 template <class Message>
@@ -227,7 +231,7 @@ void UpgradeSession::read_request() {
 }
 
 void UpgradeSession::read_more_request() {
-  const std::size_t limit = rt_->config.http.max_header_bytes + kReadChunk;
+  const std::size_t limit = std::min<std::size_t>(rt_->config.http.max_header_bytes + kReadChunk, kMaxBuffered);
   if (client_buf_.size() >= limit)
     return reject(431, "Request Header Fields Too Large", "request head over max_header_bytes");
   auto space = client_buf_.prepare(std::min(kReadChunk, limit - client_buf_.size()));
@@ -696,7 +700,7 @@ void UpgradeSession::new_response_parser() {
 }
 
 void UpgradeSession::read_more_response() {
-  const std::size_t limit = rt_->config.http.max_header_bytes + kReadChunk;
+  const std::size_t limit = std::min<std::size_t>(rt_->config.http.max_header_bytes + kReadChunk, kMaxBuffered);
   if (backend_buf_.size() >= limit)
     return reject(502, "Bad Gateway", "backend response head too large");
   auto space = backend_buf_.prepare(std::min(kReadChunk, limit - backend_buf_.size()));

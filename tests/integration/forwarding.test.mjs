@@ -51,6 +51,8 @@ function startRecorder() {
         if (target.startsWith('/open/interim')) socket.write(`HTTP/1.1 103 Early Hints\r\nLink: </a.css>; rel=preload\r\n\r\n${ok}`);
         else if (target.startsWith('/open/continue')) socket.write(`HTTP/1.1 100 Continue\r\n\r\n${ok}`);
         else if (target.startsWith('/open/switch')) socket.write(upgradeResponse('sec-websocket-key: x'));
+        else if (target.startsWith('/open/bigtrailer'))
+          socket.write(`HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1\r\na\r\n0\r\nX-T: ${'b'.repeat(66000)}\r\n\r\n`);
         else socket.write(ok);
       }
     });
@@ -235,6 +237,18 @@ for (const secure of [false, true]) {
     const over = await exchange(`${prefix}${fits}${'a'.repeat(1000)}\r\n\r\n`, { secure });
     assert.equal(over.status, 431);
     assert.equal(over.forwarded.length, 0);
+    await goodClientWorks();
+  });
+
+  // A chunked body's trailer fields are not bounded by Beast's header limit: one over 64 KiB made
+  // its parser throw, from a client or from a backend, and the gateway aborted.
+  test(`a trailer field over 64 KiB is 431 from a client and 502 from a backend${over}`, async () => {
+    const client = await exchange('POST /open/t HTTP/1.1\r\nHost: gw.test\r\nTransfer-Encoding: chunked\r\n\r\n' +
+                                  `1\r\na\r\n0\r\nX-T: ${'b'.repeat(66000)}\r\n\r\n`, { secure });
+    assert.equal(client.status, 431, client.response.slice(0, 200));
+    assert.equal(client.forwarded.length, 0);
+    const backend = await exchange('GET /open/bigtrailer HTTP/1.1\r\nHost: gw.test\r\nConnection: close\r\n\r\n', { secure });
+    assert.equal(backend.status, 502, backend.response.slice(0, 200));
     await goodClientWorks();
   });
 
