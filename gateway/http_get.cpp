@@ -8,12 +8,15 @@
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/string_body.hpp>
 
+#include <algorithm>
 #include <optional>
 
 namespace wsgate::gateway {
 namespace http = boost::beast::http;
 
 namespace {
+
+constexpr std::size_t kMaxBuffered = 65535;
 
 class HttpGet : public std::enable_shared_from_this<HttpGet> {
  public:
@@ -72,7 +75,10 @@ class HttpGet : public std::enable_shared_from_this<HttpGet> {
 
   void read() {
     if (finished_) return;
-    auto space = buffer_.prepare(16 * 1024);
+    // Beast throws on a field over 64 KiB, and a chunked body's trailer fields escape its header
+    // limit: the unparsed bytes stay under that, so a server sending one fails this request only.
+    if (buffer_.size() >= kMaxBuffered) return fail("response: a head or trailer field too large");
+    auto space = buffer_.prepare(std::min<std::size_t>(16 * 1024, kMaxBuffered - buffer_.size()));
     transport_->async_read_some(space.data(), space.size(),
                                 [self = shared_from_this()](error_code ec, std::size_t n) {
                                   self->on_read(ec, n);

@@ -40,6 +40,11 @@ before(async () => {
   idp = https.createServer({ cert: readFileSync(cert), key: readFileSync(key) }, (req, res) => {
     ++fetches;
     if (req.url !== '/.well-known/jwks.json') return res.writeHead(404).end();
+    if (published.trailer) {  // chunked, with a trailer field
+      res.writeHead(published.status, { 'content-type': 'application/json', trailer: 'X-T' }).write(published.body);
+      res.addTrailers({ 'X-T': published.trailer });
+      return res.end();
+    }
     res.writeHead(published.status, { 'content-type': 'application/json' }).end(published.body);
   });
   await new Promise((r) => idp.listen(0, '127.0.0.1', r));
@@ -124,6 +129,13 @@ test('a failing provider leaves the last good keys in use', async () => {
   published = { status: 200, body: '{"keys": "not a list"}' };
   assert.equal(await status(jwt(ecKey, { kid: 'still-not-there' })), 401);
   await gw.waitLog(/jwks_refresh_failed .*JWKS must be an object/);
+  assert.equal(await status(jwt(ecKey)), 101);
+
+  // A trailer field over 64 KiB made Beast's parser throw, and the gateway aborted.
+  await sleep(1100);
+  published = { status: 200, body: JSON.stringify({ keys: [rsaKey.jwk] }), trailer: 'b'.repeat(70000) };
+  assert.equal(await status(jwt(ecKey, { kid: 'behind-a-trailer' })), 401);
+  await gw.waitLog(/jwks_refresh_failed .*trailer field too large/);
   assert.equal(await status(jwt(ecKey)), 101);
 });
 
