@@ -758,7 +758,8 @@ void UpgradeSession::on_backend_response() {
       return reject(502, "Bad Gateway", "backend switched to something other than websocket");
     // The backend must prove it read this handshake (RFC 6455 4.2.2); over HTTP/2 the key is the
     // gateway's own and no client would check the answer.
-    if (res[bh::field::sec_websocket_accept] != http::websocket_accept(request_->get()[bh::field::sec_websocket_key]))
+    const std::string expected = http::websocket_accept(request_->get()[bh::field::sec_websocket_key]);
+    if (expected.empty() || res[bh::field::sec_websocket_accept] != expected)  // "": no digest, no proof
       return reject(502, "Bad Gateway", "backend's Sec-WebSocket-Accept does not answer the key");
     http::rewrite_response(res, true);
     for (const auto& [name, value] : route_->config->response_headers) res.set(name, value);
