@@ -1,6 +1,7 @@
 #include "gateway/http_get.hpp"
 
 #include "gateway/transport.hpp"
+#include "http/field_rules.hpp"
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -16,7 +17,7 @@ namespace http = boost::beast::http;
 
 namespace {
 
-constexpr std::size_t kMaxBuffered = 65535;
+constexpr std::size_t kMaxBuffered = wsgate::http::kMaxParseBuffer;
 
 class HttpGet : public std::enable_shared_from_this<HttpGet> {
  public:
@@ -75,8 +76,8 @@ class HttpGet : public std::enable_shared_from_this<HttpGet> {
 
   void read() {
     if (finished_) return;
-    // Beast throws on a field over 64 KiB, and a chunked body's trailer fields escape its header
-    // limit: the unparsed bytes stay under that, so a server sending one fails this request only.
+    // The unparsed bytes stay under what Beast can hold in one field (http::kMaxParseBuffer), so
+    // a server sending a longer one fails this request only.
     if (buffer_.size() >= kMaxBuffered) return fail("response: a head or trailer field too large");
     auto space = buffer_.prepare(std::min<std::size_t>(16 * 1024, kMaxBuffered - buffer_.size()));
     transport_->async_read_some(space.data(), space.size(),

@@ -30,10 +30,8 @@ namespace bh = beast::http;
 namespace {
 
 constexpr std::size_t kReadChunk = 8192;
-// Beast keeps a field's length in 16 bits and throws on a longer one. Every field it parses lies
-// whole in the read buffer, a chunked body's trailer fields too (which its header_limit does not
-// bound), so the buffer never holds more than that: a longer field is 431 or 502, not an abort.
-constexpr std::size_t kMaxBuffered = 65535;
+// A longer field is 431 or 502, not an abort (see http::kMaxParseBuffer).
+constexpr std::size_t kMaxBuffered = http::kMaxParseBuffer;
 constexpr auto kLingerTime = std::chrono::seconds(2);
 
 template <class Message>
@@ -74,12 +72,7 @@ metrics::RequestResult result_of(unsigned status, Phase phase) {
 UpgradeSession::UpgradeSession(tcp::socket socket, std::string client_ip,
                                std::shared_ptr<const Runtime> runtime, std::size_t listener,
                                SessionRegistry& registry)
-    : rt_(std::move(runtime)),
-      listener_(listener),
-      registry_(registry),
-      client_(std::move(socket)),
-      timer_(client_.socket().get_executor()),
-      client_ip_(std::move(client_ip)) {}
+    : UpgradeSession(Transport(std::move(socket)), std::move(client_ip), std::move(runtime), listener, registry) {}
 
 UpgradeSession::UpgradeSession(Transport stream, std::string client_ip, std::shared_ptr<const Runtime> runtime,
                                std::size_t listener, SessionRegistry& registry)

@@ -2,10 +2,17 @@
 // (RFC 9110 5.5), what a Host may be (RFC 9112 3.2), and which names a backend reads as the same.
 #pragma once
 
+#include <cstddef>
 #include <string>
 #include <string_view>
 
 namespace wsgate::http {
+
+// Beast keeps a field's name and value lengths in 16 bits and throws on a longer one, which would
+// end the process. Every field it parses lies whole in the buffer it parses from, a chunked body's
+// trailer fields too (its header_limit does not bound them): a buffer never holding more than
+// this can never meet such a field.
+inline constexpr std::size_t kMaxParseBuffer = 65535;
 
 // RFC 9110 5.5: field-vchar (VCHAR, obs-text), SP and HTAB inside; no CR, LF, NUL or other
 // control character anywhere, no whitespace at either end (a recipient would trim it).
