@@ -248,6 +248,9 @@ bool FrameRelay::process(Direction& d, std::uint8_t* data, std::size_t size,
     if (d.scanner.close_seen() && !end_cause_) {
       end_reason_ = d.upstream ? "client closed" : "backend closed";
       end_cause_ = d.upstream ? metrics::SessionEnd::client_close : metrics::SessionEnd::backend_close;
+      // The closing handshake is under way: it gets the linger, and the idle, pong and token
+      // deadlines, which would put a close of the gateway's own behind a peer's, no longer apply.
+      start_linger();
     }
     if (d.upstream && d.scanner.pongs() != pongs_seen_) note_pong(now);
     route_row_.add(metrics::RouteSeries::get().bytes + (d.upstream ? 0 : 1), r.forward);
@@ -480,6 +483,12 @@ void FrameRelay::on_sink_error(Direction& d, error_code ec) {
 
 void FrameRelay::begin_close(Direction& d, std::string frame) {
   if (d.state != State::relaying) return;
+  if (d.scanner.close_seen()) {
+    // d's destination already has its peer's close (RFC 6455 5.5.1: nothing may follow it, a
+    // second close included); what d's source still sends is discarded by the scanner anyway.
+    d.state = d.src_eof ? State::done : State::discarding;
+    return;
+  }
   d.close_frame = std::move(frame);
   // Held-back frames are not sent once the session closes; an end seen behind them is the source's.
   if (Throttle* t = d.throttle) {
@@ -511,7 +520,8 @@ void FrameRelay::close_both(metrics::SessionEnd cause, std::uint16_t client_code
   closing_started_ = true;
   if (end_reason_.empty()) end_reason_ = std::string(client_reason);
   if (!end_cause_) end_cause_ = cause;
-  if (!client_gone_ && down_.state == State::relaying) gateway_close_code_ = client_code;
+  if (!client_gone_ && down_.state == State::relaying && !down_.scanner.close_seen())
+    gateway_close_code_ = client_code;
   start_linger();
   begin_close(down_, ws::encode_close_frame(client_code, client_reason));
   begin_close(up_, backend_close_frame(backend_code, backend_reason));
@@ -555,6 +565,7 @@ void FrameRelay::finish() {
                {"messages_in", up_.scanner.messages()},
                {"messages_out", down_.scanner.messages()},
                {"dropped", up_.scanner.dropped() + down_.scanner.dropped()},
+               {"discarded_after_close", up_.scanner.discarded_after_close() + down_.scanner.discarded_after_close()},
                {"throttled", up_.throttled + down_.throttled},
                {"reason", end_reason_.empty() ? "closed" : end_reason_}, {"session", session_id()}});
   }
@@ -588,6 +599,8 @@ void FrameRelay::count_end() {
   count_close(metrics::CloseSide::client, up_.scanner.close_code());
   count_close(metrics::CloseSide::backend, down_.scanner.close_code());
   count_close(metrics::CloseSide::gateway, gateway_close_code_);
+  route_row_.add(series.discarded_bytes, up_.scanner.discarded_after_close());
+  route_row_.add(series.discarded_bytes + 1, down_.scanner.discarded_after_close());
   route_row_.add(series.session_ends +
                  static_cast<std::size_t>(end_cause_.value_or(metrics::SessionEnd::client_gone)));
   if (params_.counts_connection)

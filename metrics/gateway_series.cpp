@@ -17,6 +17,10 @@ const Family messages{"wsgate_messages_total", "WebSocket data messages relayed,
 const Family bytes{"wsgate_bytes_total",
                    "Bytes relayed after the upgrade (frames with their headers), by direction.",
                    Type::counter};
+const Family discarded_bytes{"wsgate_discarded_bytes_total",
+                             "Bytes a peer sent after its own close frame, discarded unjudged (RFC 6455 1.4), "
+                             "by direction.",
+                             Type::counter};
 const Family backend_messages{"wsgate_backend_messages_total",
                               "WebSocket data messages relayed, by route, backend and direction.",
                               Type::counter};
@@ -101,6 +105,7 @@ RouteSeries::RouteSeries() {
   auth_failures = layout.counters(metrics::auth_failures, "reason", auth_reasons);
   messages = layout.counters(metrics::messages, "direction", directions);
   bytes = layout.counters(metrics::bytes, "direction", directions);
+  discarded_bytes = layout.counters(metrics::discarded_bytes, "direction", directions);
   for (std::size_t d = 0; d < directions.size(); ++d)
     message_size[d] = layout.histogram(metrics::message_size, {{"direction", std::string(directions[d])}},
                                        size_bounds);

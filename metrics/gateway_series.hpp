@@ -106,6 +106,7 @@ struct RouteSeries {
   std::size_t auth_failures;  // + auth::error - 1
   std::size_t messages;       // + Direction
   std::size_t bytes;          // + Direction
+  std::size_t discarded_bytes;  // + Direction: sent behind the sender's close frame
   std::array<HistogramSlots, 2> message_size;  // by Direction, payload bytes
   HistogramSlots upgrade_duration;             // ns, request read to 101 sent
   HistogramSlots session_duration;             // ns

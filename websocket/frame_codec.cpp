@@ -202,6 +202,12 @@ Violation FrameScanner::check_close(const FrameHeader& h, const std::uint8_t* pa
 }
 
 ScanResult FrameScanner::scan(const std::uint8_t* data, std::size_t size, bool stop_at_boundary) {
+  if (close_seen_) {
+    // RFC 6455 1.4, 7.1.1: after the close frame the sender sends nothing, and what comes anyway is
+    // discarded; judging it would make the answer depend on how the bytes were segmented.
+    after_close_ += size;
+    return {0, 0, Violation::none, false, false, size};
+  }
   if (discard_remaining_ > 0) {
     const auto take = static_cast<std::size_t>(std::min<std::uint64_t>(discard_remaining_, size));
     discard_remaining_ -= take;
@@ -227,6 +233,9 @@ ScanResult FrameScanner::scan(const std::uint8_t* data, std::size_t size, bool s
       if (size - pos < h.header_length + h.payload_length) return {pos, size - pos, Violation::none, false};
       if (auto v = check_close(h, data + pos + h.header_length); v != Violation::none)
         return {pos, 0, v, false};
+      pos += static_cast<std::size_t>(h.header_length + h.payload_length);
+      after_close_ += size - pos;
+      return {pos, 0, Violation::none, false, false, size - pos};
     }
     if (gate_ && !h.is_control()) {
       switch (gate_(gate_context_, h, h.opcode != opcode::continuation)) {

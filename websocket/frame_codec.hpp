@@ -125,6 +125,7 @@ struct ScanResult {
 // Follows frame boundaries across reads. It looks at no payload but close frames', so masked
 // payloads are forwarded as they are and compression passes through; a close frame is checked
 // (code and UTF-8 reason) before any of it goes on, because once sent it cannot be taken back.
+// The close frame is the stream's last: everything behind it is `discard`, never judged.
 class FrameScanner {
  public:
   explicit FrameScanner(ScanRules rules) : rules_(rules) {}
@@ -150,6 +151,9 @@ class FrameScanner {
   bool close_seen() const { return close_seen_; }
   // The code of the first close frame: 1005 when it carries none, 0 before one is seen.
   std::uint16_t close_code() const { return close_code_; }
+  // Bytes that came after the close frame: discarded unjudged (RFC 6455 1.4, 7.1.1), whatever they
+  // are and however the reads split them.
+  std::uint64_t discarded_after_close() const { return after_close_; }
 
  private:
   Violation check(const FrameHeader& h) const;
@@ -166,6 +170,7 @@ class FrameScanner {
   bool in_message_ = false;          // a data message has started and its FIN frame not yet seen
   bool close_seen_ = false;
   std::uint16_t close_code_ = 0;
+  std::uint64_t after_close_ = 0;
   std::uint64_t messages_ = 0;
   std::uint64_t data_frames_ = 0;
   std::uint64_t dropped_ = 0;

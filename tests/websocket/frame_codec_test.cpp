@@ -186,7 +186,8 @@ TEST(FrameScanner, HoldsASplitCloseFrameAndReadsItsCode) {
   EXPECT_EQ(r.held, split);
   EXPECT_FALSE(s.close_seen());
   r = s.scan(stream.data(), stream.size());  // the held bytes and the rest, as the relay rescans
-  EXPECT_EQ(r.forward, stream.size());
+  EXPECT_EQ(r.forward, close.size());
+  EXPECT_EQ(r.discard, second.size()) << "nothing follows a close frame, a second close included";
   EXPECT_EQ(r.violation, Violation::none);
   EXPECT_EQ(s.close_code(), 4001) << "the first close frame's code, not a later one's";
 
@@ -305,8 +306,9 @@ INSTANTIATE_TEST_SUITE_P(
                       Violation::bad_close_reason, 0},
         ViolationCase{"close_1005_from_backend",
                       Bytes{0x88, 0x02, 0x03, 0xED}, kServer, Violation::bad_close_code, 0},
+        // The second close is behind the first: discarded, not forwarded (issue 35).
         ViolationCase{"close_fine", concat({close_with(4999, "\xC3\xA9t\xC3\xA9"), close_with(1000)}),
-                      kClient, Violation::none, 2 * (6 + 2) + 5}),
+                      kClient, Violation::none, 6 + 2 + 5}),
     [](const auto& param_info) { return std::string(param_info.param.name); });
 
 TEST(FrameScanner, DeflateAllowsRsv1OnFirstFrameOnly) {
@@ -408,6 +410,79 @@ TEST(Violation, CloseCodes) {
   EXPECT_EQ(close_code_for(Violation::unmasked_client_frame), 1002);
   EXPECT_EQ(close_code_for(Violation::reserved_opcode), 1002);
 }
+
+
+
+// Issue 35: what follows a close frame is discarded whatever it is and however the reads split
+// it; the answer must not depend on segmentation.
+struct AfterCloseCase {
+  const char* name;
+  ScanRules rules;
+  Bytes close;
+  Bytes junk;
+};
+
+class FrameScannerAfterClose : public ::testing::TestWithParam<AfterCloseCase> {};
+
+Bytes server_close(std::uint16_t code) {
+  const std::string f = encode_close_frame(code, "");
+  return Bytes(f.begin(), f.end());
+}
+
+TEST_P(FrameScannerAfterClose, DiscardsWhatFollowsInOneBuffer) {
+  const auto& c = GetParam();
+  FrameScanner s(c.rules);
+  const Bytes stream = concat({c.close, c.junk});
+  const auto r = s.scan(stream.data(), stream.size());
+  EXPECT_EQ(r.violation, Violation::none) << to_string(r.violation);
+  EXPECT_EQ(r.forward, c.close.size());
+  EXPECT_EQ(r.discard, c.junk.size());
+  EXPECT_EQ(r.held, 0u);
+  EXPECT_TRUE(s.close_seen());
+  EXPECT_EQ(s.discarded_after_close(), c.junk.size());
+}
+
+// Every split point, each part in a read of its own, as the relay feeds the scanner (held bytes
+// rescanned with what follows, discards skipped).
+TEST_P(FrameScannerAfterClose, DiscardsWhatFollowsHoweverTheReadsSplitIt) {
+  const auto& c = GetParam();
+  const Bytes stream = concat({c.close, c.junk});
+  for (std::size_t split = 1; split < stream.size(); ++split) {
+    FrameScanner s(c.rules);
+    std::size_t forwarded = 0, discarded = 0;
+    Bytes held;
+    for (const auto& [from, to] : {std::pair{std::size_t{0}, split}, std::pair{split, stream.size()}}) {
+      Bytes buf = held;
+      buf.insert(buf.end(), stream.begin() + static_cast<std::ptrdiff_t>(from),
+                 stream.begin() + static_cast<std::ptrdiff_t>(to));
+      const auto r = s.scan(buf.data(), buf.size());
+      ASSERT_EQ(r.violation, Violation::none) << "split at " << split << ": " << to_string(r.violation);
+      forwarded += r.forward;
+      discarded += r.discard;
+      held.assign(buf.begin() + static_cast<std::ptrdiff_t>(r.forward + r.discard), buf.end());
+      ASSERT_EQ(held.size(), r.held) << "split at " << split;
+    }
+    EXPECT_EQ(forwarded, c.close.size()) << "split at " << split;
+    EXPECT_EQ(discarded, c.junk.size()) << "split at " << split;
+    EXPECT_EQ(s.discarded_after_close(), c.junk.size()) << "split at " << split;
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Issue35, FrameScannerAfterClose,
+    ::testing::Values(
+        AfterCloseCase{"client_close_then_reserved_opcode", kClient, close_with(1000), frame(0x3, 4)},
+        AfterCloseCase{"client_close_then_garbage", kClient, close_with(1000),
+                       Bytes{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x00, 0x13}},
+        AfterCloseCase{"client_close_then_unmasked_frame", kClient, close_with(1000),
+                       frame(opcode::text, 5, true, false)},
+        AfterCloseCase{"client_close_then_text_and_ping", kClient, close_with(1001, "bye"),
+                       concat({frame(opcode::text, 3), frame(opcode::ping, 0)})},
+        AfterCloseCase{"backend_close_then_masked_frame", kServer, server_close(1000),
+                       frame(opcode::binary, 6, true, true)},
+        AfterCloseCase{"backend_close_then_reserved_bits", kServer, server_close(1000),
+                       Bytes{0xB1, 0x01, 0x41}}),
+    [](const ::testing::TestParamInfo<AfterCloseCase>& p) { return std::string(p.param.name); });
 
 }  // namespace
 }  // namespace wsgate::ws
