@@ -21,6 +21,8 @@ JSON object and exits 0 unless the connection could not be made.
   h2_client.py PORT attack KIND PATH    KIND: rapid_reset, continuation, hpack_bomb, ping_flood,
                                         settings_flood; reports the GOAWAY the gateway sent
   h2_client.py PORT raw PATH HEADERS    a stream with exactly these headers (JSON list of pairs)
+  h2_client.py PORT closejunk PATH      a WebSocket that sends a close (1000) and, in the same DATA
+                                        frame, a frame with a reserved opcode; reports the closes
 
 Output: {"alpn", "streams": [{"status", "messages", "close_code", "close_reason"}], "goaway",
 "status", "body", "reset_by_server"}."""
@@ -95,6 +97,7 @@ def parse_frames(state):
         elif opcode == 2:
             state["messages"].append("binary:" + payload.hex())
         elif opcode == 8:
+            state.setdefault("closes", []).append(struct.unpack("!H", payload[:2])[0] if len(payload) >= 2 else 1005)
             state["close_code"] = struct.unpack("!H", payload[:2])[0] if len(payload) >= 2 else 1005
             state["close_reason"] = payload[2:].decode(errors="replace")
     state["buf"] = buf
@@ -289,6 +292,13 @@ elif mode == "big":
     send(sid, ws_frame(2, os.urandom(int(args[1]))))
     pump(lambda: streams[sid]["close_code"] is not None)
     out["streams"] = [report(sid)]
+elif mode == "closejunk":
+    sid = open_stream(args[0])
+    pump(lambda: streams[sid]["status"] is not None)
+    send(sid, ws_frame(8, struct.pack("!H", 1000)) + ws_frame(3, b"junk"))
+    pump(lambda: streams[sid]["ended"], 5)
+    pump(lambda: False, 0.3)  # anything the gateway would add behind its answer
+    out["streams"] = [dict(report(sid), closes=streams[sid].get("closes", []))]
 elif mode == "hold":
     sid = open_stream(args[0])
     pump(lambda: streams[sid]["status"] is not None)

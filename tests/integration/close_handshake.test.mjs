@@ -6,8 +6,11 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import tls from 'node:tls';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { tempDir, startGateway, routeYaml, sleep, rawSession, makeCert, upgradeResponse } from './lib.mjs';
 
+const h2Client = new URL('../clients/h2_client.py', import.meta.url).pathname;
 let backend, gw;
 const sessions = [];  // one per backend connection: { path, frames: [{ opcode, payload }] }
 
@@ -99,12 +102,13 @@ before(async () => {
   gw = await startGateway(routeYaml(`
   - { name: plain, match: { path_prefix: /client-plain }, backends: [ "${url}" ] }
   - { name: tls, match: { path_prefix: /client-tls }, backends: [ "${url}" ] }
+  - { name: h2, match: { path_prefix: /client-h2 }, backends: [ "${url}" ] }
   - { name: down, match: { path_prefix: /junk }, backends: [ "${url}" ] }
   - { name: idle, match: { path_prefix: /idle }, backends: [ "${url}" ],
       limits: { idle_timeout: 1s, ping_interval: 300ms, pong_timeout: 300ms } }
   - { name: slow, match: { path_prefix: /slow }, backends: [ "${url}" ] }`, {
     listeners: `  - { name: public, bind: "127.0.0.1:0" }
-  - { name: secure, bind: "127.0.0.1:0", http2: false, tls: { certificates: [ { cert: ${cert.cert}, key: ${cert.key} } ] } }`,
+  - { name: secure, bind: "127.0.0.1:0", tls: { certificates: [ { cert: ${cert.cert}, key: ${cert.key} } ] } }`,
   }), { dir });
 });
 
@@ -161,6 +165,21 @@ test('client close + junk over TLS, split or whole: one close each way, counted 
     await sleep(100);
     assert.deepEqual(closesTo(session), [1000]);
   }
+});
+
+test('client close + junk in one DATA frame of an HTTP/2 stream: one close each way', async () => {
+  const path = '/client-h2/junk';
+  const { stdout } = await promisify(execFile)('/usr/bin/python3', [h2Client, String(gw.ports.secure), 'closejunk', path],
+                                               { timeout: 20000 });
+  const [stream] = JSON.parse(stdout).streams;
+  assert.equal(stream.status, 200);
+  assert.deepEqual(stream.closes, [1000], "the backend's 1000 and no gateway close behind it");
+  const session = await sessionFor(path);
+  assert.deepEqual(closesTo(session), [1000], 'exactly one close reached the backend');
+  assert.equal(session.frames.length, 1);
+  await metricSettles('wsgate_session_ends_total{route="h2",cause="client_close"}', 1);
+  assert.equal(await gw.metric('wsgate_close_codes_total{route="h2",side="gateway"'), 0);
+  assert.equal(await gw.metric('wsgate_discarded_bytes_total{route="h2",direction="client_to_backend"}'), 10);
 });
 
 test('a backend close + junk in one write: the client gets one close, the backend only its answer', async () => {
