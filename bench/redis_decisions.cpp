@@ -3,7 +3,7 @@
 //   redis_decisions --port P [--inflight N] [--duration S] [--keys K] [--max-sessions M]
 // Prints one JSON line. With --max-sessions each admitted decision also holds a lease that is
 // dropped at once (ZREM), as an upgrade followed by a short session would.
-#include "gateway/redis_store.hpp"
+#include "gateway/control/redis_store.hpp"
 
 #include <boost/asio/io_context.hpp>
 

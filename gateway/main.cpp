@@ -1,9 +1,11 @@
-// wsgate's command line: run the gateway, check a configuration file, print the version.
+// wsgate's command line: run the gateway, check a configuration file, list the keys it accepts,
+// print the version.
 // Exit status: 0 success, 1 invalid configuration or failure to start, 2 usage.
 
 #include "auth/token_minter.hpp"
 #include "gateway/access_log.hpp"
-#include "gateway/config.hpp"
+#include "config/config.hpp"
+#include "config/config_keys.hpp"
 #include "gateway/log.hpp"
 #include "gateway/runtime.hpp"
 #include "gateway/server.hpp"
@@ -28,6 +30,7 @@ void usage(std::ostream& out) {
          "       wsgate token --secret-file F --sub SUBJECT [--ttl 1h] [--iss ISSUER] [--aud AUDIENCE]\n"
          "                    [--kid KID] [--claim NAME=VALUE]...   mint a development HS256 token\n"
          "                    (F: the provider's secret_file, at least 32 bytes)\n"
+         "       wsgate --list-config-keys  print every key the configuration file accepts\n"
          "       wsgate --version\n"
          "\n"
          "signals:\n"
@@ -163,6 +166,10 @@ int main(int argc, char** argv) {
     const std::string_view arg = argv[i];
     if (arg == "--version") {
       std::cout << "wsgate " << WSGATE_VERSION << '\n';
+      return 0;
+    }
+    if (arg == "--list-config-keys") {
+      for (const auto& key : wsgate::config::all_config_keys()) std::cout << key << '\n';
       return 0;
     }
     if (arg == "--help" || arg == "-h") {

@@ -131,7 +131,7 @@ std::shared_ptr<const Runtime> Runtime::build(config::Config cfg, std::vector<st
   const auto& c = rt->config;
   const auto errors_before = errors.size();
   for (const auto& t : c.trusted_proxies)
-    if (auto n = IpNetwork::parse(t)) rt->trusted_proxies.push_back(*n);
+    if (auto n = config::IpNetwork::parse(t)) rt->trusted_proxies.push_back(*n);
 
   std::vector<routing::RouteMatch> matches;
   for (const auto& route : c.routes)

@@ -3,12 +3,12 @@
 #pragma once
 
 #include "auth/jwt_verifier.hpp"
-#include "gateway/config.hpp"
-#include "gateway/backend_registry.hpp"
-#include "gateway/ip_network.hpp"
-#include "gateway/jwks_registry.hpp"
+#include "config/config.hpp"
+#include "gateway/control/backend_registry.hpp"
+#include "config/ip_network.hpp"
+#include "gateway/control/jwks_registry.hpp"
 #include "gateway/tls_context.hpp"
-#include "gateway/redis_store.hpp"
+#include "gateway/control/redis_store.hpp"
 #include "metrics/series_collector.hpp"
 #include "ratelimit/shared_limiter.hpp"
 #include "routing/affinity_cookie.hpp"
@@ -74,7 +74,7 @@ unsigned io_threads(const config::Config& config);
 
 struct Runtime {
   config::Config config;
-  std::vector<IpNetwork> trusted_proxies;
+  std::vector<config::IpNetwork> trusted_proxies;
   routing::RouteTable table{{}};
   std::vector<RouteRuntime> routes;
   std::vector<std::unique_ptr<ServerTlsContext>> listener_tls;  // by listener; nullptr: plain

@@ -2,7 +2,7 @@
 
 #include "gateway/access_log.hpp"
 #include "gateway/log.hpp"
-#include "gateway/upgrade_session.hpp"
+#include "gateway/proxy/connection_start.hpp"
 
 #include <boost/asio/post.hpp>
 
@@ -105,9 +105,7 @@ bool Server::open_listeners() {
       Worker* worker = w.get();
       auto listener = std::make_unique<Listener>(
           worker->io, [this, worker, li](asio::ip::tcp::socket s, const asio::ip::tcp::endpoint& peer) {
-            std::make_shared<UpgradeSession>(std::move(s), peer.address().to_string(),
-                                             runtime_.load(), li, worker->registry)
-                ->start();
+            start_connection(std::move(s), peer.address().to_string(), runtime_.load(), li, worker->registry);
           });
       if (auto ec = listener->open(endpoint)) {
         log::error("listen_failed", {{"listener", lc.name}, {"address", to_string(endpoint)},

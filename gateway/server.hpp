@@ -2,12 +2,12 @@
 // signal handling on a control thread, configuration reload (SIGHUP) and drain (SIGTERM).
 #pragma once
 
-#include "gateway/admin_api.hpp"
-#include "gateway/admin_server.hpp"
-#include "gateway/listener.hpp"
+#include "gateway/admin/admin_api.hpp"
+#include "gateway/admin/admin_server.hpp"
+#include "gateway/proxy/listener.hpp"
 #include "gateway/runtime.hpp"
-#include "gateway/session_registry.hpp"
-#include "gateway/status_metrics.hpp"
+#include "gateway/proxy/session_registry.hpp"
+#include "gateway/admin/status_metrics.hpp"
 
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>

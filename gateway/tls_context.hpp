@@ -2,7 +2,7 @@
 // h2 and http/1.1) and the client side towards wss:// backends (peer and host name verified).
 #pragma once
 
-#include "gateway/config.hpp"
+#include "config/config.hpp"
 
 #include <openssl/ssl.h>
 

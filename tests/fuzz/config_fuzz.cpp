@@ -1,7 +1,7 @@
 // libFuzzer: gateway.yaml through the loader: YAML parsing, ${VAR} expansion, every typed field,
 // the collected file:line:column errors. Nothing outside the input is read: no environment, and
 // key files resolve against a folder that does not exist.
-#include "gateway/config.hpp"
+#include "config/config.hpp"
 
 #include <string>
 

@@ -1,7 +1,7 @@
 // libFuzzer: what a client is pinned and rate-limited by: X-Forwarded-For behind trusted proxies,
 // cookies, query parameters, headers and verified claims of any JSON type.
-#include "gateway/hash_key.hpp"
-#include "gateway/ip_network.hpp"
+#include "gateway/proxy/hash_key.hpp"
+#include "config/ip_network.hpp"
 
 #include <boost/json/parse.hpp>
 
@@ -11,8 +11,8 @@ namespace bh = boost::beast::http;
 using namespace wsgate;
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-  static const std::vector<gateway::IpNetwork> trusted{*gateway::IpNetwork::parse("127.0.0.0/8"),
-                                                       *gateway::IpNetwork::parse("fd00::/8")};
+  static const std::vector<config::IpNetwork> trusted{*config::IpNetwork::parse("127.0.0.0/8"),
+                                                       *config::IpNetwork::parse("fd00::/8")};
   static const std::vector<config::HashKeySource> sources{
       {config::HashKeySource::Kind::claim, "sub"},   {config::HashKeySource::Kind::claim, "tenant"},
       {config::HashKeySource::Kind::header, "X-User"}, {config::HashKeySource::Kind::cookie, "sid"},

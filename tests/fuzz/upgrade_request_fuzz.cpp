@@ -5,8 +5,8 @@
 // hash key, then build what the backend receives, with a claim taken from the body's raw bytes.
 // Asserted: the output parses as exactly one request, no owned field appears twice under any
 // spelling, no field value holds CR, LF or NUL, and no token of any configured source survives.
-#include "gateway/hash_key.hpp"
-#include "gateway/ip_network.hpp"
+#include "gateway/proxy/hash_key.hpp"
+#include "config/ip_network.hpp"
 #include "http/field_rules.hpp"
 #include "http/forwarded_request.hpp"
 #include "http/handshake_check.hpp"
@@ -26,8 +26,8 @@ namespace wh = wsgate::http;
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   static const routing::RouteTable table({{"", "/"}, {"chat.example.com", "/chat"}, {"", "/echo/deep"}});
-  static const std::vector<gateway::IpNetwork> trusted{*gateway::IpNetwork::parse("10.0.0.0/8"),
-                                                       *gateway::IpNetwork::parse("::1")};
+  static const std::vector<config::IpNetwork> trusted{*config::IpNetwork::parse("10.0.0.0/8"),
+                                                       *config::IpNetwork::parse("::1")};
   static const std::vector<wh::TokenSource> token_from{
       {config::TokenSource::Kind::header, "Authorization"},
       {config::TokenSource::Kind::query, "access_token"},

@@ -1,0 +1,50 @@
+// An accepted client connection's first steps, before any HTTP: counted on its listener, then on a
+// TLS listener the handshake (bounded by header_timeout) and ALPN. It then starts the HTTP/1.1
+// session (UpgradeSession) or the HTTP/2 session (H2Session); neither of those knows the other.
+#pragma once
+
+#include "gateway/proxy/session_registry.hpp"
+#include "gateway/proxy/transport.hpp"
+#include "gateway/runtime.hpp"
+#include "metrics/gateway_series.hpp"
+
+#include <boost/asio/steady_timer.hpp>
+
+#include <chrono>
+#include <memory>
+#include <string>
+
+namespace wsgate::gateway {
+
+// Called by a listener for every accepted socket. A plain listener's connection goes straight to
+// an UpgradeSession; a TLS listener's goes through a ConnectionStart first.
+void start_connection(tcp::socket socket, std::string client_ip, std::shared_ptr<const Runtime> runtime,
+                      std::size_t listener, SessionRegistry& registry);
+
+class ConnectionStart : public Drainable, public std::enable_shared_from_this<ConnectionStart> {
+ public:
+  ConnectionStart(tcp::socket socket, std::string client_ip, std::shared_ptr<const Runtime> runtime,
+                  std::size_t listener, SessionRegistry& registry);
+  ~ConnectionStart() override;
+
+  void start(SSL_CTX* tls);
+  void go_away() override;  // mid-handshake: nothing to say yet, the connection just closes
+
+ private:
+  void on_handshake(error_code ec);
+  void on_timeout();
+  void count_handshake(metrics::HandshakeResult result);
+  void finish();
+
+  std::shared_ptr<const Runtime> rt_;
+  std::size_t listener_;
+  SessionRegistry& registry_;
+  Transport client_;
+  std::string client_ip_;
+  asio::steady_timer timer_;
+  // The request head's deadline starts at accept: the handshake spends from the same header_timeout.
+  std::chrono::steady_clock::time_point deadline_;
+  bool done_ = false;  // handed over, or closed
+};
+
+}  // namespace wsgate::gateway

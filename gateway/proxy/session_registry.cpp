@@ -1,0 +1,60 @@
+#include "gateway/proxy/session_registry.hpp"
+
+#include <vector>
+
+namespace wsgate::gateway {
+
+std::atomic<std::size_t> SessionRegistry::total_{0};
+
+void SessionRegistry::add(const std::shared_ptr<Drainable>& session, std::uint64_t number) {
+  if (sessions_.emplace(session.get(), session).second) {
+    total_.fetch_add(1, std::memory_order_relaxed);
+    session->registry_id_ = number != 0 ? number : ++next_id_;
+  }
+  if (draining_) session->go_away();
+}
+
+void SessionRegistry::remove(Drainable* session) {
+  if (sessions_.erase(session) > 0) total_.fetch_sub(1, std::memory_order_relaxed);
+}
+
+std::vector<std::shared_ptr<Drainable>> SessionRegistry::live() const {
+  // Closing may remove sessions from the map: callers iterate this copy.
+  std::vector<std::shared_ptr<Drainable>> out;
+  for (const auto& [ptr, weak] : sessions_)
+    if (auto s = weak.lock()) out.push_back(std::move(s));
+  return out;
+}
+
+void SessionRegistry::drain() {
+  draining_ = true;
+  for (auto& s : live()) s->go_away();
+}
+
+void SessionRegistry::close_backend(const std::string& url) {
+  for (auto& s : live()) s->backend_left(url);
+}
+
+std::vector<SessionView> SessionRegistry::describe(const std::string& route, const std::string& backend,
+                                                   std::size_t limit) const {
+  std::vector<SessionView> out;
+  for (const auto& [ptr, weak] : sessions_) {
+    if (out.size() >= limit) break;
+    const auto s = weak.lock();
+    SessionView v;
+    if (!s || !s->describe(v)) continue;
+    if ((!route.empty() && v.route != route) || (!backend.empty() && v.backend != backend)) continue;
+    v.id = id_of(*s);
+    out.push_back(std::move(v));
+  }
+  return out;
+}
+
+bool SessionRegistry::end_session(std::uint64_t number, std::uint16_t code) {
+  bool ended = false;  // a relay shares its number with its upgrade, which may still be alive
+  for (auto& s : live())
+    if (s->registry_id_ == number) ended = s->end_by_operator(code) || ended;
+  return ended;
+}
+
+}  // namespace wsgate::gateway
