@@ -14,7 +14,7 @@ packages=(
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
   libssl-dev libyaml-cpp-dev prometheus-cpp-dev libhiredis-dev libnghttp2-dev
   libgtest-dev libbenchmark-dev redis-server prometheus
-  clang-14 libclang-rt-14-dev llvm-14 python3-h2
+  clang-14 libclang-rt-14-dev llvm-14 python3-h2 python3-yaml
   chromium
 )
 if ((with_bench)); then packages+=(nginx haproxy gnuplot-nox linux-perf strace); fi
