@@ -287,8 +287,9 @@ void read_listeners(Reader& r, const YAML::Node& node, std::vector<Listener>& ou
   }
 }
 
-std::optional<Backend> parse_backend(std::string_view url) {
-  Backend b;
+// What follows ws:// or wss:// (one trailing / dropped), with b.url and b.tls set; nullopt for
+// any other scheme.
+std::optional<std::string_view> backend_authority(std::string_view url, Backend& b) {
   b.url = std::string(url);
   std::string_view rest;
   if (url.starts_with("ws://")) {
@@ -300,6 +301,14 @@ std::optional<Backend> parse_backend(std::string_view url) {
     return std::nullopt;
   }
   if (rest.ends_with('/')) rest.remove_suffix(1);
+  return rest;
+}
+
+std::optional<Backend> parse_backend(std::string_view url) {
+  Backend b;
+  auto authority_part = backend_authority(url, b);
+  if (!authority_part) return std::nullopt;
+  const std::string_view rest = *authority_part;
   if (rest.find('/') != std::string_view::npos || rest.empty()) return std::nullopt;
   std::string authority(rest);
   // Without a port the scheme's default applies, as for any ws:// URL.
@@ -311,6 +320,47 @@ std::optional<Backend> parse_backend(std::string_view url) {
   b.host = hp->host;
   b.port = hp->port;
   return b;
+}
+
+// ws://_SERVICE._tcp.NAME (RFC 2782): every label a DNS name may hold, the first two the
+// service's and the protocol's.
+std::optional<Backend> parse_srv_backend(std::string_view url) {
+  Backend b;
+  b.discover = Backend::Discover::srv;
+  auto authority_part = backend_authority(url, b);
+  if (!authority_part) return std::nullopt;
+  const std::string_view rest = *authority_part;
+  if (!rest.starts_with('_') || rest.find("._tcp.") == std::string_view::npos) return std::nullopt;
+  if (rest.size() > 253) return std::nullopt;
+  for (const char c : rest)
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.')) return std::nullopt;
+  b.host = std::string(rest);
+  return b;
+}
+
+void read_dns(Reader& r, const YAML::Node& node, DnsSettings& out) {
+  if (!r.expect_map(node, "dns")) return;
+  r.check_keys(node, "dns", Section::dns);
+  if (auto servers = node["nameservers"]; servers && r.expect_seq(servers, "dns.nameservers")) {
+    for (std::size_t i = 0; i < servers.size(); ++i) {
+      const auto path = index_path("dns.nameservers", i);
+      auto text = r.scalar(servers[i], path);
+      if (!text) continue;
+      auto hp = parse_host_port(*text);
+      boost::system::error_code ec;
+      if (hp) boost::asio::ip::make_address(hp->host, ec);
+      if (!hp || hp->port == 0 || ec) {
+        r.error(servers[i], path, "must be IP:PORT (a name server is never looked up by name)");
+        continue;
+      }
+      out.nameservers.push_back(*hp);
+    }
+  }
+  r.read_duration(node, "refresh", "dns", out.refresh);
+  if (out.refresh < std::chrono::milliseconds(100)) r.error(node["refresh"], "dns.refresh", "must be at least 100ms");
+  r.read_bool(node, "respect_ttl", "dns", out.respect_ttl);
+  r.read_duration(node, "timeout", "dns", out.timeout);
+  if (out.timeout < std::chrono::milliseconds(10)) r.error(node["timeout"], "dns.timeout", "must be at least 10ms");
 }
 
 void read_route_limits(Reader& r, const YAML::Node& node, const std::string& path,
@@ -795,19 +845,49 @@ void read_routes(Reader& r, const YAML::Node& node, std::vector<Route>& out,
         const bool is_map = backends[j].IsMap();
         std::string url;
         std::uint64_t weight = 1;
+        std::string discover = "none";
+        std::uint64_t max_backends = 64;
         if (is_map) {
           r.check_keys(backends[j], bpath, Section::backend);
           r.read_string(backends[j], "url", bpath, url);
           r.read_count(backends[j], "weight", bpath, weight, 0, 1000);
+          r.read_string(backends[j], "discover", bpath, discover);
+          r.read_count(backends[j], "max_backends", bpath, max_backends, 1, 1024);
         } else if (auto u = r.scalar(backends[j], bpath)) {
           url = *u;
         } else {
+          continue;
+        }
+        if (discover != "none" && discover != "dns" && discover != "srv") {
+          r.error(backends[j]["discover"], bpath + ".discover", "must be none, dns or srv");
+          continue;
+        }
+        if (discover == "srv") {
+          // ws://_SERVICE._tcp.NAME: the port comes from each record.
+          auto b = parse_srv_backend(url);
+          if (!b) {
+            r.error(backends[j], bpath, "discover: srv needs ws://_SERVICE._tcp.NAME or wss://_SERVICE._tcp.NAME (no port)");
+            continue;
+          }
+          if (backends[j]["weight"]) r.error(backends[j]["weight"], bpath + ".weight", "comes from each SRV record with discover: srv");
+          if (!urls.insert(b->url).second) r.error(backends[j], bpath, "duplicate backend " + b->url);
+          b->max_backends = static_cast<std::uint32_t>(max_backends);
+          route.backends.push_back(std::move(*b));
           continue;
         }
         auto b = parse_backend(url);
         if (!b) {
           r.error(backends[j], bpath, "must be ws://HOST:PORT or wss://HOST:PORT");
           continue;
+        }
+        if (discover == "dns") {
+          boost::system::error_code ec;
+          boost::asio::ip::make_address(b->host, ec);
+          if (!ec) r.error(backends[j], bpath, "discover: dns needs a name to look up, not an address");
+          b->discover = Backend::Discover::dns;
+          b->max_backends = static_cast<std::uint32_t>(max_backends);
+        } else if (is_map && backends[j]["max_backends"]) {
+          r.error(backends[j]["max_backends"], bpath + ".max_backends", "is for discover: dns or srv");
         }
         if (!urls.insert(b->url).second) r.error(backends[j], bpath, "duplicate backend " + b->url);
         b->weight = static_cast<std::uint32_t>(weight);
@@ -892,6 +972,7 @@ void read_root(Reader& r, const YAML::Node& root, Config& cfg) {
       r.error(root["trusted_proxies"][i], index_path("trusted_proxies", i),
               "must be an address or a CIDR block such as 10.0.0.0/8");
   if (auto redis = root["redis"]) read_redis(r, redis, cfg.redis.emplace());
+  if (auto dns = root["dns"]) read_dns(r, dns, cfg.dns);
   if (auto limits = root["rate_limits"]) read_rate_limits(r, limits, cfg.redis, cfg.rate_limits);
   if (auto routes = root["routes"]) read_routes(r, routes, cfg.routes, cfg.auth_providers, cfg.rate_limits);
   else r.error(root, "routes", "is required");

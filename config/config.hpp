@@ -76,11 +76,31 @@ struct HttpLimits {
 };
 
 struct Backend {
+  // How the entry becomes backends. none: it is one (its name resolved at load, first address).
+  // dns: every A and AAAA record of HOST is one, at ADDRESS:PORT. srv: every SRV record of the
+  // lowest priority of _SERVICE._tcp.NAME is one, at its target's addresses and its port, with
+  // its weight. Discovered on the control thread and refreshed; the data path never waits on DNS.
+  enum class Discover : std::uint8_t { none, dns, srv };
   std::string url;  // as written: ws://host:port or wss://host:port; also its place on the ring
   bool tls = false;
   std::string host;
   std::uint16_t port = 0;
   std::uint32_t weight = 1;  // share of clients relative to the route's other backends; 0: none
+  Discover discover = Discover::none;
+  std::uint32_t max_backends = 64;  // discovered from this entry at most (the first in address order)
+  // Set on the backends a discovered entry stands for: the entry's url. Their own url is
+  // scheme://ADDRESS:PORT, and `host` is the name the entry gave (SNI, certificate check, the
+  // health check's Host) while `address` is where to connect.
+  std::string discovered_from;
+  std::string address;  // an IP literal to connect to; empty: resolve `host` at load
+};
+
+// Where and how often discovered names are looked up (c-ares on the control thread).
+struct DnsSettings {
+  std::vector<HostPort> nameservers;  // empty: those of /etc/resolv.conf
+  Duration refresh = 5s;              // ask again this often (and at most this often with respect_ttl)
+  bool respect_ttl = false;           // ask again at the records' smallest TTL, never sooner than refresh
+  Duration timeout = 2s;              // one lookup; then it counts as failed and the last good set stays
 };
 
 // What a route's clients are pinned by: the first source the request has wins.
@@ -273,6 +293,7 @@ struct Config {
   std::vector<std::string> trusted_proxies;
   std::vector<RateLimitPolicy> rate_limits;
   std::optional<RedisSettings> redis;
+  DnsSettings dns;
   std::vector<Route> routes;
 };
 

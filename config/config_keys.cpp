@@ -11,7 +11,7 @@ const std::array<SectionKeys, kSections>& table() {
   // In Section's order; a new key goes here, in docs/configuration.md and in gateway.yaml.
   static const std::array<SectionKeys, kSections> sections{{
       {{""}, {"threads", "log", "access_log", "listeners", "admin", "http", "drain", "drain_timeout", "auth",
-              "trusted_proxies", "rate_limits", "redis", "routes"}},
+              "trusted_proxies", "rate_limits", "redis", "dns", "routes"}},
       {{"log"}, {"format", "level"}},
       {{"access_log"}, {"enabled", "path"}},
       {{"admin"}, {"enabled", "bind", "token_file"}},
@@ -27,6 +27,7 @@ const std::array<SectionKeys, kSections>& table() {
        {"secret_file", "pem_file", "jwks_file", "jwks_url", "kid", "ca_file", "refresh_interval",
         "min_refresh_interval", "fetch_timeout"}},
       {{"redis"}, {"address", "password", "timeout", "session_lease", "key_prefix"}},
+      {{"dns"}, {"nameservers", "refresh", "respect_ttl", "timeout"}},
       {{"rate_limits[]"},
        {"name", "key", "upgrades", "max_sessions", "messages", "bytes", "backend_messages", "backend_bytes",
         "store", "on_store_failure"}},
@@ -41,7 +42,7 @@ const std::array<SectionKeys, kSections>& table() {
         "affinity_ttl", "affinity_max_entries", "affinity_cookie", "rewrite", "request_headers",
         "response_headers"}},
       {{"routes[].match"}, {"host", "path_prefix", "path_exact", "prefix_match"}},
-      {{"routes[].backends[]"}, {"url", "weight"}},
+      {{"routes[].backends[]"}, {"url", "weight", "discover", "max_backends"}},
       {{"routes[].limits"}, {"max_message", "idle_timeout", "ping_interval", "pong_timeout", "max_frame_buffer"}},
       {{"routes[].require_claims[]"}, {"claim", "equals", "contains"}},
       {{"routes[].health_check"},

@@ -1,11 +1,14 @@
 #include "gateway/runtime.hpp"
 
+#include "gateway/control/discovery.hpp"
+
 #include "metrics/gateway_series.hpp"
 #include "routing/stable_hash.hpp"
 
 #include <boost/asio/io_context.hpp>
 
 #include <fstream>
+#include <set>
 #include <sstream>
 #include <thread>
 
@@ -128,6 +131,22 @@ std::shared_ptr<const Runtime> Runtime::build(config::Config cfg, std::vector<st
                                               Registries& shared) {
   auto rt = std::make_shared<Runtime>();
   rt->config = std::move(cfg);
+  // A discovered entry stands for the backends its name resolves to now (none before the first
+  // answer); an address two entries both name is one backend of the route.
+  for (auto& route : rt->config.routes) {
+    std::vector<config::Backend> expanded;
+    std::set<std::string> urls;
+    for (auto& b : route.backends) {
+      if (b.discover == config::Backend::Discover::none) {
+        if (urls.insert(b.url).second) expanded.push_back(std::move(b));
+        continue;
+      }
+      if (!shared.discovery) continue;
+      for (auto& d : shared.discovery->backends_of(b))
+        if (urls.insert(d.url).second) expanded.push_back(std::move(d));
+    }
+    route.backends = std::move(expanded);
+  }
   const auto& c = rt->config;
   const auto errors_before = errors.size();
   for (const auto& t : c.trusted_proxies)
@@ -180,6 +199,11 @@ std::shared_ptr<const Runtime> Runtime::build(config::Config cfg, std::vector<st
     bool any_tls = false;
     for (const auto& b : route.backends) {
       boost::system::error_code ec;
+      if (!b.address.empty()) {  // discovered: the address DNS gave on the control thread
+        r.endpoints.emplace_back(boost::asio::ip::make_address(b.address, ec), b.port);
+        any_tls = any_tls || b.tls;
+        continue;
+      }
       auto results = resolver.resolve(b.host, std::to_string(b.port), ec);
       if (ec || results.empty()) {
         errors.push_back(c.source_file + ": routes " + route.name + ": backend " + b.url +

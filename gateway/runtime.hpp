@@ -25,6 +25,8 @@
 
 namespace wsgate::gateway {
 
+class Discovery;
+
 struct RouteRuntime {
   const config::Route* config = nullptr;  // points into Runtime::config
   std::unique_ptr<routing::BackendPicker> picker;
@@ -60,6 +62,9 @@ struct Registries {
   // Every Redis store a configuration in use names, or a live session's lease still needs.
   std::vector<std::shared_ptr<RedisStore>> redis;
   boost::asio::io_context* control = nullptr;  // where Redis connections run; null: --check-config
+  // The discovered backend names' current sets; null: --check-config (discovered entries stand
+  // for no backend).
+  const Discovery* discovery = nullptr;
   // Every series counted, kept by labels so a reload never resets one. Made by the first build.
   std::shared_ptr<metrics::SeriesCollector> series;
 

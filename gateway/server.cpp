@@ -2,6 +2,7 @@
 
 #include "gateway/access_log.hpp"
 #include "gateway/log.hpp"
+#include "gateway/control/discovery.hpp"
 #include "gateway/proxy/connection_start.hpp"
 
 #include <boost/asio/post.hpp>
@@ -51,17 +52,21 @@ Server::Server(std::string config_path)
         api_->handle(std::move(r), std::move(respond));
       }) {
   shared_.control = &control_;
+  discovery_ = std::make_unique<Discovery>(control_, [this] { rediscover(); });
+  shared_.discovery = discovery_.get();
   signals_.add(SIGUSR1);
 }
 
 Server::~Server() {
   stop_workers();
+  discovery_->stop();
   shared_.stop_redis();
 }
 
 bool Server::load(config::Config config, std::vector<std::string>& errors) {
-  auto runtime = Runtime::build(std::move(config), errors, shared_);
+  auto runtime = Runtime::build(config, errors, shared_);
   if (!runtime) return false;
+  config_ = std::move(config);
   runtime->apply_limits();
   runtime_.store(std::move(runtime));
   note_loaded();
@@ -165,6 +170,7 @@ int Server::run() {
     admin_.start();
   }
   start_background();  // first fetches and checks now; a request that needs a key waits for it
+  discovery_->watch(config_, *shared_.series);  // first lookups; each answer fills its route in
   ready_ = true;
   wait_for_signal();
   log::info("started", {{"version", WSGATE_VERSION}, {"config", config_path_}});
@@ -199,7 +205,7 @@ void Server::reload() {
     if (!same_listeners(runtime_.load()->config, *loaded.config))
       errors.push_back(config_path_ + ": listeners and admin.bind change only with a restart");
     else
-      next = Runtime::build(std::move(*loaded.config), errors, shared_);
+      next = Runtime::build(*loaded.config, errors, shared_);
   }
   if (!next) {
     for (const auto& e : errors) log::error("reload_failed", {{"error", e}});
@@ -211,13 +217,33 @@ void Server::reload() {
   log::configure(next->config.log.level, next->config.log.format);
   if (auto e = access_log::configure(next->config.access_log.enabled, next->config.access_log.path); !e.empty())
     log::error("access_log_failed", {{"error", e}});  // the previous sink is kept
-  const auto previous = runtime_.load();
-  start_background();    // before the store: a session must never meet a JWKS source not started
+  config_ = std::move(*loaded.config);
+  start_background();  // a source new to this file is started before it is asked to refresh
   shared_.jwks.refresh_all();  // a reload re-reads every key: files above, JWKS URLs here
-  next->apply_limits();
-  runtime_.store(next);  // new sessions take it; live sessions keep the one they started with
+  swap_in(next, "reload");
   ++reloads_.succeeded;
   note_loaded();
+  discovery_->watch(config_, *shared_.series);  // names new to the file are looked up now
+  log::info("config_reloaded", {{"config", config_path_},
+                                {"routes", next->config.routes.size()}});
+}
+
+void Server::rediscover() {
+  std::vector<std::string> errors;
+  auto next = Runtime::build(config_, errors, shared_);
+  if (!next) {
+    // Only what a reload would also refuse (a certificate file gone since): the old set stays.
+    for (const auto& e : errors) log::error("discovery_rebuild_failed", {{"error", e}});
+    return;
+  }
+  swap_in(std::move(next), "discovery");
+}
+
+void Server::swap_in(std::shared_ptr<const Runtime> next, const char* why) {
+  const auto previous = runtime_.load();
+  start_background();  // before the store: a session must never meet a JWKS source not started
+  next->apply_limits();
+  runtime_.store(next);  // new sessions take it; live sessions keep the one they started with
   // Backends no route uses any more: their sessions move (1012) once the route's drain is over.
   std::set<std::string> kept;
   for (const auto& route : next->config.routes)
@@ -226,12 +252,10 @@ void Server::reload() {
   for (const auto& route : previous->config.routes)
     for (const auto& b : route.backends)
       if (!kept.contains(b.url) && gone.insert(b.url).second) {
-        log::info("backend_removed", {{"backend", b.url},
+        log::info("backend_removed", {{"backend", b.url}, {"why", why},
                                       {"drain_ms", route.backend_drain_timeout.count()}});
         close_backend_sessions(b.url, route.backend_drain_timeout);
       }
-  log::info("config_reloaded", {{"config", config_path_},
-                                {"routes", next->config.routes.size()}});
 }
 
 void Server::start_background() {

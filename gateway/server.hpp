@@ -51,6 +51,11 @@ class Server {
   bool open_listeners();
   void wait_for_signal();
   void reload();
+  // A discovered name's set changed: the same configuration, expanded anew.
+  void rediscover();
+  // Puts `next` in service: new sessions take it; sessions of backends it no longer has move
+  // (1012) once their route's backend_drain_timeout is over.
+  void swap_in(std::shared_ptr<const Runtime> next, const char* why);
   void start_background();  // JWKS fetches and health checks of the current configuration
   // Closes the sessions relayed to `url` with 1012 on every thread (after `delay`, if the URL is
   // then still gone from the configuration or still unhealthy).
@@ -65,6 +70,8 @@ class Server {
   std::atomic<std::shared_ptr<const Runtime>> runtime_;
   boost::asio::io_context control_{1};
   Registries shared_;  // after control_: the timers of its sources and checkers die before it
+  config::Config config_;  // the accepted file's configuration, before discovered entries are expanded
+  std::unique_ptr<Discovery> discovery_;  // after control_: its timers and sockets die before it
   boost::asio::signal_set signals_;
   boost::asio::steady_timer drain_timer_;
   std::chrono::steady_clock::time_point drain_deadline_;

@@ -178,6 +178,27 @@ const TlsListenerSeries& TlsListenerSeries::get() {
   return series;
 }
 
+namespace {
+const Family discovery_lookups{"wsgate_discovery_lookups_total",
+                               "DNS lookups of a discovered backend name, by result (only ok replaces the set).",
+                               Type::counter};
+const Family discovery_backends{"wsgate_discovery_backends", "Backends a discovered name stands for now.",
+                                Type::gauge};
+const Family discovery_changes{"wsgate_discovery_changes_total",
+                               "Answers that changed the backends a discovered name stands for.", Type::counter};
+}  // namespace
+
+DiscoverySeries::DiscoverySeries() {
+  lookups = layout.counters(discovery_lookups, "result", lookup_results);
+  backends = layout.gauge(discovery_backends);
+  changes = layout.counter(discovery_changes);
+}
+
+const DiscoverySeries& DiscoverySeries::get() {
+  static const DiscoverySeries series;
+  return series;
+}
+
 HealthCheckSeries::HealthCheckSeries() {
   checks = layout.counters(health_checks, "result", check_results);
   duration = layout.histogram(health_check_duration, {}, latency_bounds, kSeconds);

@@ -192,4 +192,18 @@ struct HealthCheckSeries {
   HealthCheckSeries();
 };
 
+// Labels: name (a discovered backend entry's url, from the configuration).
+inline constexpr std::array<std::string_view, 6> lookup_results{"ok", "timeout", "servfail", "nxdomain", "refused",
+                                                                "other"};
+struct DiscoverySeries {
+  static const DiscoverySeries& get();
+  Layout layout;
+  std::size_t lookups;   // + discovery::Outcome, in lookup_results' order
+  std::size_t backends;  // gauge: what the name stands for now
+  std::size_t changes;   // answers that changed the set
+
+ private:
+  DiscoverySeries();
+};
+
 }  // namespace wsgate::metrics

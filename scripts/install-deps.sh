@@ -12,8 +12,8 @@ if [[ ${1:-} == --bench ]]; then with_bench=1; fi
 packages=(
   g++ cmake ninja-build pkg-config openssl python3
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
-  libssl-dev libyaml-cpp-dev prometheus-cpp-dev libhiredis-dev libnghttp2-dev
-  libgtest-dev libbenchmark-dev redis-server prometheus
+  libssl-dev libyaml-cpp-dev prometheus-cpp-dev libhiredis-dev libnghttp2-dev libc-ares-dev
+  libgtest-dev libbenchmark-dev redis-server prometheus dnsmasq-base
   clang-14 libclang-rt-14-dev llvm-14 python3-h2 python3-yaml
   chromium
 )

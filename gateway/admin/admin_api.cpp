@@ -5,6 +5,8 @@
 #include "metrics/gateway_series.hpp"
 #include "routing/stable_hash.hpp"
 
+#include <algorithm>
+
 #include <boost/asio/post.hpp>
 #include <boost/json.hpp>
 
@@ -288,6 +290,9 @@ AdminResponse AdminApi::backends() const {
         o = json::object{
             {"id", backend_id(url)},
             {"url", url},
+            // The discover: entry it stands for (null: written in the file as it is).
+            {"discovered_from", c.backends[b].discovered_from.empty() ? json::value(nullptr)
+                                                                     : json::value(c.backends[b].discovered_from)},
             {"health", !checked ? "unchecked" : state.healthy() ? "healthy" : "unhealthy"},
             {"health_since_unix", checked ? json::value(state.health_since_unix) : json::value(nullptr)},
             {"last_check", checked ? json::value(json::object{{"ok", state.last_check.ok},
@@ -305,6 +310,14 @@ AdminResponse AdminApi::backends() const {
       o["routes"].as_array().push_back(json::object{{"route", c.name}, {"weight", c.backends[b].weight}});
     }
   }
+  // Discovered backends stand together under the name they came from, in address order.
+  std::stable_sort(order.begin(), order.end(), [&](const std::string& a, const std::string& b) {
+    const auto from = [&](const std::string& url) {
+      const auto& v = by_url[url].at("discovered_from");
+      return v.is_null() ? std::string() : std::string(v.as_string());
+    };
+    return from(a) < from(b);
+  });
   json::array out;
   for (const auto& url : order) out.push_back(std::move(by_url[url]));
   return json_response(200, out);

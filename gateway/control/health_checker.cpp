@@ -28,6 +28,7 @@ void HealthChecker::probe() {
   HttpRequest request;
   request.tls = backend_.tls ? tls_.get() : nullptr;
   request.host = backend_.host;
+  request.address = backend_.address;  // a discovered backend: its own address, not the name's
   request.port = backend_.port;
   request.target = check_.path;
   request.timeout = check_.timeout;

@@ -33,7 +33,7 @@ class HttpGet : public std::enable_shared_from_this<HttpGet> {
     timer_.async_wait([self = shared_from_this()](error_code ec) {
       if (!ec) self->fail("timed out");
     });
-    resolver_.async_resolve(request_.host, std::to_string(request_.port),
+    resolver_.async_resolve(request_.address.empty() ? request_.host : request_.address, std::to_string(request_.port),
                             [self = shared_from_this()](error_code ec, tcp::resolver::results_type r) {
                               if (ec) return self->fail("resolve: " + ec.message());
                               self->connect(r);

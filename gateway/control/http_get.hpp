@@ -16,6 +16,7 @@ namespace wsgate::gateway {
 struct HttpRequest {
   SSL_CTX* tls = nullptr;  // nullptr: plain HTTP; else must outlive the request
   std::string host;        // also the SNI name and the name the certificate must carry
+  std::string address;     // set: connect here (an IP literal), not to what `host` resolves to
   std::uint16_t port = 443;
   std::string target = "/";
   std::string headers = "Connection: close\r\n";  // after Host and User-Agent, each ending in CRLF

@@ -334,6 +334,10 @@ void UpgradeSession::connect_upstream() {
   out_ = std::move(forwarded.bytes);
   protocol_token_ = forwarded.offered_bearer;
 
+  // A route whose backends are all discovered has none until DNS first answers for them (a
+  // Service created after the gateway): try again shortly, as for any unavailable service.
+  if (route_->picker->size() == 0)
+    return reject(503, "Service Unavailable", "no backend discovered yet", "Retry-After", "1");
   find_affinity(req);
   tried_.assign(route_->picker->size(), false);
   connect_next_backend();

@@ -413,6 +413,60 @@ routes:
   EXPECT_EQ(r.errors, expected);
 }
 
+// Issue 32: discovered entries and the dns section.
+TEST(ConfigRoutes, DiscoveredBackends) {
+  auto r = load_config_text(R"(listeners: [ { bind: "127.0.0.1:1" } ]
+dns: { nameservers: [ "127.0.0.1:5353", "[::1]:53" ], refresh: 2s, respect_ttl: true, timeout: 500ms }
+routes:
+  - backends:
+      - { url: "ws://pods.default.svc:9000", discover: dns, max_backends: 8 }
+      - { url: "wss://_ws._tcp.chat.default.svc", discover: srv }
+      - "ws://127.0.0.1:9001"
+)", "gw.yaml", "/tmp", no_env());
+  ASSERT_TRUE(r.errors.empty()) << r.errors.front();
+  const auto& c = *r.config;
+  ASSERT_EQ(c.dns.nameservers.size(), 2u);
+  EXPECT_EQ(c.dns.nameservers[1].host, "::1");
+  EXPECT_EQ(c.dns.refresh, 2s);
+  EXPECT_TRUE(c.dns.respect_ttl);
+  EXPECT_EQ(c.dns.timeout, 500ms);
+  const auto& b = c.routes[0].backends;
+  ASSERT_EQ(b.size(), 3u);
+  EXPECT_EQ(b[0].discover, Backend::Discover::dns);
+  EXPECT_EQ(b[0].host, "pods.default.svc");
+  EXPECT_EQ(b[0].port, 9000);
+  EXPECT_EQ(b[0].max_backends, 8u);
+  EXPECT_EQ(b[1].discover, Backend::Discover::srv);
+  EXPECT_TRUE(b[1].tls);
+  EXPECT_EQ(b[1].host, "_ws._tcp.chat.default.svc");
+  EXPECT_EQ(b[2].discover, Backend::Discover::none);
+  EXPECT_EQ(load(kMinimal).config->dns.refresh, 5s) << "the default refresh is Envoy's";
+}
+
+TEST(ConfigRoutes, DiscoveredBackendMistakes) {
+  auto r = load_config_text(R"(listeners: [ { bind: "127.0.0.1:1" } ]
+dns: { nameservers: [ "ns.example:53", "127.0.0.1" ], refresh: 10ms }
+routes:
+  - backends:
+      - { url: "ws://10.0.0.1:9000", discover: dns }
+      - { url: "ws://chat.svc:9000", discover: srv }
+      - { url: "ws://_ws._tcp.chat.svc", discover: srv, weight: 3 }
+      - { url: "ws://pods.svc:9000", discover: consul }
+      - { url: "ws://127.0.0.1:9001", max_backends: 4 }
+)", "gw.yaml", "/tmp", no_env());
+  const std::vector<std::string> expected{
+      "gw.yaml:2:23: dns.nameservers[0]: must be IP:PORT (a name server is never looked up by name)",
+      "gw.yaml:2:40: dns.nameservers[1]: must be IP:PORT (a name server is never looked up by name)",
+      "gw.yaml:2:64: dns.refresh: must be at least 100ms",
+      "gw.yaml:5:9: routes[0].backends[0]: discover: dns needs a name to look up, not an address",
+      "gw.yaml:6:9: routes[0].backends[1]: discover: srv needs ws://_SERVICE._tcp.NAME or wss://_SERVICE._tcp.NAME (no port)",
+      "gw.yaml:7:65: routes[0].backends[2].weight: comes from each SRV record with discover: srv",
+      "gw.yaml:8:48: routes[0].backends[3].discover: must be none, dns or srv",
+      "gw.yaml:9:53: routes[0].backends[4].max_backends: is for discover: dns or srv",
+  };
+  EXPECT_EQ(r.errors, expected);
+}
+
 TEST(Config, DrainTimeoutIsAnAliasWithAWarning) {
   auto old = load("listeners: [ { bind: \"127.0.0.1:1\" } ]\ndrain_timeout: 7s\n"
                   "routes: [ { backends: [ \"ws://127.0.0.1:1\" ] } ]\n");

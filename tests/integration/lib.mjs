@@ -42,10 +42,11 @@ function withTimeout(promise, ms, what) {
 }
 
 // A chat_backend.mjs child. kill() stops it by PID; restart() starts it again on the same port.
-export async function startBackend(name, { port = 0, env = {}, tls, upgradeDelay } = {}) {
+export async function startBackend(name, { port = 0, env = {}, tls, upgradeDelay, host = '127.0.0.1' } = {}) {
   const tlsArgs = tls ? ['--cert', tls.cert, '--key', tls.key] : [];
   const delayArgs = upgradeDelay ? ['--upgrade-delay', String(upgradeDelay)] : [];
-  const proc = spawn(process.execPath, [backendScript, '--port', String(port), '--name', name, ...tlsArgs, ...delayArgs],
+  const proc = spawn(process.execPath, [backendScript, '--port', String(port), '--name', name, '--host', host,
+                                        ...tlsArgs, ...delayArgs],
                      { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
   children.add(proc);
   const output = [];
@@ -60,13 +61,51 @@ export async function startBackend(name, { port = 0, env = {}, tls, upgradeDelay
   proc.on('exit', () => children.delete(proc));
   return {
     name, port: actualPort, proc, output,
-    url: `${tls ? 'wss' : 'ws'}://127.0.0.1:${actualPort}`,
+    url: `${tls ? 'wss' : 'ws'}://${host}:${actualPort}`,
     kill(signal = 'SIGKILL') {
       const exited = new Promise((r) => (proc.exitCode !== null || proc.signalCode) ? r() : proc.once('exit', r));
       proc.kill(signal);
       return exited;
     },
   };
+}
+
+// Debian's dnsmasq on loopback as the name server for *.wsgate.test: A records from `hostsFile`
+// (read again on reload(), SIGHUP), SRV records from `srv` lines, every answer with TTL `ttl`.
+// Unknown names under wsgate.test are NXDOMAIN. Stopped by PID; stop() and start() again on the
+// same port are a DNS outage.
+export async function startDnsmasq({ dir = tempDir(), hosts = '', srv = [], ttl = 1 } = {}) {
+  const port = await freePort();
+  const hostsFile = path.join(dir, 'dns.hosts');
+  writeFileSync(hostsFile, hosts);
+  const conf = path.join(dir, 'dnsmasq.conf');
+  writeFileSync(conf, srv.map((l) => `srv-host=${l}`).join('\n') + '\n');
+  let proc;
+  const dns = {
+    port, hostsFile, address: `127.0.0.1:${port}`,
+    async start() {
+      proc = spawn('/usr/sbin/dnsmasq', ['--keep-in-foreground', '--log-facility=-', `--port=${port}`,
+        '--listen-address=127.0.0.1', '--bind-interfaces', '--no-resolv', '--no-hosts', '--no-negcache',
+        `--addn-hosts=${hostsFile}`, `--conf-file=${conf}`, `--local-ttl=${ttl}`, '--local=/wsgate.test/',
+        '--pid-file=', '--user=root'], { stdio: ['ignore', 'ignore', 'pipe'] });
+      children.add(proc);
+      proc.on('exit', () => children.delete(proc));
+      const started = new Promise((resolve, reject) => {
+        lines(proc.stderr, (l) => { if (/started|ready/.test(l)) resolve(); });
+        proc.on('exit', (code) => reject(new Error(`dnsmasq exited ${code}`)));
+      });
+      await withTimeout(started, 5000, 'dnsmasq start');
+    },
+    write(text) { writeFileSync(hostsFile, text); },
+    reload() { proc.kill('SIGHUP'); },
+    stop() {
+      const exited = new Promise((r) => (proc.exitCode !== null || proc.signalCode) ? r() : proc.once('exit', r));
+      proc.kill('SIGKILL');
+      return exited;
+    },
+  };
+  await dns.start();
+  return dns;
 }
 
 // A free loopback port: bound, read and released (for servers that cannot take port 0 and report it).
