@@ -773,6 +773,13 @@ void read_route_balancing(Reader& r, const YAML::Node& item, const std::string& 
   r.read_duration(item, "affinity_ttl", path, route.affinity_ttl);
   r.read_count(item, "affinity_max_entries", path, route.affinity_max_entries, 16, 100'000'000);
   if (auto c = item["affinity_cookie"]) read_affinity_cookie(r, c, path + ".affinity_cookie", route.affinity_cookie.emplace());
+  if (auto rb = item["rebalance"]; rb && r.expect_map(rb, path + ".rebalance")) {
+    r.check_keys(rb, path + ".rebalance", Section::rebalance);
+    if (!rb["max_per_minute"]) r.error(rb, path + ".rebalance.max_per_minute", "is required");
+    r.read_count(rb, "max_per_minute", path + ".rebalance", route.rebalance_per_minute, 1, 100'000);
+    if (route.balance_factor <= 0)
+      r.error(rb, path + ".rebalance", "moves sessions above the bounded-load share: it needs balance_factor");
+  }
 }
 
 void read_route_rate_limit(Reader& r, const YAML::Node& item, const std::string& path, Route& route,

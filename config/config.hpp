@@ -249,6 +249,9 @@ struct Route {
   // leastconn, its advice for WebSockets) or round_robin. Hash keeps Socket.IO polling on one worker.
   std::string balance = "hash";
   double balance_factor = 0;  // bounded loads: none above this x average sessions; 0 = unbounded
+  // Rebalancing after a scale-out: a backend over its bounded-load share has its oldest sessions
+  // beyond the share closed (1012 "rebalance"), this many a minute at most; 0: never.
+  std::uint64_t rebalance_per_minute = 0;
   // A key's requests and sessions follow the backend it was last sent to while that backend is
   // available, until this long after the last of them ended; 0s: no affinity table.
   Duration affinity_ttl = 0s;

@@ -5,7 +5,7 @@
 namespace wsgate::config {
 namespace {
 
-constexpr std::size_t kSections = static_cast<std::size_t>(Section::response_headers) + 1;
+constexpr std::size_t kSections = static_cast<std::size_t>(Section::rebalance) + 1;
 
 const std::array<SectionKeys, kSections>& table() {
   // In Section's order; a new key goes here, in docs/configuration.md and in gateway.yaml.
@@ -40,7 +40,7 @@ const std::array<SectionKeys, kSections>& table() {
         "allowed_origins", "auth", "require_claims", "close_at_expiry", "hash_algorithm", "hash_key", "balance",
         "balance_factor", "health_check", "backend_drain_timeout", "rate_limit", "passive_eject_time",
         "affinity_ttl", "affinity_max_entries", "affinity_cookie", "rewrite", "request_headers",
-        "response_headers"}},
+        "response_headers", "rebalance"}},
       {{"routes[].match"}, {"host", "path_prefix", "path_exact", "prefix_match"}},
       {{"routes[].backends[]"}, {"url", "weight", "discover", "max_backends"}},
       {{"routes[].limits"}, {"max_message", "idle_timeout", "ping_interval", "pong_timeout", "max_frame_buffer"}},
@@ -51,6 +51,7 @@ const std::array<SectionKeys, kSections>& table() {
       {{"routes[].rewrite"}, {"strip_prefix", "replace_prefix"}},
       {{"routes[].request_headers"}, {"set", "remove"}},
       {{"routes[].response_headers"}, {"set"}},
+      {{"routes[].rebalance"}, {"max_per_minute"}},
   }};
   return sections;
 }

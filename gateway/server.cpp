@@ -3,6 +3,7 @@
 #include "gateway/access_log.hpp"
 #include "gateway/log.hpp"
 #include "gateway/control/discovery.hpp"
+#include "gateway/control/rebalancer.hpp"
 #include "gateway/proxy/connection_start.hpp"
 
 #include <boost/asio/post.hpp>
@@ -58,6 +59,7 @@ Server::Server(std::string config_path)
 }
 
 Server::~Server() {
+  if (rebalancer_) rebalancer_->stop();
   stop_workers();
   discovery_->stop();
   shared_.stop_redis();
@@ -131,6 +133,10 @@ bool Server::open_listeners() {
   api.ready = &ready_;
   api.metrics = [this] { return render_metrics(); };
   for (auto& w : workers_) api.workers.push_back({&w->io, &w->registry});
+  std::vector<Rebalancer::Worker> rebalanced;
+  for (auto& w : workers_) rebalanced.push_back({&w->io, &w->registry});
+  rebalancer_ = std::make_unique<Rebalancer>(control_, std::move(rebalanced), [this] { return runtime_.load(); },
+                                             [this] { return draining_; });
   api.end_backend_sessions = [this](const std::string& url) { close_backend_sessions(url, std::chrono::milliseconds(0)); };
   api_ = std::make_unique<AdminApi>(std::move(api));
   if (!cfg.admin.enabled) return true;
@@ -171,6 +177,7 @@ int Server::run() {
   }
   start_background();  // first fetches and checks now; a request that needs a key waits for it
   discovery_->watch(config_, *shared_.series);  // first lookups; each answer fills its route in
+  rebalancer_->start();
   ready_ = true;
   wait_for_signal();
   log::info("started", {{"version", WSGATE_VERSION}, {"config", config_path_}});

@@ -22,6 +22,8 @@
 
 namespace wsgate::gateway {
 
+class Rebalancer;
+
 class Server {
  public:
   explicit Server(std::string config_path);
@@ -72,6 +74,7 @@ class Server {
   Registries shared_;  // after control_: the timers of its sources and checkers die before it
   config::Config config_;  // the accepted file's configuration, before discovered entries are expanded
   std::unique_ptr<Discovery> discovery_;  // after control_: its timers and sockets die before it
+  std::unique_ptr<Rebalancer> rebalancer_;  // made once the workers exist
   boost::asio::signal_set signals_;
   boost::asio::steady_timer drain_timer_;
   std::chrono::steady_clock::time_point drain_deadline_;

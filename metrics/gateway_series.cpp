@@ -39,6 +39,8 @@ const Family closes{"wsgate_close_codes_total",
                     "Close frames by who sent them (client, backend, or the gateway to the client) "
                     "and code.",
                     Type::counter};
+const Family rebalance_closes{"wsgate_rebalance_closes_total",
+                              "Sessions closed (1012) because their backend held more than its share.", Type::counter};
 const Family session_ends{"wsgate_session_ends_total",
                           "Relayed sessions that ended, by what started the end.", Type::counter};
 const Family ping_rtt{"wsgate_ping_rtt_seconds",
@@ -115,6 +117,7 @@ RouteSeries::RouteSeries() {
   for (const auto side : close_sides)
     layout.counters(metrics::closes, "code", close_codes, {{"side", std::string(side)}});
   session_ends = layout.counters(metrics::session_ends, "cause", session_end_causes);
+  rebalance_closes = layout.counter(metrics::rebalance_closes);
   ping_rtt = layout.histogram(metrics::ping_rtt, {}, latency_bounds, kSeconds);
 }
 

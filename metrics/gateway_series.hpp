@@ -84,12 +84,13 @@ enum class SessionEnd : std::uint8_t {
   drain,                   // the gateway is shutting down (1001)
   backend_removed,         // the backend was taken out (health, disable, reload): 1012
   operator_request,        // DELETE /api/sessions/{id}
+  rebalance,               // its backend held more than its share after a scale-out: 1012
 };
-inline constexpr std::array<std::string_view, 13> session_end_causes{
+inline constexpr std::array<std::string_view, 14> session_end_causes{
     "client_close",  "backend_close",         "client_gone",            "backend_gone",
     "idle_timeout",  "pong_timeout",          "token_expired",          "rate_limited",
     "client_protocol_error", "backend_protocol_error", "drain",           "backend_removed",
-    "operator"};
+    "operator",      "rebalance"};
 
 // Why a connection to a backend failed. Names are resolved when the configuration is loaded, so
 // no connect waits on DNS.
@@ -112,6 +113,7 @@ struct RouteSeries {
   HistogramSlots session_duration;             // ns
   std::size_t closes;  // + CloseSide * close_codes.size() + close_code_index(code)
   std::size_t session_ends;   // + SessionEnd
+  std::size_t rebalance_closes;  // sessions closed to rebalance the route (SessionEnd::rebalance)
   HistogramSlots ping_rtt;    // ns, the gateway's ping to the client's pong
 
  private:

@@ -115,6 +115,25 @@ std::optional<Pick> BackendPicker::pick(std::uint64_t key, const std::vector<boo
   return charged(*b);
 }
 
+std::vector<std::int64_t> BackendPicker::over_share(Clock::time_point now) const {
+  std::vector<std::int64_t> out(states_.size(), 0);
+  if (config_.balance_factor <= 0) return out;
+  double live_weight = 0;
+  std::int64_t total = 0;
+  for (std::size_t x = 0; x < states_.size(); ++x) {
+    if (!usable(x, now)) continue;
+    live_weight += config_.backends[x].weight;
+    total += std::max<std::int64_t>(0, states_[x]->load());
+  }
+  if (live_weight <= 0) return out;
+  for (std::size_t x = 0; x < states_.size(); ++x) {
+    if (!usable(x, now)) continue;  // health moves its sessions, not a rebalance
+    const auto share = static_cast<std::int64_t>(bound(x, total, live_weight));
+    out[x] = std::max<std::int64_t>(0, states_[x]->load() - share);
+  }
+  return out;
+}
+
 Pick BackendPicker::charged(std::size_t b) const {
   states_[b]->charge();
   return Pick{b, BackendCharge(states_[b])};

@@ -77,6 +77,9 @@ class BackendPicker {
   void report_success(std::size_t backend) { states_[backend]->passive_success(); }
 
   BackendState& state(std::size_t backend) const { return *states_[backend]; }
+  // By backend: what it holds beyond its bounded-load share of the route's current total (most
+  // hold nothing beyond it). What a rebalance may move; all 0 when balance_factor is off.
+  std::vector<std::int64_t> over_share(Clock::time_point now) const;
   std::size_t size() const { return config_.backends.size(); }
 
  private:

@@ -128,6 +128,16 @@ bool FrameRelay::end_by_operator(std::uint16_t code) {
   return true;
 }
 
+bool FrameRelay::rebalance() {
+  if (closing_started_) return false;  // ending anyway: not one to count
+  log::info("session_rebalanced", {{"route", params_.runtime->routes[params_.route].config->name},
+                                   {"client", params_.client_ip}, {"session", session_id()}});
+  route_row_.add(metrics::RouteSeries::get().rebalance_closes);
+  close_both(metrics::SessionEnd::rebalance, ws::close_code::service_restart, "rebalance", ws::close_code::going_away,
+             "rebalance");
+  return true;
+}
+
 // Resumes a direction whose state is unknown (after a flush, a TLS wait, or a yielded turn).
 void FrameRelay::pump(Direction& d) {
   if (d.read_waiting) return;  // the pending wait resumes it

@@ -49,6 +49,7 @@ class FrameRelay : public Drainable, public std::enable_shared_from_this<FrameRe
   void backend_left(const std::string& url) override;  // 1012 to the client when it is ours
   bool describe(SessionView& view) const override;
   bool end_by_operator(std::uint16_t code) override;
+  bool rebalance() override;
   std::string session_id() const;  // "THREAD-N", the same as its upgrade's access log line
 
  private:

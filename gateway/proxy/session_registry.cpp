@@ -50,6 +50,12 @@ std::vector<SessionView> SessionRegistry::describe(const std::string& route, con
   return out;
 }
 
+bool SessionRegistry::rebalance_session(std::uint64_t number) {
+  for (auto& s : live())
+    if (s->registry_id_ == number && s->rebalance()) return true;
+  return false;
+}
+
 bool SessionRegistry::end_session(std::uint64_t number, std::uint16_t code) {
   bool ended = false;  // a relay shares its number with its upgrade, which may still be alive
   for (auto& s : live())

@@ -32,6 +32,8 @@ class Drainable {
   virtual bool describe(SessionView& view) const { (void)view; return false; }
   // The operator ends it: `code` to the client, 1001 to the backend. False when not a relay.
   virtual bool end_by_operator(std::uint16_t code) { (void)code; return false; }
+  // Its backend holds more than its share: 1012 "rebalance" to the client. False when not a relay.
+  virtual bool rebalance() { return false; }
 
   std::uint64_t registry_id() const { return registry_id_; }
 
@@ -62,6 +64,7 @@ class SessionRegistry {
   std::vector<SessionView> describe(const std::string& route, const std::string& backend,
                                     std::size_t limit) const;
   bool end_session(std::uint64_t number, std::uint16_t code);
+  bool rebalance_session(std::uint64_t number);
   bool draining() const { return draining_; }
 
   // Sessions alive on every thread together; read by the drain to know when to exit.

@@ -467,6 +467,26 @@ routes:
   EXPECT_EQ(r.errors, expected);
 }
 
+TEST(ConfigRoutes, RebalanceNeedsBoundedLoads) {
+  auto ok = load_config_text(R"(listeners: [ { bind: "127.0.0.1:1" } ]
+routes:
+  - { backends: [ "ws://127.0.0.1:1" ], balance_factor: 1.25, rebalance: { max_per_minute: 120 } }
+)", "gw.yaml", "/tmp", no_env());
+  ASSERT_TRUE(ok.errors.empty()) << ok.errors.front();
+  EXPECT_EQ(ok.config->routes[0].rebalance_per_minute, 120u);
+  auto r = load_config_text(R"(listeners: [ { bind: "127.0.0.1:1" } ]
+routes:
+  - { backends: [ "ws://127.0.0.1:1" ], rebalance: { max_per_minute: 120 } }
+  - { backends: [ "ws://127.0.0.1:2" ], balance_factor: 2, rebalance: { per_second: 1 } }
+)", "gw.yaml", "/tmp", no_env());
+  const std::vector<std::string> expected{
+      "gw.yaml:3:52: routes[0].rebalance: moves sessions above the bounded-load share: it needs balance_factor",
+      "gw.yaml:4:73: routes[1].rebalance.per_second: unknown key",
+      "gw.yaml:4:71: routes[1].rebalance.max_per_minute: is required",
+  };
+  EXPECT_EQ(r.errors, expected);
+}
+
 TEST(Config, DrainTimeoutIsAnAliasWithAWarning) {
   auto old = load("listeners: [ { bind: \"127.0.0.1:1\" } ]\ndrain_timeout: 7s\n"
                   "routes: [ { backends: [ \"ws://127.0.0.1:1\" ] } ]\n");

@@ -344,3 +344,24 @@ TEST(BackendPickerSpread, RetriesUntriedAndRespectsTheOperator) {
 
 }  // namespace
 }  // namespace wsgate::routing
+
+namespace wsgate::routing {
+namespace {
+
+// Issue 32: what a rebalance may move. Four backends, 40 sessions, factor 1.25: the share is
+// ceil(1.25 x 40 / 4) = 13; two backends with 20 hold 7 each beyond it, the empty ones nothing.
+TEST(BackendPickerOverShare, SessionsBeyondTheBoundedShare) {
+  std::vector<std::shared_ptr<BackendState>> states;
+  for (int i = 0; i < 4; ++i) states.push_back(std::make_shared<BackendState>());
+  BackendPicker p(config(4, HashAlgorithm::ring, 1.25), states);
+  for (std::size_t b : {0, 1})
+    for (int i = 0; i < 20; ++i) states[b]->charge();
+  EXPECT_EQ(p.over_share(kNow), (std::vector<std::int64_t>{7, 7, 0, 0}));
+  p.report_failure(3, kNow);  // unusable: no share, and its sessions move by health, not here
+  EXPECT_EQ(p.over_share(kNow), (std::vector<std::int64_t>{3, 3, 0, 0})) << "share ceil(1.25 x 40 / 3) = 17";
+  BackendPicker off(config(4));
+  EXPECT_EQ(off.over_share(kNow), (std::vector<std::int64_t>(4, 0))) << "no balance_factor, no share";
+}
+
+}  // namespace
+}  // namespace wsgate::routing
