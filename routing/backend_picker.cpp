@@ -51,6 +51,17 @@ std::vector<std::size_t> BackendPicker::hash_order(std::uint64_t key) const {
 
 // ceil(c * total * weight / live weight), `total` counting the session being placed; with equal
 // weights, c times the average.
+std::pair<std::int64_t, double> BackendPicker::usable_load(Clock::time_point now) const {
+  double live_weight = 0;
+  std::int64_t total = 0;
+  for (std::size_t x = 0; x < states_.size(); ++x) {
+    if (!usable(x, now)) continue;
+    live_weight += config_.backends[x].weight;
+    total += std::max<std::int64_t>(0, states_[x]->load());
+  }
+  return {total, live_weight};
+}
+
 double BackendPicker::bound(std::size_t b, std::int64_t total, double live_weight) const {
   return std::ceil(config_.balance_factor * static_cast<double>(total) * config_.backends[b].weight /
                    live_weight);
@@ -62,13 +73,7 @@ std::optional<BackendCharge> BackendPicker::charge_within_bound(std::size_t b,
   BackendCharge charge(states_[b]);
   // Read after the charge: another thread's charge made before ours is in the total, and ours in
   // its, so of two picks racing for the last place under the bound at most one keeps it.
-  double live_weight = 0;
-  std::int64_t total = 0;
-  for (std::size_t x = 0; x < states_.size(); ++x) {
-    if (!usable(x, now)) continue;
-    live_weight += config_.backends[x].weight;
-    total += std::max<std::int64_t>(0, states_[x]->load());
-  }
+  const auto [total, live_weight] = usable_load(now);
   if (live_weight > 0 && static_cast<double>(mine) <= bound(b, total, live_weight)) return charge;
   return std::nullopt;  // the charge is released here
 }
@@ -118,13 +123,7 @@ std::optional<Pick> BackendPicker::pick(std::uint64_t key, const std::vector<boo
 std::vector<std::int64_t> BackendPicker::over_share(Clock::time_point now) const {
   std::vector<std::int64_t> out(states_.size(), 0);
   if (config_.balance_factor <= 0) return out;
-  double live_weight = 0;
-  std::int64_t total = 0;
-  for (std::size_t x = 0; x < states_.size(); ++x) {
-    if (!usable(x, now)) continue;
-    live_weight += config_.backends[x].weight;
-    total += std::max<std::int64_t>(0, states_[x]->load());
-  }
+  const auto [total, live_weight] = usable_load(now);
   if (live_weight <= 0) return out;
   for (std::size_t x = 0; x < states_.size(); ++x) {
     if (!usable(x, now)) continue;  // health moves its sessions, not a rebalance

@@ -89,6 +89,8 @@ class BackendPicker {
   // Charges `b` and keeps the charge when its load, with it, is within the bound.
   std::optional<BackendCharge> charge_within_bound(std::size_t b, Clock::time_point now) const;
   double bound(std::size_t b, std::int64_t total, double live_weight) const;
+  // The load of the usable backends together, and their weights'.
+  std::pair<std::int64_t, double> usable_load(Clock::time_point now) const;
   Pick charged(std::size_t b) const;  // charged whatever its load
   template <class Untried>
   bool lighter_exists(std::size_t b, Clock::time_point now, const Untried& untried) const;
