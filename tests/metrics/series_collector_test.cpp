@@ -164,7 +164,7 @@ TEST(GatewaySeries, SessionEndsAndConnectFailuresHaveOneSeriesPerCause) {
   EXPECT_TRUE(has_line(text, R"(wsgate_session_ends_total{route="chat",cause="drain"} 0)")) << text;
   EXPECT_TRUE(has_line(text, R"(wsgate_backend_connect_failures_total{route="chat",backend="ws://b:1",cause="tls"} 1)"))
       << text;
-  EXPECT_EQ(session_end_causes.size(), static_cast<std::size_t>(SessionEnd::operator_request) + 1);
+  EXPECT_EQ(session_end_causes.size(), static_cast<std::size_t>(SessionEnd::rebalance) + 1);
   EXPECT_EQ(connect_failure_causes.size(), static_cast<std::size_t>(ConnectFailure::other) + 1);
 }
 
