@@ -6,7 +6,8 @@
   - every key `wsgate --list-config-keys` prints is the first cell of a row in
     docs/configuration.md, and every key such a row names is one it prints;
   - every key it prints is named in gateway.yaml (as `key:`, set or in a comment), every key
-    gateway.yaml sets is one it prints, and every key a comment shows as `# key:` exists.
+    gateway.yaml sets is one it prints, and every key a comment shows as `# key:` exists;
+  - the gateway.yaml in deploy/kubernetes/wsgate.yaml's ConfigMap passes --check-config.
 
   docs_test.py WSGATE_BINARY [ROOT]"""
 import pathlib
@@ -94,6 +95,19 @@ for m in re.finditer(r"^\s*#\s*-?\s*([a-z_][a-z0-9_]*):\s", shipped_text, flags=
     if m.group(1) not in leaves:
         line = shipped_text.count("\n", 0, m.start()) + 1
         problems.append(f"gateway.yaml:{line}: the comment shows `{m.group(1)}:`, which is no key")
+
+# 4. The Kubernetes example's gateway.yaml is one the loader accepts (its token file aside).
+import tempfile
+manifest = list(yaml.safe_load_all((root / "deploy" / "kubernetes" / "wsgate.yaml").read_text()))
+config_map = next(d for d in manifest if d and d.get("kind") == "ConfigMap")
+with tempfile.TemporaryDirectory() as tmp:
+    token = pathlib.Path(tmp) / "token"
+    token.write_text("0123456789abcdef0123456789abcdef\n")
+    gateway_yaml = pathlib.Path(tmp) / "gateway.yaml"
+    gateway_yaml.write_text(config_map["data"]["gateway.yaml"].replace("/etc/wsgate-admin/token", str(token)))
+    checked = subprocess.run([binary, "--check-config", str(gateway_yaml)], capture_output=True, text=True)
+    if checked.returncode != 0:
+        problems.append(f"deploy/kubernetes/wsgate.yaml: its gateway.yaml is refused: {checked.stdout}{checked.stderr}")
 
 for p in problems:
     print(p)
