@@ -773,6 +773,9 @@ void read_route_balancing(Reader& r, const YAML::Node& item, const std::string& 
   r.read_duration(item, "affinity_ttl", path, route.affinity_ttl);
   r.read_count(item, "affinity_max_entries", path, route.affinity_max_entries, 16, 100'000'000);
   if (auto c = item["affinity_cookie"]) read_affinity_cookie(r, c, path + ".affinity_cookie", route.affinity_cookie.emplace());
+  r.read_bool(item, "shared_loads", path, route.shared_loads);
+  if (route.shared_loads && route.balance_factor <= 0)
+    r.error(item["shared_loads"], path + ".shared_loads", "shares bounded loads: it needs balance_factor");
   if (auto rb = item["rebalance"]; rb && r.expect_map(rb, path + ".rebalance")) {
     r.check_keys(rb, path + ".rebalance", Section::rebalance);
     if (!rb["max_per_minute"]) r.error(rb, path + ".rebalance.max_per_minute", "is required");
@@ -983,6 +986,11 @@ void read_root(Reader& r, const YAML::Node& root, Config& cfg) {
   if (auto limits = root["rate_limits"]) read_rate_limits(r, limits, cfg.redis, cfg.rate_limits);
   if (auto routes = root["routes"]) read_routes(r, routes, cfg.routes, cfg.auth_providers, cfg.rate_limits);
   else r.error(root, "routes", "is required");
+  if (!cfg.redis)
+    for (std::size_t i = 0; i < cfg.routes.size(); ++i)
+      if (cfg.routes[i].shared_loads)
+        r.error(root["routes"][i]["shared_loads"], index_path("routes", i) + ".shared_loads",
+                "shares loads through Redis: it needs the redis section");
 }
 
 }  // namespace

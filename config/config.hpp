@@ -252,6 +252,9 @@ struct Route {
   // Rebalancing after a scale-out: a backend over its bounded-load share has its oldest sessions
   // beyond the share closed (1012 "rebalance"), this many a minute at most; 0: never.
   std::uint64_t rebalance_per_minute = 0;
+  // Bounded loads over every instance: each publishes its sessions per backend to the redis section
+  // every 250 ms and bounds against the sum (its own changes since counted at once).
+  bool shared_loads = false;
   // A key's requests and sessions follow the backend it was last sent to while that backend is
   // available, until this long after the last of them ended; 0s: no affinity table.
   Duration affinity_ttl = 0s;

@@ -177,6 +177,8 @@ std::shared_ptr<const Runtime> Runtime::build(config::Config cfg, std::vector<st
                  : route.balance == "round_robin"  ? routing::Balance::round_robin
                                                    : routing::Balance::hash;
     pc.passive_eject_time = route.passive_eject_time;
+    pc.shared_loads = route.shared_loads;
+    if (route.shared_loads && c.redis) r.loads_store = shared.redis_store(*c.redis);
     pc.check_passes = route.health_check ? route.health_check->healthy_threshold : 0;
     std::vector<std::shared_ptr<routing::BackendState>> states;
     for (const auto& b : route.backends) {

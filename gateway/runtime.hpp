@@ -45,6 +45,7 @@ struct RouteRuntime {
   ratelimit::Rate upgrade_rate;                          // unlimited when the policy sets none
   ratelimit::MessageLimits message_limits;               // handed to the limiter by apply_limits()
   std::shared_ptr<RedisStore> redis;                     // set when the policy's store is redis
+  std::shared_ptr<RedisStore> loads_store;               // set with shared_loads: where loads are shared
   // What the route counts (route="NAME"), by backend (route, backend) and under its policy.
   std::shared_ptr<metrics::SeriesSet> series;
   std::vector<std::shared_ptr<metrics::SeriesSet>> backend_series;

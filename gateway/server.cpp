@@ -3,6 +3,7 @@
 #include "gateway/access_log.hpp"
 #include "gateway/log.hpp"
 #include "gateway/control/discovery.hpp"
+#include "gateway/control/load_sharer.hpp"
 #include "gateway/control/rebalancer.hpp"
 #include "gateway/proxy/connection_start.hpp"
 
@@ -60,6 +61,7 @@ Server::Server(std::string config_path)
 
 Server::~Server() {
   if (rebalancer_) rebalancer_->stop();
+  if (load_sharer_) load_sharer_->stop();
   stop_workers();
   discovery_->stop();
   shared_.stop_redis();
@@ -178,6 +180,8 @@ int Server::run() {
   start_background();  // first fetches and checks now; a request that needs a key waits for it
   discovery_->watch(config_, *shared_.series);  // first lookups; each answer fills its route in
   rebalancer_->start();
+  load_sharer_ = std::make_unique<LoadSharer>(control_, [this] { return runtime_.load(); });
+  load_sharer_->start();
   ready_ = true;
   wait_for_signal();
   log::info("started", {{"version", WSGATE_VERSION}, {"config", config_path_}});

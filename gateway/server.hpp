@@ -23,6 +23,7 @@
 namespace wsgate::gateway {
 
 class Rebalancer;
+class LoadSharer;
 
 class Server {
  public:
@@ -75,6 +76,7 @@ class Server {
   config::Config config_;  // the accepted file's configuration, before discovered entries are expanded
   std::unique_ptr<Discovery> discovery_;  // after control_: its timers and sockets die before it
   std::unique_ptr<Rebalancer> rebalancer_;  // made once the workers exist
+  std::unique_ptr<LoadSharer> load_sharer_;
   boost::asio::signal_set signals_;
   boost::asio::steady_timer drain_timer_;
   std::chrono::steady_clock::time_point drain_deadline_;

@@ -41,6 +41,10 @@ const Family closes{"wsgate_close_codes_total",
                     Type::counter};
 const Family rebalance_closes{"wsgate_rebalance_closes_total",
                               "Sessions closed (1012) because their backend held more than its share.", Type::counter};
+const Family shared_load_fallbacks{"wsgate_shared_loads_fallbacks_total",
+                                   "Exchanges of session counts with Redis that failed (shared_loads): the bound then "
+                                   "uses this instance's own counts.",
+                                   Type::counter};
 const Family session_ends{"wsgate_session_ends_total",
                           "Relayed sessions that ended, by what started the end.", Type::counter};
 const Family ping_rtt{"wsgate_ping_rtt_seconds",
@@ -118,6 +122,7 @@ RouteSeries::RouteSeries() {
     layout.counters(metrics::closes, "code", close_codes, {{"side", std::string(side)}});
   session_ends = layout.counters(metrics::session_ends, "cause", session_end_causes);
   rebalance_closes = layout.counter(metrics::rebalance_closes);
+  shared_load_fallbacks = layout.counter(metrics::shared_load_fallbacks);
   ping_rtt = layout.histogram(metrics::ping_rtt, {}, latency_bounds, kSeconds);
 }
 

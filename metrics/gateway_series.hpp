@@ -114,6 +114,7 @@ struct RouteSeries {
   std::size_t closes;  // + CloseSide * close_codes.size() + close_code_index(code)
   std::size_t session_ends;   // + SessionEnd
   std::size_t rebalance_closes;  // sessions closed to rebalance the route (SessionEnd::rebalance)
+  std::size_t shared_load_fallbacks;  // shared_loads exchanges with Redis that failed
   HistogramSlots ping_rtt;    // ns, the gateway's ping to the client's pong
 
  private:

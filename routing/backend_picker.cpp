@@ -57,7 +57,7 @@ std::pair<std::int64_t, double> BackendPicker::usable_load(Clock::time_point now
   for (std::size_t x = 0; x < states_.size(); ++x) {
     if (!usable(x, now)) continue;
     live_weight += config_.backends[x].weight;
-    total += std::max<std::int64_t>(0, states_[x]->load());
+    total += std::max<std::int64_t>(0, states_[x]->load()) + remote(x);
   }
   return {total, live_weight};
 }
@@ -69,7 +69,7 @@ double BackendPicker::bound(std::size_t b, std::int64_t total, double live_weigh
 
 std::optional<BackendCharge> BackendPicker::charge_within_bound(std::size_t b,
                                                                 Clock::time_point now) const {
-  const std::int64_t mine = states_[b]->charge();
+  const std::int64_t mine = states_[b]->charge() + remote(b);
   BackendCharge charge(states_[b]);
   // Read after the charge: another thread's charge made before ours is in the total, and ours in
   // its, so of two picks racing for the last place under the bound at most one keeps it.
@@ -128,7 +128,9 @@ std::vector<std::int64_t> BackendPicker::over_share(Clock::time_point now) const
   for (std::size_t x = 0; x < states_.size(); ++x) {
     if (!usable(x, now)) continue;  // health moves its sessions, not a rebalance
     const auto share = static_cast<std::int64_t>(bound(x, total, live_weight));
-    out[x] = std::max<std::int64_t>(0, states_[x]->load() - share);
+    // Over the sum of every instance's sessions, but only this instance's own can be moved here.
+    const auto local = std::max<std::int64_t>(0, states_[x]->load());
+    out[x] = std::clamp<std::int64_t>(local + remote(x) - share, 0, local);
   }
   return out;
 }

@@ -34,6 +34,9 @@ struct PickerConfig {
   double balance_factor = 0;
   // Passive: a backend whose connect or handshake failed goes last this long at most...
   std::chrono::milliseconds passive_eject_time{10'000};
+  // The bound counts what other instances hold too (BackendState::remote_load), so that several
+  // gateways together keep each backend within it.
+  bool shared_loads = false;
   // ...or until this many active checks sent after the failure passed (the route's
   // healthy_threshold; 0: the route has no active checks).
   unsigned check_passes = 0;
@@ -89,7 +92,10 @@ class BackendPicker {
   // Charges `b` and keeps the charge when its load, with it, is within the bound.
   std::optional<BackendCharge> charge_within_bound(std::size_t b, Clock::time_point now) const;
   double bound(std::size_t b, std::int64_t total, double live_weight) const;
-  // The load of the usable backends together, and their weights'.
+  std::int64_t remote(std::size_t b) const {
+    return config_.shared_loads ? std::max<std::int64_t>(0, states_[b]->remote_load()) : 0;
+  }
+  // The load of the usable backends together (every instance's, with shared_loads), and their weights'.
   std::pair<std::int64_t, double> usable_load(Clock::time_point now) const;
   Pick charged(std::size_t b) const;  // charged whatever its load
   template <class Untried>

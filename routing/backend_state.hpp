@@ -55,6 +55,10 @@ class BackendState {
   // Adds one and returns the load with it.
   std::int64_t charge() { return load_.fetch_add(1, std::memory_order_relaxed) + 1; }
   void discharge() { load_.fetch_sub(1, std::memory_order_relaxed); }
+  // What the other gateway instances hold on this backend, as last read from Redis (shared_loads);
+  // 0 when not shared or when Redis could not be read.
+  std::int64_t remote_load() const { return remote_load_.load(std::memory_order_relaxed); }
+  void set_remote_load(std::int64_t n) { remote_load_.store(n, std::memory_order_relaxed); }
 
   // Times taken out: by active checks (healthy to unhealthy), by a failed connect or handshake.
   std::uint64_t check_ejections() const { return check_ejections_.load(std::memory_order_relaxed); }
@@ -77,6 +81,7 @@ class BackendState {
   std::atomic<std::int64_t> failed_at_{0};     // steady ticks of the last passive failure
   std::atomic<unsigned> passes_needed_{0};     // passing checks that end that failure's ejection
   std::atomic<std::int64_t> load_{0};
+  std::atomic<std::int64_t> remote_load_{0};
   std::atomic<std::uint64_t> check_ejections_{0};
   std::atomic<std::uint64_t> passive_ejections_{0};
   unsigned streak_ = 0;  // consecutive results contradicting the current state

@@ -59,6 +59,33 @@ redis.call('PEXPIRE', KEYS[1], ARGV[1])
 return 1
 )lua";
 
+// KEYS[1]: the live instances, a sorted set scored by lease expiry (ms); KEYS[2]: this instance's
+// loads, a hash of backend URL to sessions. ARGV: lease ms, this instance's id, the key prefix,
+// then URL and count pairs. Writes its own loads, forgets instances whose lease ran out, and
+// returns the others' loads summed, as a flat URL, count list. Every key carries the {loads} hash
+// tag, so in a Redis Cluster they share one slot, as the instances' hashes the script reads do.
+constexpr const char* kLoadsScript = R"lua(
+local t = redis.call('TIME')
+local now = math.floor((tonumber(t[1]) * 1000000 + tonumber(t[2])) / 1000)
+local lease = tonumber(ARGV[1])
+redis.call('DEL', KEYS[2])
+for i = 4, #ARGV, 2 do redis.call('HSET', KEYS[2], ARGV[i], ARGV[i + 1]) end
+redis.call('PEXPIRE', KEYS[2], lease)
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+redis.call('ZADD', KEYS[1], now + lease, ARGV[2])
+redis.call('PEXPIRE', KEYS[1], lease * 4)
+local sums = {}
+for _, id in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
+  if id ~= ARGV[2] then
+    local h = redis.call('HGETALL', ARGV[3] .. '{loads}:' .. id)
+    for j = 1, #h, 2 do sums[h[j]] = (sums[h[j]] or 0) + tonumber(h[j + 1]) end
+  end
+end
+local out = {}
+for url, n in pairs(sums) do out[#out + 1] = url; out[#out + 1] = n end
+return out
+)lua";
+
 std::string sha1_hex(std::string_view text) {
   unsigned char digest[SHA_DIGEST_LENGTH];
   SHA1(reinterpret_cast<const unsigned char*>(text.data()), text.size(), digest);
@@ -372,6 +399,72 @@ RedisStore::Answer RedisStore::unavailable(const std::string& session_key, const
   connection_->leases.emplace(member, session_key);
   answer.lease.emplace(shared_from_this(), session_key, member);
   return answer;
+}
+
+void RedisStore::exchange_loads(const Loads& mine, std::chrono::milliseconds lease,
+                                std::function<void(std::optional<Loads>)> done) {
+  auto& c = *connection_;
+  if (!c.ac || !c.connected) return done(std::nullopt);
+  std::vector<std::string> args{"EVAL", kLoadsScript, "2", settings_.key_prefix + "{loads}:instances",
+                                settings_.key_prefix + "{loads}:" + c.instance, std::to_string(lease.count()),
+                                c.instance, settings_.key_prefix};
+  for (const auto& [url, n] : mine) {
+    args.push_back(url);
+    args.push_back(std::to_string(n));
+  }
+  std::vector<const char*> argv;
+  std::vector<std::size_t> lens;
+  for (const auto& a : args) {
+    argv.push_back(a.data());
+    lens.push_back(a.size());
+  }
+  struct Call {
+    explicit Call(asio::io_context& io) : timer(io) {}
+    std::function<void(std::optional<Loads>)> done;
+    asio::steady_timer timer;
+    bool answered = false;
+  };
+  auto call = std::make_shared<Call>(control_);
+  call->done = std::move(done);
+  // No answer within the store's timeout counts as none: the bound falls back to local counts.
+  call->timer.expires_after(settings_.timeout);
+  call->timer.async_wait([call](error_code ec) {
+    if (ec || call->answered) return;
+    call->answered = true;
+    call->done(std::nullopt);
+  });
+  auto* holder = new std::shared_ptr<Call>(call);
+  const int rc = redisAsyncCommandArgv(
+      c.ac,
+      [](redisAsyncContext*, void* r, void* data) {
+        std::unique_ptr<std::shared_ptr<Call>> owned(static_cast<std::shared_ptr<Call>*>(data));
+        auto& pending = **owned;
+        if (pending.answered) return;
+        pending.answered = true;
+        pending.timer.cancel();
+        const auto* reply = static_cast<const redisReply*>(r);
+        if (!reply || reply->type != REDIS_REPLY_ARRAY || reply->elements % 2 != 0) return pending.done(std::nullopt);
+        Loads others;
+        for (std::size_t i = 0; i + 1 < reply->elements; i += 2) {
+          const auto* url = reply->element[i];
+          const auto* n = reply->element[i + 1];
+          // Another instance's numbers: a count that is no small non-negative integer is dropped.
+          if (url->type != REDIS_REPLY_STRING || n->type != REDIS_REPLY_INTEGER || n->integer < 0 ||
+              n->integer > 100'000'000)
+            continue;
+          others[std::string(url->str, url->len)] += n->integer;
+        }
+        pending.done(std::move(others));
+      },
+      holder, static_cast<int>(argv.size()), argv.data(), lens.data());
+  if (rc != REDIS_OK) {
+    delete holder;
+    if (!call->answered) {
+      call->answered = true;
+      call->timer.cancel();
+      call->done(std::nullopt);
+    }
+  }
 }
 
 void RedisStore::release(std::string key, std::string member) {

@@ -5,8 +5,10 @@
 #include "config/config.hpp"
 #include "ratelimit/gcra.hpp"
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -64,6 +66,12 @@ class RedisStore : public std::enable_shared_from_this<RedisStore> {
   void stop();
   // From any thread. Answers within the configured timeout: unavailable when Redis is down or slow.
   void decide(Query query, Callback done);
+
+  // Shared bounded loads, control thread: publishes this instance's sessions per backend URL under
+  // a lease and answers with the sum over the other live instances; nullopt when Redis is down,
+  // slow or answers nonsense (the caller then bounds by its own counts).
+  using Loads = std::map<std::string, std::int64_t>;
+  void exchange_loads(const Loads& mine, std::chrono::milliseconds lease, std::function<void(std::optional<Loads>)> done);
 
  private:
   friend class RedisLease;

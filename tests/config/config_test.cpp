@@ -487,6 +487,20 @@ routes:
   EXPECT_EQ(r.errors, expected);
 }
 
+TEST(ConfigRoutes, SharedLoadsNeedBoundedLoadsAndRedis) {
+  auto r = load_config_text(R"(listeners: [ { bind: "127.0.0.1:1" } ]
+routes:
+  - { backends: [ "ws://127.0.0.1:1" ], shared_loads: true }
+  - { backends: [ "ws://127.0.0.1:2" ], balance_factor: 1.5, shared_loads: true }
+)", "gw.yaml", "/tmp", no_env());
+  const std::vector<std::string> expected{
+      "gw.yaml:3:55: routes[0].shared_loads: shares bounded loads: it needs balance_factor",
+      "gw.yaml:3:55: routes[0].shared_loads: shares loads through Redis: it needs the redis section",
+      "gw.yaml:4:76: routes[1].shared_loads: shares loads through Redis: it needs the redis section",
+  };
+  EXPECT_EQ(r.errors, expected);
+}
+
 TEST(Config, DrainTimeoutIsAnAliasWithAWarning) {
   auto old = load("listeners: [ { bind: \"127.0.0.1:1\" } ]\ndrain_timeout: 7s\n"
                   "routes: [ { backends: [ \"ws://127.0.0.1:1\" ] } ]\n");

@@ -365,3 +365,32 @@ TEST(BackendPickerOverShare, SessionsBeyondTheBoundedShare) {
 
 }  // namespace
 }  // namespace wsgate::routing
+
+namespace wsgate::routing {
+namespace {
+
+// Issue 32: with shared_loads the bound is over every instance's sessions. Five backends, factor
+// 1.25, this instance holds 10 on each; the others hold 30 more on backend 0. Alone, backend 0's
+// 11th is within ceil(1.25 x 51 / 5) = 13; over the sum its 41st is far over ceil(1.25 x 81 / 5) = 21.
+TEST(BackendPickerSharedLoads, TheBoundCountsOtherInstances) {
+  std::vector<std::shared_ptr<BackendState>> states;
+  for (int i = 0; i < 5; ++i) states.push_back(std::make_shared<BackendState>());
+  auto shared_config = config(5, HashAlgorithm::ring, 1.25);
+  shared_config.shared_loads = true;
+  BackendPicker shared(shared_config, states);
+  BackendPicker local(config(5, HashAlgorithm::ring, 1.25), states);
+  std::uint64_t key = 0;
+  for (auto k : keys(1000))
+    if (shared.home(k) == 0) { key = k; break; }
+  for (auto& s : states)
+    for (int i = 0; i < 10; ++i) s->charge();
+  states[0]->set_remote_load(30);
+  const std::vector<bool> none(5, false);
+  EXPECT_EQ(local.pick(key, none, kNow)->backend, 0u) << "alone, the 11th is within the bound";
+  EXPECT_NE(shared.pick(key, none, kNow)->backend, 0u) << "over the sum, the 41st is not";
+  EXPECT_EQ(shared.over_share(kNow)[0], 10) << "40 against a share of 20, but only its own 10 can move here";
+  EXPECT_EQ(local.over_share(kNow)[0], 0);
+}
+
+}  // namespace
+}  // namespace wsgate::routing
