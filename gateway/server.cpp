@@ -6,6 +6,8 @@
 #include "gateway/control/load_sharer.hpp"
 #include "gateway/control/rebalancer.hpp"
 #include "gateway/proxy/connection_start.hpp"
+#include "metrics/gateway_series.hpp"
+#include "routing/stable_hash.hpp"
 
 #include <boost/asio/post.hpp>
 
@@ -247,7 +249,35 @@ void Server::rediscover() {
     for (const auto& e : errors) log::error("discovery_rebuild_failed", {{"error", e}});
     return;
   }
+  const auto previous = runtime_.load();
+  count_moved_keys(*previous, *next);
   swap_in(std::move(next), "discovery");
+}
+
+// What a change of discovered backends moved: a fixed sample of keys looked up in the route's
+// picker before and after (each key's home, every backend healthy and unloaded).
+void Server::count_moved_keys(const Runtime& before, const Runtime& after) {
+  constexpr std::size_t kSample = 10'000;
+  const std::size_t control_row = io_threads(after.config);
+  for (const auto& route : after.routes) {
+    const auto old = std::find_if(before.routes.begin(), before.routes.end(),
+                                  [&](const RouteRuntime& r) { return r.config->name == route.config->name; });
+    if (old == before.routes.end() || old->picker->size() == 0 || route.picker->size() == 0) continue;
+    const auto& was = old->config->backends;
+    const auto& now = route.config->backends;
+    const bool same = was.size() == now.size() &&
+                      std::equal(was.begin(), was.end(), now.begin(), [](const auto& a, const auto& b) { return a.url == b.url; });
+    if (same) continue;
+    std::size_t moved = 0;
+    for (std::size_t i = 0; i < kSample; ++i) {
+      const std::uint64_t key = routing::stable_hash("sample:" + std::to_string(i));
+      moved += was[old->picker->home(key)].url != now[route.picker->home(key)].url;
+    }
+    auto& row = route.series->row(control_row);
+    row.add(metrics::RouteSeries::get().keys_sampled, kSample);
+    row.add(metrics::RouteSeries::get().keys_moved, moved);
+    log::info("discovery_keys_moved", {{"route", route.config->name}, {"sampled", kSample}, {"moved", moved}});
+  }
 }
 
 void Server::swap_in(std::shared_ptr<const Runtime> next, const char* why) {

@@ -56,6 +56,7 @@ class Server {
   void reload();
   // A discovered name's set changed: the same configuration, expanded anew.
   void rediscover();
+  void count_moved_keys(const Runtime& before, const Runtime& after);
   // Puts `next` in service: new sessions take it; sessions of backends it no longer has move
   // (1012) once their route's backend_drain_timeout is over.
   void swap_in(std::shared_ptr<const Runtime> next, const char* why);

@@ -45,6 +45,13 @@ const Family shared_load_fallbacks{"wsgate_shared_loads_fallbacks_total",
                                    "Exchanges of session counts with Redis that failed (shared_loads): the bound then "
                                    "uses this instance's own counts.",
                                    Type::counter};
+const Family keys_sampled{"wsgate_discovery_keys_sampled_total",
+                          "Keys of a fixed sample looked up at each change of a route's discovered backends.",
+                          Type::counter};
+const Family keys_moved{"wsgate_discovery_keys_moved_total",
+                        "Of the sampled keys, those whose backend the change moved (rate over keys_sampled: the "
+                        "share of clients a change moves).",
+                        Type::counter};
 const Family session_ends{"wsgate_session_ends_total",
                           "Relayed sessions that ended, by what started the end.", Type::counter};
 const Family ping_rtt{"wsgate_ping_rtt_seconds",
@@ -123,6 +130,8 @@ RouteSeries::RouteSeries() {
   session_ends = layout.counters(metrics::session_ends, "cause", session_end_causes);
   rebalance_closes = layout.counter(metrics::rebalance_closes);
   shared_load_fallbacks = layout.counter(metrics::shared_load_fallbacks);
+  keys_sampled = layout.counter(metrics::keys_sampled);
+  keys_moved = layout.counter(metrics::keys_moved);
   ping_rtt = layout.histogram(metrics::ping_rtt, {}, latency_bounds, kSeconds);
 }
 

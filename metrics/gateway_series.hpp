@@ -115,6 +115,8 @@ struct RouteSeries {
   std::size_t session_ends;   // + SessionEnd
   std::size_t rebalance_closes;  // sessions closed to rebalance the route (SessionEnd::rebalance)
   std::size_t shared_load_fallbacks;  // shared_loads exchanges with Redis that failed
+  std::size_t keys_sampled;  // per change of a discovered set: a fixed sample of keys ...
+  std::size_t keys_moved;    // ... and those of them whose backend changed
   HistogramSlots ping_rtt;    // ns, the gateway's ping to the client's pong
 
  private:

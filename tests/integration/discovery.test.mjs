@@ -111,6 +111,11 @@ test('a pod added takes new sessions within refresh + 1 s, and no session moves'
   assert.ok(moved.length > 0, 'the new pod took some keys');
   for (const k of moved) assert.equal(now[keys.indexOf(k)], 'w5', `${k} moved, but not to the new pod`);
   assert.ok(moved.length < keys.length / 2, `${moved.length} of ${keys.length} keys moved (about 1/4 expected)`);
+  // The gateway's own count over its fixed sample of 10,000 keys: one pod of four joined.
+  const sampled = await gw.metric('wsgate_discovery_keys_sampled_total{route="pods"}');
+  const movedShare = (await gw.metric('wsgate_discovery_keys_moved_total{route="pods"}')) / sampled;
+  assert.equal(sampled, 10000);
+  assert.ok(movedShare > 0.18 && movedShare < 0.32, `a change moved ${movedShare} of the keys (1/4 ideal)`);
   const early = await Promise.race([Promise.any(closed), sleep(300).then(() => null)]);
   assert.equal(early, null, 'no live session was closed by the scale-out');
   for (const h of held) {
