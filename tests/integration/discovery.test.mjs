@@ -6,10 +6,12 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startBackend, startGateway, startDnsmasq, open, connect, routeYaml, sleep, tempDir } from './lib.mjs';
+import { startChromium, until as browserUntil } from './browser.mjs';
 
 const hostsOf = (pods) => pods.map((ip) => `${ip} pods.wsgate.test`).join('\n') +
   '\n127.0.0.5 a.wsgate.test\n127.0.0.6 b.wsgate.test\n127.0.0.7 c.wsgate.test\n';
 let dns, gw, port;
+const cleanup = [];
 const backends = {};
 
 async function whoami(path) {
@@ -72,6 +74,7 @@ before(async () => {
 });
 
 after(async () => {
+  for (const c of cleanup.reverse()) await c();
   await gw?.stop();
   await dns?.stop();
   for (const b of Object.values(backends)) await b.kill();
@@ -86,6 +89,21 @@ test('every address of the name is a backend, known by its address', async () =>
   const pods = api.filter((b) => b.discovered_from === `ws://pods.wsgate.test:${port}`).map((b) => b.url);
   assert.deepEqual(pods, [2, 3, 4].map((i) => `ws://127.0.0.${i}:${port}`), 'grouped under their name, in order');
   assert.equal(await gw.metric('wsgate_discovery_backends{name="ws://pods.wsgate.test:'), 3);
+});
+
+test('the status page, in Chromium, shows discovered backends under the name they came from', async () => {
+  const browser = await startChromium(cleanup);
+  await browser.send('Page.enable');
+  await browser.send('Page.navigate', { url: `http://127.0.0.1:${gw.ports.admin}/` });
+  await browserUntil('the backends drawn', () => browser.evaluate('document.querySelectorAll("tr[data-backend]").length >= 5'));
+  const rows = await browser.evaluate(`[...document.querySelectorAll("tr[data-backend]")].map((tr) => [tr.dataset.backend,
+    tr.querySelector("[data-discovered-from]")?.dataset.discoveredFrom ?? null])`);
+  const pods = rows.filter(([, from]) => from === `ws://pods.wsgate.test:${port}`).map(([url]) => url);
+  assert.deepEqual(pods, [2, 3, 4].map((i) => `ws://127.0.0.${i}:${port}`), JSON.stringify(rows));
+  const srv = rows.filter(([, from]) => from === 'ws://_ws._tcp.svc.wsgate.test').map(([url]) => url);
+  assert.deepEqual(srv, [5, 6].map((i) => `ws://127.0.0.${i}:${port}`));
+  const text = await browser.evaluate('document.querySelector("#backends").innerText');
+  assert.match(text, /from ws:\/\/pods\.wsgate\.test:\d+/);
 });
 
 test('SRV: the lowest priority only, shared by weight', async () => {
