@@ -14,7 +14,7 @@ import re
 import sys
 
 root = pathlib.Path(sys.argv[1] if len(sys.argv) > 1 else pathlib.Path(__file__).resolve().parents[2])
-SOCKET_FREE = ["auth", "config", "discovery", "http", "http2", "metrics", "ratelimit", "routing", "websocket"]
+SOCKET_FREE = ["auth", "config", "discovery", "proxy_protocol", "http", "http2", "metrics", "ratelimit", "routing", "websocket"]
 RULES = [(lib, ["gateway/", "boost/asio"]) for lib in SOCKET_FREE] + [
     ("gateway/proxy", ["gateway/admin/", "gateway/control/"]),
     ("gateway/control", ["gateway/admin/"]),
