@@ -283,6 +283,20 @@ void read_listeners(Reader& r, const YAML::Node& node, std::vector<Listener>& ou
       r.error(item["http2"], path + ".http2", "needs tls: HTTP/2 is offered by ALPN (no cleartext h2c)");
     }
     if (!l.tls) l.http2 = false;
+    if (auto pp = item["proxy_protocol"]; pp && r.expect_map(pp, path + ".proxy_protocol")) {
+      r.check_keys(pp, path + ".proxy_protocol", Section::proxy_protocol);
+      auto& p = l.proxy_protocol.emplace();
+      r.read_string_list(pp, "trusted", path + ".proxy_protocol", p.trusted);
+      if (p.trusted.empty())
+        r.error(pp, path + ".proxy_protocol.trusted", "is required: the balancers whose header is believed");
+      for (std::size_t j = 0; j < p.trusted.size(); ++j)
+        if (!IpNetwork::parse(p.trusted[j]))
+          r.error(pp["trusted"][j], index_path(path + ".proxy_protocol.trusted", j),
+                  "must be an address or a CIDR block such as 10.0.0.0/8");
+      r.read_duration(pp, "timeout", path + ".proxy_protocol", p.timeout);
+      if (p.timeout.count() <= 0 || p.timeout > std::chrono::minutes(1))
+        r.error(pp["timeout"] ? pp["timeout"] : pp, path + ".proxy_protocol.timeout", "must be above 0 and at most 1m");
+    }
     out.push_back(std::move(l));
   }
 }

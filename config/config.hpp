@@ -25,6 +25,15 @@ struct ServerTls {
   std::string min_version = "1.2";        // "1.2" or "1.3"; nothing older is offered
 };
 
+// The PROXY protocol (v1 and v2) from layer-4 balancers in front of a listener: a connection from a
+// trusted address must start with one header, whose source address is then the client's
+// everywhere; any other connection is served with its own address, and a header it sends is
+// never believed.
+struct ProxyProtocol {
+  std::vector<std::string> trusted;  // addresses or CIDR blocks of the balancers
+  Duration timeout = 5s;             // the whole header must have come by then, or the connection closes
+};
+
 struct Listener {
   std::string name;
   HostPort bind;
@@ -35,6 +44,7 @@ struct Listener {
   // TLS listeners offer h2 by ALPN beside http/1.1, so that browsers open WebSockets on the
   // page's HTTP/2 connection (RFC 8441); false offers http/1.1 alone. Plain listeners never do.
   bool http2 = true;
+  std::optional<ProxyProtocol> proxy_protocol;  // absent: the peer is the client
 };
 
 // The admin listener: /healthz, /readyz, /metrics, the runtime API (/api/...) and the status page (/).

@@ -121,6 +121,8 @@ void attach_series(Runtime& rt, Registries& shared) {
     rt.listener_series.push_back(collector.set(metrics::ListenerSeries::get().layout, {{"listener", l.name}}));
     rt.listener_tls_series.push_back(
         l.tls ? collector.set(metrics::TlsListenerSeries::get().layout, {{"listener", l.name}}) : nullptr);
+    rt.listener_proxy_series.push_back(
+        l.proxy_protocol ? collector.set(metrics::ProxyListenerSeries::get().layout, {{"listener", l.name}}) : nullptr);
   }
   rt.unrouted_series = collector.set(metrics::UnroutedSeries::get().layout, {{"route", ""}});
 }
@@ -249,6 +251,10 @@ std::shared_ptr<const Runtime> Runtime::build(config::Config cfg, std::vector<st
     rt->routes.push_back(std::move(r));
   }
   for (const auto& l : c.listeners) {
+    auto& trusted = rt->proxy_trusted.emplace_back();
+    if (l.proxy_protocol)
+      for (const auto& t : l.proxy_protocol->trusted)
+        if (auto n = config::IpNetwork::parse(t)) trusted.push_back(*n);
     if (!l.tls) {
       rt->listener_tls.push_back(nullptr);
       continue;

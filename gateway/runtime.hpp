@@ -86,6 +86,8 @@ struct Runtime {
   std::vector<std::unique_ptr<ServerTlsContext>> listener_tls;  // by listener; nullptr: plain
   std::vector<std::shared_ptr<metrics::SeriesSet>> listener_series;  // by listener
   std::vector<std::shared_ptr<metrics::SeriesSet>> listener_tls_series;  // by listener; nullptr: plain
+  std::vector<std::shared_ptr<metrics::SeriesSet>> listener_proxy_series;  // by listener; nullptr: no PROXY header
+  std::vector<std::vector<config::IpNetwork>> proxy_trusted;  // by listener: balancers whose header counts
   std::shared_ptr<metrics::SeriesSet> unrouted_series;  // route="": requests no route took
 
   // Errors (unresolvable backend, unreadable certificate) are appended and nullptr returned.

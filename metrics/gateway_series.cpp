@@ -173,6 +173,20 @@ const LimitSeries& LimitSeries::get() {
   return series;
 }
 
+namespace {
+const Family proxy_headers{"wsgate_proxy_protocol_headers_total",
+                           "Connections from a trusted balancer, by what their PROXY header was: ok, local (LOCAL, "
+                           "UNKNOWN, UNSPEC: the socket's own addresses), missing, invalid, timeout.",
+                           Type::counter};
+}  // namespace
+
+ProxyListenerSeries::ProxyListenerSeries() { headers = layout.counters(proxy_headers, "result", proxy_header_results); }
+
+const ProxyListenerSeries& ProxyListenerSeries::get() {
+  static const ProxyListenerSeries series;
+  return series;
+}
+
 ListenerSeries::ListenerSeries() {
   connections = layout.counter(metrics::connections);
   connections_open = layout.gauge(metrics::connections_open);

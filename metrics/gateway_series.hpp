@@ -170,6 +170,20 @@ struct ListenerSeries {
   ListenerSeries();
 };
 
+// What became of the PROXY header a trusted balancer's connection must start with.
+enum class ProxyHeaderResult : std::uint8_t { ok, local, missing, invalid, timeout };
+inline constexpr std::array<std::string_view, 5> proxy_header_results{"ok", "local", "missing", "invalid", "timeout"};
+
+// Labels: listener; listeners with proxy_protocol only.
+struct ProxyListenerSeries {
+  static const ProxyListenerSeries& get();
+  Layout layout;
+  std::size_t headers;  // + ProxyHeaderResult
+
+ private:
+  ProxyListenerSeries();
+};
+
 // Labels: listener; TLS listeners only.
 struct TlsListenerSeries {
   static const TlsListenerSeries& get();

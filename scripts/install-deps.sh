@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# --bench adds the peers and tools of bench/run.py (NGINX, HAProxy, gnuplot, perf).
+# --bench adds the peers and tools of bench/run.py (NGINX, gnuplot, perf; HAProxy the tests need too).
 with_bench=0
 if [[ ${1:-} == --bench ]]; then with_bench=1; fi
 
@@ -13,11 +13,11 @@ packages=(
   g++ cmake ninja-build pkg-config openssl python3
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
   libssl-dev libyaml-cpp-dev prometheus-cpp-dev libhiredis-dev libnghttp2-dev libc-ares-dev
-  libgtest-dev libbenchmark-dev redis-server prometheus dnsmasq-base
+  libgtest-dev libbenchmark-dev redis-server prometheus dnsmasq-base haproxy
   clang-14 libclang-rt-14-dev llvm-14 python3-h2 python3-yaml
   chromium
 )
-if ((with_bench)); then packages+=(nginx haproxy gnuplot-nox linux-perf strace); fi
+if ((with_bench)); then packages+=(nginx gnuplot-nox linux-perf strace); fi
 command -v node >/dev/null || packages+=(nodejs)
 command -v npm >/dev/null || packages+=(npm)
 

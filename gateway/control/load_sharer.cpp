@@ -14,7 +14,7 @@ constexpr auto kLease = std::chrono::milliseconds(1000);
 }  // namespace
 
 LoadSharer::LoadSharer(boost::asio::io_context& control, std::function<std::shared_ptr<const Runtime>()> runtime)
-    : control_(control), runtime_(std::move(runtime)), timer_(control) {}
+    : runtime_(std::move(runtime)), timer_(control) {}
 
 void LoadSharer::start() {
   timer_.expires_after(kPeriod);

@@ -24,7 +24,6 @@ class LoadSharer {
   void exchange();
   void fall_back(const Runtime& rt);
 
-  boost::asio::io_context& control_;
   std::function<std::shared_ptr<const Runtime>()> runtime_;
   boost::asio::steady_timer timer_;
   bool in_flight_ = false;

@@ -2,6 +2,8 @@
 
 #include "gateway/log.hpp"
 #include "gateway/proxy/h2_session.hpp"
+#include "gateway/proxy/hash_key.hpp"
+#include "proxy_protocol/header_parser.hpp"
 #include "gateway/proxy/upgrade_session.hpp"
 
 namespace wsgate::gateway {
@@ -14,16 +16,19 @@ void start_connection(tcp::socket socket, std::string client_ip, std::shared_ptr
   row.add(metrics::ListenerSeries::get().connections);
   row.add(metrics::ListenerSeries::get().connections_open);
   const auto& tls = runtime->listener_tls[listener];
-  if (!tls) {
+  // Only a balancer the listener trusts may say who the client is; anyone else is the client.
+  const bool read_header = runtime->config.listeners[listener].proxy_protocol &&
+                           is_trusted(client_ip, runtime->proxy_trusted[listener]);
+  if (!tls && !read_header) {
     const auto deadline = std::chrono::steady_clock::now() + runtime->config.http.header_timeout;
     std::make_shared<UpgradeSession>(Transport(std::move(socket)), std::move(client_ip), std::move(runtime),
                                      listener, registry, deadline)
         ->start();
     return;
   }
-  SSL_CTX* ctx = tls->default_context();
+  SSL_CTX* ctx = tls ? tls->default_context() : nullptr;
   std::make_shared<ConnectionStart>(std::move(socket), std::move(client_ip), std::move(runtime), listener, registry)
-      ->start(ctx);
+      ->start(ctx, read_header);
 }
 
 ConnectionStart::ConnectionStart(tcp::socket socket, std::string client_ip, std::shared_ptr<const Runtime> runtime,
@@ -41,14 +46,98 @@ ConnectionStart::~ConnectionStart() {
   registry_.remove(this);
 }
 
-void ConnectionStart::start(SSL_CTX* tls) {
+void ConnectionStart::start(SSL_CTX* tls, bool read_header) {
   registry_.add(shared_from_this());
   if (done_) return;  // the thread is draining
-  if (!client_.start_tls_server(tls)) return finish();
-  timer_.expires_at(deadline_);
+  tls_ = tls;
+  reading_header_ = read_header;
+  timer_.expires_at(read_header ? std::chrono::steady_clock::now() +
+                                      rt_->config.listeners[listener_].proxy_protocol->timeout
+                                : deadline_);
   timer_.async_wait([weak = weak_from_this()](error_code ec) {
     if (auto self = weak.lock(); self && !ec) self->on_timeout();
   });
+  if (read_header) {
+    error_code ec;
+    client_.socket().non_blocking(true, ec);  // a look at the socket must never wait for it
+    return wait_header();
+  }
+  after_header();
+}
+
+// The header is read with MSG_PEEK and taken off the socket only once whole, so that whatever the
+// balancer sent behind it (the ClientHello, the request) stays in the socket for what comes next,
+// however the segments fell. A wait ends when more bytes come: what was there has been looked at.
+void ConnectionStart::wait_header() {
+  const auto generation = ++wait_generation_;
+  client_.socket().async_wait(tcp::socket::wait_read, [self = shared_from_this(), generation](error_code ec) {
+    if (generation == self->wait_generation_) self->on_header_bytes(ec);
+  });
+  // Asio's registration is edge-triggered: bytes that came after the last look and before this
+  // wait was queued raised their edge with nobody waiting. One more look catches them.
+  error_code ec;
+  std::uint8_t probe[proxy_protocol::kMaxV2];
+  const std::size_t n = client_.socket().receive(asio::buffer(probe), tcp::socket::message_peek, ec);
+  if (!ec && n != peeked_) {
+    ++wait_generation_;  // the queued wait's completion is no longer ours
+    on_header_bytes({});
+  }
+}
+
+void ConnectionStart::on_header_bytes(error_code ec) {
+  if (done_ || !reading_header_) return;
+  if (ec) return finish();
+  std::array<std::uint8_t, proxy_protocol::kMaxV2> buf;
+  auto& socket = client_.socket();
+  const std::size_t n = socket.receive(asio::buffer(buf), tcp::socket::message_peek, ec);
+  if (ec == asio::error::would_block || ec == asio::error::try_again) return wait_header();
+  peeked_ = n;
+  if (ec || n == 0) return header_refused(metrics::ProxyHeaderResult::missing, "closed before a PROXY header");
+  const auto parsed = proxy_protocol::parse(buf.data(), n);
+  switch (parsed.status) {
+    case proxy_protocol::Status::need_more: return wait_header();
+    case proxy_protocol::Status::invalid:
+      return header_refused(parsed.problem == proxy_protocol::Problem::not_a_header
+                                ? metrics::ProxyHeaderResult::missing
+                                : metrics::ProxyHeaderResult::invalid,
+                            proxy_protocol::to_string(parsed.problem));
+    case proxy_protocol::Status::done: break;
+  }
+  // Take exactly the header: it is all in the socket, so this one receive gets it whole.
+  const std::size_t taken = socket.receive(asio::buffer(buf.data(), parsed.length), 0, ec);
+  if (ec || taken != parsed.length) return header_refused(metrics::ProxyHeaderResult::invalid, "header not readable");
+  reading_header_ = false;
+  const auto& h = parsed.header;
+  count_header(h.local ? metrics::ProxyHeaderResult::local : metrics::ProxyHeaderResult::ok);
+  if (!h.local) {
+    log::debug("proxy_header", {{"peer", client_ip_}, {"client", h.source_address}, {"version", h.version}});
+    client_ip_ = h.source_address;  // the client, for everything from here on
+  }
+  timer_.cancel();
+  timer_.expires_at(deadline_);
+  timer_.async_wait([weak = weak_from_this()](error_code wec) {
+    if (auto self = weak.lock(); self && !wec) self->on_timeout();
+  });
+  after_header();
+}
+
+void ConnectionStart::count_header(metrics::ProxyHeaderResult result) {
+  rt_->listener_proxy_series[listener_]->row(registry_.thread())
+      .add(metrics::ProxyListenerSeries::get().headers + static_cast<std::size_t>(result));
+}
+
+void ConnectionStart::header_refused(metrics::ProxyHeaderResult result, std::string_view why) {
+  count_header(result);
+  log::info("proxy_header_refused", {{"peer", client_ip_},
+                                     {"listener", rt_->config.listeners[listener_].name},
+                                     {"result", std::string(metrics::proxy_header_results[static_cast<std::size_t>(result)])},
+                                     {"error", std::string(why)}});
+  finish();
+}
+
+void ConnectionStart::after_header() {
+  if (!tls_) return hand_over();
+  if (!client_.start_tls_server(tls_)) return finish();
   client_.async_handshake([self = shared_from_this()](error_code ec) { self->on_handshake(ec); });
 }
 
@@ -61,6 +150,7 @@ void ConnectionStart::count_handshake(metrics::HandshakeResult result) {
 
 void ConnectionStart::on_timeout() {
   if (done_) return;
+  if (reading_header_) return header_refused(metrics::ProxyHeaderResult::timeout, "no whole PROXY header in time");
   log::info("tls_handshake_timeout", {{"client", client_ip_}});
   count_handshake(metrics::HandshakeResult::timeout);
   finish();
@@ -73,14 +163,21 @@ void ConnectionStart::on_handshake(error_code ec) {
     log::info("tls_handshake_failed", {{"client", client_ip_}, {"error", ec.message()}});
     return finish();
   }
-  done_ = true;
-  timer_.cancel();
-  // The connection, its id in the registry and its count in connections_open go to the session.
   if (client_.alpn() == "h2") {
+    done_ = true;
+    timer_.cancel();
+    // The connection and its count in connections_open go to the HTTP/2 session.
     std::make_shared<H2Session>(std::move(client_), std::move(client_ip_), std::move(rt_), listener_, registry_)
         ->start();
     return;
   }
+  hand_over();
+}
+
+// The connection, its id in the registry and its count in connections_open go to the session.
+void ConnectionStart::hand_over() {
+  done_ = true;
+  timer_.cancel();
   std::make_shared<UpgradeSession>(std::move(client_), std::move(client_ip_), std::move(rt_), listener_,
                                    registry_, deadline_, registry_id())
       ->start();

@@ -1,4 +1,5 @@
 #include "config/config.hpp"
+#include "config/config_keys.hpp"
 
 #include <gtest/gtest.h>
 
@@ -499,6 +500,44 @@ routes:
       "gw.yaml:4:76: routes[1].shared_loads: shares loads through Redis: it needs the redis section",
   };
   EXPECT_EQ(r.errors, expected);
+}
+
+TEST(ConfigListeners, ProxyProtocol) {
+  auto ok = load_config_text(R"(listeners:
+  - { bind: "127.0.0.1:1", proxy_protocol: { trusted: [ "10.0.0.0/8", "192.0.2.1" ], timeout: 2s } }
+  - { bind: "127.0.0.1:2" }
+routes: [ { backends: [ "ws://127.0.0.1:1" ] } ]
+)", "gw.yaml", "/tmp", no_env());
+  ASSERT_TRUE(ok.errors.empty()) << ok.errors.front();
+  ASSERT_TRUE(ok.config->listeners[0].proxy_protocol);
+  EXPECT_EQ(ok.config->listeners[0].proxy_protocol->trusted.size(), 2u);
+  EXPECT_EQ(ok.config->listeners[0].proxy_protocol->timeout, 2s);
+  EXPECT_FALSE(ok.config->listeners[1].proxy_protocol);
+  auto r = load_config_text(R"(listeners:
+  - { bind: "127.0.0.1:1", proxy_protocol: { trusted: [ "10.0.0.0/33" ], timeout: 0s } }
+  - { bind: "127.0.0.1:2", proxy_protocol: { timeout: 5s, v2_only: true } }
+routes: [ { backends: [ "ws://127.0.0.1:1" ] } ]
+)", "gw.yaml", "/tmp", no_env());
+  const std::vector<std::string> expected{
+      "gw.yaml:2:57: listeners[0].proxy_protocol.trusted[0]: must be an address or a CIDR block such as 10.0.0.0/8",
+      "gw.yaml:2:83: listeners[0].proxy_protocol.timeout: must be above 0 and at most 1m",
+      "gw.yaml:3:59: listeners[1].proxy_protocol.v2_only: unknown key",
+      "gw.yaml:3:44: listeners[1].proxy_protocol.trusted: is required: the balancers whose header is believed",
+  };
+  EXPECT_EQ(r.errors, expected);
+}
+
+// The accepted keys' table is indexed by Section: a section added without its row (or with its
+// row out of place) would check maps against another section's keys.
+TEST(ConfigKeys, EverySectionHasItsRow) {
+  for (auto s = static_cast<std::size_t>(Section::root); s <= static_cast<std::size_t>(Section::rebalance); ++s) {
+    const auto& row = keys_of(static_cast<Section>(s));
+    EXPECT_FALSE(row.paths.empty()) << s;
+    EXPECT_FALSE(row.keys.empty()) << s;
+  }
+  EXPECT_EQ(keys_of(Section::proxy_protocol).paths.front(), "listeners[].proxy_protocol");
+  EXPECT_EQ(keys_of(Section::rebalance).paths.front(), "routes[].rebalance");
+  EXPECT_EQ(keys_of(Section::dns).paths.front(), "dns");
 }
 
 TEST(Config, DrainTimeoutIsAnAliasWithAWarning) {

@@ -73,7 +73,7 @@ TEST(ProxyHeaderV1, RefusesWhatTheSpecDoesNotWrite) {
   const std::string nul("PROXY TCP4 1.2.3.4\0", 19);
   EXPECT_EQ(parse_all(bytes(nul)).status, Status::invalid) << "a NUL can never become a header";
   // Found by the fuzz target: inet_pton read up to the NUL and took the address before it.
-  const std::string nul_in_address("PROXY TCP6 2001:db8::7 2001:db8::\0\0FF 1 1\r\n", 44);
+  const std::string nul_in_address("PROXY TCP6 2001:db8::7 2001:db8::\0\0FF 1 1\r\n", 43);
   EXPECT_EQ(parse_all(bytes(nul_in_address)).status, Status::invalid);
   EXPECT_EQ(parse_all(bytes("proxy TCP4 1.2.3.4 1.2.3.4 1 2\r\n")).problem, Problem::not_a_header);
   EXPECT_EQ(parse_all(bytes("GET / HTTP/1.1\r\n")).problem, Problem::not_a_header);
