@@ -68,7 +68,7 @@ bool enabled() { return g_enabled.load(std::memory_order_relaxed); }
 
 std::uint64_t dropped_lines() { return g_dropped.load(std::memory_order_relaxed); }
 
-void write(std::initializer_list<log::Field> fields) {
+void write(std::span<const log::Field> fields) {
   if (!enabled()) return;
   const std::string line = log::format_line(log::Level::info, "access", fields);
   std::lock_guard lock(g_mutex);

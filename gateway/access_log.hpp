@@ -16,7 +16,10 @@ std::string configure(bool enabled, const std::string& path);
 // Opens the file again under the same name: after logrotate moved it. Control thread.
 std::string reopen();
 bool enabled();
-void write(std::initializer_list<log::Field> fields);
+void write(std::span<const log::Field> fields);
+inline void write(std::initializer_list<log::Field> fields) {
+  write(std::span<const log::Field>(fields.begin(), fields.size()));
+}
 // Lines lost because a write failed (a full disk), since the start.
 std::uint64_t dropped_lines();
 

@@ -66,7 +66,7 @@ void write(Level level, std::string_view event, std::initializer_list<Field> fie
   std::fflush(stderr);
 }
 
-std::string format_line(Level level, std::string_view event, std::initializer_list<Field> fields) {
+std::string format_line(Level level, std::string_view event, std::span<const Field> fields) {
   const auto now = std::chrono::system_clock::now();
   const auto secs = std::chrono::system_clock::to_time_t(now);
   const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()) % 1000;

@@ -4,6 +4,7 @@
 
 #include <concepts>
 #include <initializer_list>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -29,7 +30,10 @@ bool enabled(Level level);
 void write(Level level, std::string_view event, std::initializer_list<Field> fields = {});
 // One line as write() would print it (timestamp, level, event, fields; text or JSON), for sinks
 // of their own such as the access log.
-std::string format_line(Level level, std::string_view event, std::initializer_list<Field> fields);
+std::string format_line(Level level, std::string_view event, std::span<const Field> fields);
+inline std::string format_line(Level level, std::string_view event, std::initializer_list<Field> fields) {
+  return format_line(level, event, std::span<const Field>(fields.begin(), fields.size()));
+}
 
 inline void info(std::string_view event, std::initializer_list<Field> f = {}) { write(Level::info, event, f); }
 inline void warn(std::string_view event, std::initializer_list<Field> f = {}) { write(Level::warn, event, f); }

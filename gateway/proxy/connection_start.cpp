@@ -113,6 +113,7 @@ void ConnectionStart::on_header_bytes(error_code ec) {
     log::debug("proxy_header", {{"peer", client_ip_}, {"client", h.source_address}, {"version", h.version}});
     client_ip_ = h.source_address;  // the client, for everything from here on
   }
+  balancer_ = {h.authority, h.aws_vpc_endpoint};
   timer_.cancel();
   timer_.expires_at(deadline_);
   timer_.async_wait([weak = weak_from_this()](error_code wec) {
@@ -178,9 +179,10 @@ void ConnectionStart::on_handshake(error_code ec) {
 void ConnectionStart::hand_over() {
   done_ = true;
   timer_.cancel();
-  std::make_shared<UpgradeSession>(std::move(client_), std::move(client_ip_), std::move(rt_), listener_,
-                                   registry_, deadline_, registry_id())
-      ->start();
+  auto session = std::make_shared<UpgradeSession>(std::move(client_), std::move(client_ip_), std::move(rt_), listener_,
+                                                  registry_, deadline_, registry_id());
+  session->set_balancer(std::move(balancer_));
+  session->start();
 }
 
 void ConnectionStart::finish() {

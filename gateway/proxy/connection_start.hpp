@@ -6,6 +6,7 @@
 
 #include "gateway/proxy/session_registry.hpp"
 #include "gateway/proxy/transport.hpp"
+#include "gateway/proxy/upgrade_session.hpp"
 #include "gateway/runtime.hpp"
 #include "metrics/gateway_series.hpp"
 
@@ -53,6 +54,7 @@ class ConnectionStart : public Drainable, public std::enable_shared_from_this<Co
   asio::steady_timer timer_;
   SSL_CTX* tls_ = nullptr;
   bool reading_header_ = false;  // the PROXY header's deadline is the timer's until it has come
+  UpgradeSession::BalancerInfo balancer_;  // from the PROXY header's TLVs
   std::size_t peeked_ = 0;              // bytes the last look at the header saw
   std::uint64_t wait_generation_ = 0;  // a wait for more header bytes that is still ours
   // The request head's deadline starts at accept: the handshake spends from the same header_timeout.

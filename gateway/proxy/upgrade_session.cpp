@@ -878,7 +878,8 @@ void UpgradeSession::log_access(unsigned status, std::size_t bytes, bool with_ba
   const auto took = parsed ? std::chrono::duration_cast<std::chrono::milliseconds>(
                                  std::chrono::steady_clock::now() - request_read_at_).count()
                            : 0;
-  access_log::write({{"client", client_address_.empty() ? client_ip_ : client_address_},
+  // What the balancer's PROXY header said of the connection, when it said anything, at the end.
+  const log::Field fields[] = {{"client", client_address_.empty() ? client_ip_ : client_address_},
                      {"method", parsed ? std::string(request_->get().method_string()) : "-"},
                      {"host", parsed ? std::string(request_->get()[bh::field::host]) : "-"},
                      {"path", parsed ? logged_target() : "-"},
@@ -888,7 +889,11 @@ void UpgradeSession::log_access(unsigned status, std::size_t bytes, bool with_ba
                      {"route", route_ ? route_->config->name : "-"},
                      {"backend", with_backend ? route_->config->backends[backend_index_].url : "-"},
                      {"session", upgrade_ && status == 101 ? registry_.id_of(*this) : "-"},
-                     {"protocol", client_.is_stream() ? "h2" : "http/1.1"}});
+                     {"protocol", client_.is_stream() ? "h2" : "http/1.1"},
+                     {"proxy_authority", balancer_.authority.empty() ? "-" : balancer_.authority},
+                     {"proxy_vpce", balancer_.vpc_endpoint.empty() ? "-" : balancer_.vpc_endpoint}};
+  const bool said = !balancer_.authority.empty() || !balancer_.vpc_endpoint.empty();
+  access_log::write(std::span<const log::Field>(fields, std::size(fields) - (said ? 0 : 2)));
 }
 
 void UpgradeSession::arm_timer(std::chrono::milliseconds after) {

@@ -32,6 +32,14 @@ class UpgradeSession : public Drainable, public std::enable_shared_from_this<Upg
                  std::chrono::steady_clock::time_point head_deadline, std::uint64_t session_number = 0);
   ~UpgradeSession() override;
 
+  // What the PROXY header of a trusted balancer said besides the address (its TLVs), for the access
+  // log; before start().
+  struct BalancerInfo {
+    std::string authority;     // TLV 0x02: the server name the client asked the balancer for
+    std::string vpc_endpoint;  // TLV 0xEA/0x01: the AWS VPC endpoint the client came through
+  };
+  void set_balancer(BalancerInfo info) { balancer_ = std::move(info); }
+
   void start();
   void go_away() override;
 
@@ -107,6 +115,7 @@ class UpgradeSession : public Drainable, public std::enable_shared_from_this<Upg
   bool close_after_response_ = false;
   bool timed_out_ = false;
   std::string client_ip_;
+  BalancerInfo balancer_;
 
   boost::beast::flat_buffer client_buf_;
   boost::beast::flat_buffer backend_buf_;

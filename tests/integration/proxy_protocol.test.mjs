@@ -128,7 +128,7 @@ test('through HAProxy (v2 and v1), the client bound to 127.0.0.7 is 127.0.0.7 ev
     assert.ok(!sessions.sessions.some((s) => s.client === '127.0.0.1'));
     ws.close();
   }
-  await gw.waitLog(/ access client=127\.0\.0\.7 method=GET host=127\.0\.0\.1:\d+ path=\/echo status=101/);
+  await gw.waitLog(/ access client=127\.0\.0\.7 method=GET host=127\.0\.0\.1:\d+ path=\/echo status=101 .* protocol=http\/1\.1$/);
   assert.equal(await gw.metric('wsgate_proxy_protocol_headers_total{listener="edge",result="ok"}') >= 2, true);
 });
 
@@ -158,13 +158,18 @@ test('a header split into 1-byte segments, then the request behind it: nothing l
 
 test('v2 with TLVs, the request in the same segment', async () => {
   const sig = Buffer.from([0x0D, 0x0A, 0x0D, 0x0A, 0x00, 0x0D, 0x0A, 0x51, 0x55, 0x49, 0x54, 0x0A]);
-  const tlvs = Buffer.concat([Buffer.from([0x02, 0x00, 0x04]), Buffer.from('chat'), Buffer.from([0x30, 0x00, 0x03, 0x61, 0x00, 0x0A])]);
+  const vpce = Buffer.from('\x01vpce-0abc', 'latin1');
+  const tlvs = Buffer.concat([Buffer.from([0x02, 0x00, 0x04]), Buffer.from('chat'), Buffer.from([0x30, 0x00, 0x03, 0x61, 0x00, 0x0A]),
+                              Buffer.from([0xEA, 0x00, vpce.length]), vpce]);
   const addrs = Buffer.from([203, 0, 113, 9, 127, 0, 0, 1, 0x9C, 0x40, 0x00, 0x50]);
   const body = Buffer.concat([addrs, tlvs]);
   const header = Buffer.concat([sig, Buffer.from([0x21, 0x11, body.length >> 8, body.length & 0xff]), body]);
   const answer = await raw([Buffer.concat([header, Buffer.from(request)])]);
   assert.match(answer.data, /^HTTP\/1\.1 200/);
   assert.equal(forwardedFor(answer), '203.0.113.9');
+  // The authority and AWS VPC endpoint TLVs reach the access line; the NUL and LF of the other
+  // TLV reach nothing.
+  await gw.waitLog(/ access client=203\.0\.113\.9 .* protocol=http\/1\.1 proxy_authority=chat proxy_vpce=vpce-0abc$/);
   await stillServed();
 });
 
