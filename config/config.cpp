@@ -260,6 +260,16 @@ void read_tls(Reader& r, const YAML::Node& node, const std::string& path, Server
   }
 }
 
+// A list of addresses or CIDR blocks, each checked.
+void read_networks(Reader& r, const YAML::Node& map, std::string_view key, const std::string& path,
+                   std::vector<std::string>& out) {
+  r.read_string_list(map, key, path, out);
+  for (std::size_t j = 0; j < out.size(); ++j)
+    if (!IpNetwork::parse(out[j]))
+      r.error(map[std::string(key)][j], index_path(path + "." + std::string(key), j),
+              "must be an address or a CIDR block such as 10.0.0.0/8");
+}
+
 void read_listeners(Reader& r, const YAML::Node& node, std::vector<Listener>& out) {
   if (!r.expect_seq(node, "listeners")) return;
   if (node.size() == 0) r.error(node, "listeners", "must not be empty");
@@ -286,17 +296,14 @@ void read_listeners(Reader& r, const YAML::Node& node, std::vector<Listener>& ou
     if (auto pp = item["proxy_protocol"]; pp && r.expect_map(pp, path + ".proxy_protocol")) {
       r.check_keys(pp, path + ".proxy_protocol", Section::proxy_protocol);
       auto& p = l.proxy_protocol.emplace();
-      r.read_string_list(pp, "trusted", path + ".proxy_protocol", p.trusted);
+      read_networks(r, pp, "trusted", path + ".proxy_protocol", p.trusted);
       if (p.trusted.empty())
         r.error(pp, path + ".proxy_protocol.trusted", "is required: the balancers whose header is believed");
-      for (std::size_t j = 0; j < p.trusted.size(); ++j)
-        if (!IpNetwork::parse(p.trusted[j]))
-          r.error(pp["trusted"][j], index_path(path + ".proxy_protocol.trusted", j),
-                  "must be an address or a CIDR block such as 10.0.0.0/8");
       r.read_duration(pp, "timeout", path + ".proxy_protocol", p.timeout);
       if (p.timeout.count() <= 0 || p.timeout > std::chrono::minutes(1))
         r.error(pp["timeout"] ? pp["timeout"] : pp, path + ".proxy_protocol.timeout", "must be above 0 and at most 1m");
     }
+    read_networks(r, item, "deny_from", path, l.deny_from);
     out.push_back(std::move(l));
   }
 }
@@ -923,6 +930,8 @@ void read_routes(Reader& r, const YAML::Node& node, std::vector<Route>& out,
     r.read_duration(item, "response_timeout", path, route.response_timeout);
     if (auto limits = item["limits"]) read_route_limits(r, limits, path + ".limits", route.limits);
     r.read_string_list(item, "allowed_origins", path, route.allowed_origins);
+    read_networks(r, item, "allow_from", path, route.allow_from);
+    read_networks(r, item, "deny_from", path, route.deny_from);
     read_route_auth(r, item, path, route, providers);
     read_route_rewrites(r, item, path, route, providers);
     read_route_balancing(r, item, path, route);

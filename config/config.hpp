@@ -45,6 +45,8 @@ struct Listener {
   // page's HTTP/2 connection (RFC 8441); false offers http/1.1 alone. Plain listeners never do.
   bool http2 = true;
   std::optional<ProxyProtocol> proxy_protocol;  // absent: the peer is the client
+  // Clients (the PROXY header's, else the peer) whose connections close at once, before any TLS.
+  std::vector<std::string> deny_from;
 };
 
 // The admin listener: /healthz, /readyz, /metrics, the runtime API (/api/...) and the status page (/).
@@ -286,6 +288,9 @@ struct Route {
   http::HeaderRules request_headers;                             // towards the backend
   std::vector<std::pair<std::string, std::string>> response_headers;  // set on its responses
   std::vector<std::string> allowed_origins;  // empty: any Origin; else exact match or 403
+  // Address rules (403): the client address as the ip key sees it. deny_from first; then, when
+  // allow_from is not empty, only the addresses it names.
+  std::vector<std::string> allow_from, deny_from;
   // The path the route answers on (its cookie's Path, its rewrite's prefix).
   const std::string& match_path() const { return path_exact.empty() ? path_prefix : path_exact; }
   std::string auth;                          // provider name; empty: no authentication

@@ -121,6 +121,8 @@ void attach_series(Runtime& rt, Registries& shared) {
     rt.listener_series.push_back(collector.set(metrics::ListenerSeries::get().layout, {{"listener", l.name}}));
     rt.listener_tls_series.push_back(
         l.tls ? collector.set(metrics::TlsListenerSeries::get().layout, {{"listener", l.name}}) : nullptr);
+    rt.listener_deny_series.push_back(
+        l.deny_from.empty() ? nullptr : collector.set(metrics::DenyListenerSeries::get().layout, {{"listener", l.name}}));
     rt.listener_proxy_series.push_back(
         l.proxy_protocol ? collector.set(metrics::ProxyListenerSeries::get().layout, {{"listener", l.name}}) : nullptr);
   }
@@ -180,6 +182,10 @@ std::shared_ptr<const Runtime> Runtime::build(config::Config cfg, std::vector<st
                                                    : routing::Balance::hash;
     pc.passive_eject_time = route.passive_eject_time;
     pc.shared_loads = route.shared_loads;
+    for (const auto& t : route.allow_from)
+      if (auto n = config::IpNetwork::parse(t)) r.allow_from.push_back(*n);
+    for (const auto& t : route.deny_from)
+      if (auto n = config::IpNetwork::parse(t)) r.deny_from.push_back(*n);
     if (route.shared_loads && c.redis) r.loads_store = shared.redis_store(*c.redis);
     pc.check_passes = route.health_check ? route.health_check->healthy_threshold : 0;
     std::vector<std::shared_ptr<routing::BackendState>> states;
@@ -255,6 +261,9 @@ std::shared_ptr<const Runtime> Runtime::build(config::Config cfg, std::vector<st
     if (l.proxy_protocol)
       for (const auto& t : l.proxy_protocol->trusted)
         if (auto n = config::IpNetwork::parse(t)) trusted.push_back(*n);
+    auto& deny = rt->listener_deny.emplace_back();
+    for (const auto& t : l.deny_from)
+      if (auto n = config::IpNetwork::parse(t)) deny.push_back(*n);
     if (!l.tls) {
       rt->listener_tls.push_back(nullptr);
       continue;

@@ -46,6 +46,7 @@ struct RouteRuntime {
   ratelimit::MessageLimits message_limits;               // handed to the limiter by apply_limits()
   std::shared_ptr<RedisStore> redis;                     // set when the policy's store is redis
   std::shared_ptr<RedisStore> loads_store;               // set with shared_loads: where loads are shared
+  std::vector<config::IpNetwork> allow_from, deny_from;  // the route's address rules
   // What the route counts (route="NAME"), by backend (route, backend) and under its policy.
   std::shared_ptr<metrics::SeriesSet> series;
   std::vector<std::shared_ptr<metrics::SeriesSet>> backend_series;
@@ -88,6 +89,8 @@ struct Runtime {
   std::vector<std::shared_ptr<metrics::SeriesSet>> listener_tls_series;  // by listener; nullptr: plain
   std::vector<std::shared_ptr<metrics::SeriesSet>> listener_proxy_series;  // by listener; nullptr: no PROXY header
   std::vector<std::vector<config::IpNetwork>> proxy_trusted;  // by listener: balancers whose header counts
+  std::vector<std::vector<config::IpNetwork>> listener_deny;  // by listener: clients closed at accept
+  std::vector<std::shared_ptr<metrics::SeriesSet>> listener_deny_series;  // by listener; nullptr: no deny_from
   std::shared_ptr<metrics::SeriesSet> unrouted_series;  // route="": requests no route took
 
   // Errors (unresolvable backend, unreadable certificate) are appended and nullptr returned.

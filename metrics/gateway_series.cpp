@@ -39,6 +39,8 @@ const Family closes{"wsgate_close_codes_total",
                     "Close frames by who sent them (client, backend, or the gateway to the client) "
                     "and code.",
                     Type::counter};
+const Family address_denials{"wsgate_address_denials_total",
+                             "Requests refused with 403 by the route's allow_from or deny_from.", Type::counter};
 const Family rebalance_closes{"wsgate_rebalance_closes_total",
                               "Sessions closed (1012) because their backend held more than its share.", Type::counter};
 const Family shared_load_fallbacks{"wsgate_shared_loads_fallbacks_total",
@@ -132,6 +134,7 @@ RouteSeries::RouteSeries() {
   shared_load_fallbacks = layout.counter(metrics::shared_load_fallbacks);
   keys_sampled = layout.counter(metrics::keys_sampled);
   keys_moved = layout.counter(metrics::keys_moved);
+  address_denials = layout.counter(metrics::address_denials);
   ping_rtt = layout.histogram(metrics::ping_rtt, {}, latency_bounds, kSeconds);
 }
 
@@ -184,6 +187,19 @@ ProxyListenerSeries::ProxyListenerSeries() { headers = layout.counters(proxy_hea
 
 const ProxyListenerSeries& ProxyListenerSeries::get() {
   static const ProxyListenerSeries series;
+  return series;
+}
+
+namespace {
+const Family listener_denied{"wsgate_listener_denied_connections_total",
+                             "Connections closed at accept because the listener's deny_from names their client.",
+                             Type::counter};
+}  // namespace
+
+DenyListenerSeries::DenyListenerSeries() { denied = layout.counter(listener_denied); }
+
+const DenyListenerSeries& DenyListenerSeries::get() {
+  static const DenyListenerSeries series;
   return series;
 }
 

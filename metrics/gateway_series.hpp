@@ -117,6 +117,7 @@ struct RouteSeries {
   std::size_t shared_load_fallbacks;  // shared_loads exchanges with Redis that failed
   std::size_t keys_sampled;  // per change of a discovered set: a fixed sample of keys ...
   std::size_t keys_moved;    // ... and those of them whose backend changed
+  std::size_t address_denials;  // requests refused (403) by the route's allow_from / deny_from
   HistogramSlots ping_rtt;    // ns, the gateway's ping to the client's pong
 
  private:
@@ -182,6 +183,16 @@ struct ProxyListenerSeries {
 
  private:
   ProxyListenerSeries();
+};
+
+// Labels: listener; listeners with deny_from only.
+struct DenyListenerSeries {
+  static const DenyListenerSeries& get();
+  Layout layout;
+  std::size_t denied;  // connections closed at accept: deny_from named their client
+
+ private:
+  DenyListenerSeries();
 };
 
 // Labels: listener; TLS listeners only.

@@ -8,6 +8,17 @@
 
 namespace wsgate::gateway {
 
+namespace {
+
+void deny(const std::shared_ptr<const Runtime>& rt, std::size_t listener, SessionRegistry& registry,
+          const std::string& client) {
+  log::info("connection_denied", {{"listener", rt->config.listeners[listener].name}, {"client", client}});
+  rt->listener_deny_series[listener]->row(registry.thread()).add(metrics::DenyListenerSeries::get().denied);
+  rt->listener_series[listener]->row(registry.thread()).subtract(metrics::ListenerSeries::get().connections_open);
+}
+
+}  // namespace
+
 void start_connection(tcp::socket socket, std::string client_ip, std::shared_ptr<const Runtime> runtime,
                       std::size_t listener, SessionRegistry& registry) {
   // Counted here once; whichever session ends up with the connection takes the count over and
@@ -19,6 +30,11 @@ void start_connection(tcp::socket socket, std::string client_ip, std::shared_ptr
   // Only a balancer the listener trusts may say who the client is; anyone else is the client.
   const bool read_header = runtime->config.listeners[listener].proxy_protocol &&
                            is_trusted(client_ip, runtime->proxy_trusted[listener]);
+  // deny_from, before any TLS work; a balancer's client is checked once its header has come.
+  if (!read_header && is_trusted(client_ip, runtime->listener_deny[listener])) {
+    deny(runtime, listener, registry, client_ip);
+    return;  // the socket closes here
+  }
   if (!tls && !read_header) {
     const auto deadline = std::chrono::steady_clock::now() + runtime->config.http.header_timeout;
     std::make_shared<UpgradeSession>(Transport(std::move(socket)), std::move(client_ip), std::move(runtime),
@@ -114,6 +130,12 @@ void ConnectionStart::on_header_bytes(error_code ec) {
     client_ip_ = h.source_address;  // the client, for everything from here on
   }
   balancer_ = {h.authority, h.aws_vpc_endpoint};
+  if (is_trusted(client_ip_, rt_->listener_deny[listener_])) {
+    done_ = true;  // counted out of connections_open by deny()
+    timer_.cancel();
+    client_.close();
+    return deny(rt_, listener_, registry_, client_ip_);
+  }
   timer_.cancel();
   timer_.expires_at(deadline_);
   timer_.async_wait([weak = weak_from_this()](error_code wec) {

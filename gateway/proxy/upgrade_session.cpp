@@ -277,6 +277,15 @@ void UpgradeSession::handle_request() {
     return reject(400, "Bad Request", "path means another route once %2F or \\ is decoded");
   route_index_ = *match;
   route_ = &rt_->routes[route_index_];
+  // Address rules test the client as the ip key sees it: the PROXY header's, else the peer,
+  // through trusted_proxies' X-Forwarded-For (docs/security.md).
+  if (!route_->allow_from.empty() || !route_->deny_from.empty()) {
+    const std::string who = client_address(client_ip_, req, rt_->trusted_proxies);
+    if (is_trusted(who, route_->deny_from) || (!route_->allow_from.empty() && !is_trusted(who, route_->allow_from))) {
+      route_row().add(metrics::RouteSeries::get().address_denials);
+      return reject(403, "Forbidden", "client address not allowed on this route");
+    }
+  }
 
   if (upgrade_) {
     if (auto p = http::check_websocket_handshake(req); p != http::HandshakeProblem::none) {

@@ -540,6 +540,19 @@ TEST(ConfigKeys, EverySectionHasItsRow) {
   EXPECT_EQ(keys_of(Section::dns).paths.front(), "dns");
 }
 
+TEST(ConfigRoutes, AddressRules) {
+  auto r = load_config_text(R"(listeners: [ { bind: "127.0.0.1:1", deny_from: [ "10.0.0.0/8", "bad" ] } ]
+routes:
+  - { backends: [ "ws://127.0.0.1:1" ], allow_from: [ "192.0.2.0/24", "192.0.2.0/40" ], deny_from: [ "::1", "x" ] }
+)", "gw.yaml", "/tmp", no_env());
+  const std::vector<std::string> expected{
+      "gw.yaml:1:64: listeners[0].deny_from[1]: must be an address or a CIDR block such as 10.0.0.0/8",
+      "gw.yaml:3:71: routes[0].allow_from[1]: must be an address or a CIDR block such as 10.0.0.0/8",
+      "gw.yaml:3:109: routes[0].deny_from[1]: must be an address or a CIDR block such as 10.0.0.0/8",
+  };
+  EXPECT_EQ(r.errors, expected);
+}
+
 TEST(Config, DrainTimeoutIsAnAliasWithAWarning) {
   auto old = load("listeners: [ { bind: \"127.0.0.1:1\" } ]\ndrain_timeout: 7s\n"
                   "routes: [ { backends: [ \"ws://127.0.0.1:1\" ] } ]\n");
