@@ -182,7 +182,7 @@ int Server::run() {
   start_background();  // first fetches and checks now; a request that needs a key waits for it
   discovery_->watch(config_, *shared_.series);  // first lookups; each answer fills its route in
   rebalancer_->start();
-  load_sharer_ = std::make_unique<LoadSharer>(control_, [this] { return runtime_.load(); });
+  load_sharer_ = std::make_unique<LoadSharer>(control_, [this] { return runtime_.load(); }, shared_.series->rows() - 1);
   load_sharer_->start();
   ready_ = true;
   wait_for_signal();
@@ -258,7 +258,7 @@ void Server::rediscover() {
 // picker before and after (each key's home, every backend healthy and unloaded).
 void Server::count_moved_keys(const Runtime& before, const Runtime& after) {
   constexpr std::size_t kSample = 10'000;
-  const std::size_t control_row = io_threads(after.config);
+  const std::size_t control_row = shared_.series->rows() - 1;  // the control thread's row
   for (const auto& route : after.routes) {
     const auto old = std::find_if(before.routes.begin(), before.routes.end(),
                                   [&](const RouteRuntime& r) { return r.config->name == route.config->name; });

@@ -13,8 +13,9 @@ constexpr auto kLease = std::chrono::milliseconds(1000);
 
 }  // namespace
 
-LoadSharer::LoadSharer(boost::asio::io_context& control, std::function<std::shared_ptr<const Runtime>()> runtime)
-    : runtime_(std::move(runtime)), timer_(control) {}
+LoadSharer::LoadSharer(boost::asio::io_context& control, std::function<std::shared_ptr<const Runtime>()> runtime,
+                       std::size_t control_row)
+    : runtime_(std::move(runtime)), timer_(control), control_row_(control_row) {}
 
 void LoadSharer::start() {
   timer_.expires_after(kPeriod);
@@ -63,11 +64,10 @@ void LoadSharer::exchange() {
 }
 
 void LoadSharer::fall_back(const Runtime& rt) {
-  const auto control_row = io_threads(rt.config);  // the row after the io threads'
   for (const auto& route : rt.routes) {
     if (!route.config->shared_loads) continue;
     for (std::size_t b = 0; b < route.picker->size(); ++b) route.picker->state(b).set_remote_load(0);
-    route.series->row(control_row).add(metrics::RouteSeries::get().shared_load_fallbacks);
+    route.series->row(control_row_).add(metrics::RouteSeries::get().shared_load_fallbacks);
   }
   if (!shared_) return;
   shared_ = false;

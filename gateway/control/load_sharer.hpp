@@ -16,7 +16,9 @@ namespace wsgate::gateway {
 
 class LoadSharer {
  public:
-  LoadSharer(boost::asio::io_context& control, std::function<std::shared_ptr<const Runtime>()> runtime);
+  // `control_row`: the metrics row of the control thread, where its counts go.
+  LoadSharer(boost::asio::io_context& control, std::function<std::shared_ptr<const Runtime>()> runtime,
+             std::size_t control_row);
   void start();
   void stop();
 
@@ -26,6 +28,7 @@ class LoadSharer {
 
   std::function<std::shared_ptr<const Runtime>()> runtime_;
   boost::asio::steady_timer timer_;
+  std::size_t control_row_;
   bool in_flight_ = false;
   bool shared_ = true;  // as last logged: one line per outage
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);

@@ -170,6 +170,12 @@ test('a killed worker is back once its checks pass, long before passive_eject_ti
     if ((await get(gw, '/describe', { 'x-key': `k${i}` })).backend === 'r1') key = `k${i}`;
   assert.ok(key, 'some key lives on r1');
   const port = pair[0].port;
+  // Kill r1 right after a check of it passed: the next is an interval away, so the request below
+  // meets the refused connect (a check in flight at the kill would take r1 out first, and then no
+  // connect to it is ever tried: this test failed so once).
+  const passed = () => gw.metric(`wsgate_health_checks_total{backend="ws://127.0.0.1:${port}",result="ok"}`);
+  const before = await passed();
+  while ((await passed()) === before) await sleep(10);
   await pair[0].kill();
   assert.equal((await get(gw, '/describe', { 'x-key': key })).backend, 'r2', 'a refused connect fails over');
   assert.ok(await gw.metric(`wsgate_backend_ejections_total{backend="ws://127.0.0.1:${port}",cause="connect_failure"}`) >= 1,
