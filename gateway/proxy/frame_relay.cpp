@@ -129,7 +129,8 @@ bool FrameRelay::end_by_operator(std::uint16_t code) {
 }
 
 bool FrameRelay::rebalance() {
-  if (closing_started_) return false;  // ending anyway: not one to count
+  // Ending anyway (a close under way from either side): not one to count or move.
+  if (closing_started_ || up_.scanner.close_seen() || down_.scanner.close_seen()) return false;
   log::info("session_rebalanced", {{"route", params_.runtime->routes[params_.route].config->name},
                                    {"client", params_.client_ip}, {"session", session_id()}});
   route_row_.add(metrics::RouteSeries::get().rebalance_closes);
