@@ -238,10 +238,22 @@ void read_http(Reader& r, const YAML::Node& node, HttpLimits& http) {
   r.read_duration(node, "keepalive_timeout", "http", http.keepalive_timeout);
 }
 
+void read_client_auth(Reader& r, const YAML::Node& node, const std::string& path, ClientAuth& out) {
+  if (!r.expect_map(node, path)) return;
+  r.check_keys(node, path, Section::client_auth);
+  r.read_choice(node, "mode", path, out.mode, {"optional", "required"});
+  r.read_file_path(node, "ca_file", path, out.ca_file, true);
+  r.read_file_path(node, "crl_file", path, out.crl_file, false);
+  std::uint64_t depth = out.verify_depth;
+  r.read_count(node, "verify_depth", path, depth, 0, 16);
+  out.verify_depth = static_cast<unsigned>(depth);
+}
+
 void read_tls(Reader& r, const YAML::Node& node, const std::string& path, ServerTls& tls) {
   if (!r.expect_map(node, path)) return;
   r.check_keys(node, path, Section::tls);
   r.read_choice(node, "min_version", path, tls.min_version, {"1.2", "1.3"});
+  if (auto ca = node["client_auth"]) read_client_auth(r, ca, path + ".client_auth", tls.client_auth.emplace());
   auto certs = node["certificates"];
   if (!certs) {
     r.error(node, path + ".certificates", "is required");
@@ -256,6 +268,7 @@ void read_tls(Reader& r, const YAML::Node& node, const std::string& path, Server
     Certificate c;
     r.read_file_path(certs[i], "cert", cpath, c.cert_file, true);
     r.read_file_path(certs[i], "key", cpath, c.key_file, true);
+    if (auto ca = certs[i]["client_auth"]) read_client_auth(r, ca, cpath + ".client_auth", c.client_auth.emplace());
     tls.certificates.push_back(std::move(c));
   }
 }

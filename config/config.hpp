@@ -15,14 +15,28 @@ namespace wsgate::config {
 
 using namespace std::chrono_literals;
 
+// Client certificates (mTLS). optional: asked for, and verified when one is sent (a bad one fails
+// the handshake); required: a handshake without a valid one fails with a TLS alert.
+struct ClientAuth {
+  std::string mode = "optional";  // "optional" or "required"
+  std::string ca_file;            // the CAs client certificates must chain to (PEM); required
+  std::string crl_file;           // revoked certificates (PEM CRL of the issuing CA); "" none
+  // Intermediate CAs allowed between a client certificate and its root. 4, not NGINX's 1 (which
+  // refuses any client PKI with an intermediate, a common surprise): room for the usual one or
+  // two intermediates and a cross-sign, while bounding the chain a client makes us verify.
+  unsigned verify_depth = 4;
+};
+
 struct Certificate {
   std::string cert_file;  // PEM chain; the names in it (SAN/CN) are what SNI selects on
   std::string key_file;
+  std::optional<ClientAuth> client_auth;  // this SNI's own; absent: the listener's
 };
 
 struct ServerTls {
   std::vector<Certificate> certificates;  // the first is the default when SNI matches none
   std::string min_version = "1.2";        // "1.2" or "1.3"; nothing older is offered
+  std::optional<ClientAuth> client_auth;  // absent: no client certificate is asked for
 };
 
 // The PROXY protocol (v1 and v2) from layer-4 balancers in front of a listener: a connection from a

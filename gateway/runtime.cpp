@@ -121,6 +121,11 @@ void attach_series(Runtime& rt, Registries& shared) {
     rt.listener_series.push_back(collector.set(metrics::ListenerSeries::get().layout, {{"listener", l.name}}));
     rt.listener_tls_series.push_back(
         l.tls ? collector.set(metrics::TlsListenerSeries::get().layout, {{"listener", l.name}}) : nullptr);
+    bool client_auth = l.tls && l.tls->client_auth;
+    if (l.tls)
+      for (const auto& c : l.tls->certificates) client_auth = client_auth || c.client_auth;
+    rt.listener_cert_series.push_back(
+        client_auth ? collector.set(metrics::ClientCertSeries::get().layout, {{"listener", l.name}}) : nullptr);
     rt.listener_deny_series.push_back(
         l.deny_from.empty() ? nullptr : collector.set(metrics::DenyListenerSeries::get().layout, {{"listener", l.name}}));
     rt.listener_proxy_series.push_back(

@@ -91,6 +91,7 @@ struct Runtime {
   std::vector<std::vector<config::IpNetwork>> proxy_trusted;  // by listener: balancers whose header counts
   std::vector<std::vector<config::IpNetwork>> listener_deny;  // by listener: clients closed at accept
   std::vector<std::shared_ptr<metrics::SeriesSet>> listener_deny_series;  // by listener; nullptr: no deny_from
+  std::vector<std::shared_ptr<metrics::SeriesSet>> listener_cert_series;  // by listener; nullptr: no client_auth
   std::shared_ptr<metrics::SeriesSet> unrouted_series;  // route="": requests no route took
 
   // Errors (unresolvable backend, unreadable certificate) are appended and nullptr returned.

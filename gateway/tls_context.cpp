@@ -2,6 +2,8 @@
 
 #include <openssl/err.h>
 #include <openssl/bn.h>
+#include <openssl/sha.h>
+#include <openssl/x509_vfy.h>
 #include <openssl/x509v3.h>
 
 #include <ctime>
@@ -73,6 +75,58 @@ ServerTlsContext::Certificate describe(X509* cert, const std::string& file) {
   return out;
 }
 
+// The host name of the ClientHello's server_name extension (RFC 6066 3), read before OpenSSL parses
+// it; "" when there is none or it is not well formed (OpenSSL refuses the latter itself).
+std::string client_hello_server_name(SSL* ssl) {
+  const unsigned char* p = nullptr;
+  std::size_t len = 0;
+  if (SSL_client_hello_get0_ext(ssl, TLSEXT_TYPE_server_name, &p, &len) != 1 || len < 2) return {};
+  const std::size_t list = std::size_t{p[0]} << 8 | p[1];
+  if (list + 2 != len) return {};
+  for (std::size_t at = 2; at + 3 <= len;) {
+    const unsigned type = p[at];
+    const std::size_t n = std::size_t{p[at + 1]} << 8 | p[at + 2];
+    if (at + 3 + n > len) return {};
+    if (type == TLSEXT_NAMETYPE_host_name) {
+      std::string name(reinterpret_cast<const char*>(p + at + 3), n);
+      if (name.empty() || name.size() > 255 || name.find('\0') != std::string::npos) return {};
+      return name;
+    }
+    at += 3 + n;
+  }
+  return {};
+}
+
+// Asks for client certificates and checks them against the CA, the CRL and the depth.
+bool require_client_certificates(SSL_CTX* ctx, const config::ClientAuth& auth, const std::string& where,
+                                 std::vector<std::string>& errors) {
+  if (SSL_CTX_load_verify_locations(ctx, auth.ca_file.c_str(), nullptr) != 1) {
+    errors.push_back(where + ": client_auth ca_file " + auth.ca_file + ": " + openssl_error());
+    return false;
+  }
+  // The CAs the server names in its CertificateRequest, so a client picks a certificate they issued.
+  STACK_OF(X509_NAME)* names = SSL_load_client_CA_file(auth.ca_file.c_str());
+  if (!names) {
+    errors.push_back(where + ": client_auth ca_file " + auth.ca_file + ": no certificate in it");
+    return false;
+  }
+  SSL_CTX_set_client_CA_list(ctx, names);
+  if (!auth.crl_file.empty()) {
+    X509_STORE* store = SSL_CTX_get_cert_store(ctx);
+    X509_LOOKUP* lookup = X509_STORE_add_lookup(store, X509_LOOKUP_file());
+    if (!lookup || X509_load_crl_file(lookup, auth.crl_file.c_str(), X509_FILETYPE_PEM) < 1) {
+      errors.push_back(where + ": client_auth crl_file " + auth.crl_file + ": " + openssl_error());
+      return false;
+    }
+    // The client's own certificate is checked against the CRL; intermediates need none.
+    X509_STORE_set_flags(store, X509_V_FLAG_CRL_CHECK);
+  }
+  SSL_CTX_set_verify(ctx, auth.mode == "required" ? SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT : SSL_VERIFY_PEER,
+                     nullptr);
+  SSL_CTX_set_verify_depth(ctx, static_cast<int>(auth.verify_depth));
+  return true;
+}
+
 }  // namespace
 
 std::unique_ptr<ServerTlsContext> ServerTlsContext::create(const config::ServerTls& tls, bool http2,
@@ -109,8 +163,19 @@ std::unique_ptr<ServerTlsContext> ServerTlsContext::create(const config::ServerT
     }
     // The argument only says whether h2 is on (any non-null pointer).
     SSL_CTX_set_alpn_select_cb(ctx.get(), select_alpn, http2 ? static_cast<void*>(ctx.get()) : nullptr);
-    SSL_CTX_set_tlsext_servername_callback(ctx.get(), &ServerTlsContext::on_server_name);
-    SSL_CTX_set_tlsext_servername_arg(ctx.get(), out.get());
+    SSL_CTX_set_client_hello_cb(ctx.get(), &ServerTlsContext::on_client_hello, out.get());
+    const auto& auth = cert.client_auth ? cert.client_auth : tls.client_auth;
+    if (auth && !require_client_certificates(ctx.get(), *auth, where, errors)) {
+      ok = false;
+      continue;
+    }
+    // A session resumes only under the context that made it: this certificate with this policy.
+    const std::string policy = cert.cert_file + "|" + (auth ? auth->mode + "|" + auth->ca_file + "|" + auth->crl_file +
+                                                                   "|" + std::to_string(auth->verify_depth)
+                                                             : std::string("none"));
+    unsigned char sid[SHA256_DIGEST_LENGTH];
+    SHA256(reinterpret_cast<const unsigned char*>(policy.data()), policy.size(), sid);
+    SSL_CTX_set_session_id_context(ctx.get(), sid, SSL_MAX_SID_CTX_LENGTH);
     out->certificates_.push_back(describe(SSL_CTX_get0_certificate(ctx.get()), cert.cert_file));
     out->contexts_.push_back(std::move(ctx));
   }
@@ -118,19 +183,25 @@ std::unique_ptr<ServerTlsContext> ServerTlsContext::create(const config::ServerT
   return out;
 }
 
-int ServerTlsContext::on_server_name(SSL* ssl, int*, void* arg) {
+int ServerTlsContext::on_client_hello(SSL* ssl, int*, void* arg) {
   const auto* self = static_cast<const ServerTlsContext*>(arg);
-  const char* name = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
-  if (!name) return SSL_TLSEXT_ERR_OK;  // no SNI: the default certificate
+  const auto name = client_hello_server_name(ssl);
+  if (name.empty()) return SSL_CLIENT_HELLO_SUCCESS;  // no SNI: the default certificate
   for (const auto& ctx : self->contexts_) {
     X509* cert = SSL_CTX_get0_certificate(ctx.get());
     // X509_check_host follows RFC 6125: SAN dNSNames, wildcards in the left-most label.
-    if (cert && X509_check_host(cert, name, 0, 0, nullptr) == 1) {
-      if (ctx.get() != SSL_get_SSL_CTX(ssl)) SSL_set_SSL_CTX(ssl, ctx.get());
-      return SSL_TLSEXT_ERR_OK;
+    if (cert && X509_check_host(cert, name.data(), name.size(), 0, nullptr) == 1) {
+      if (ctx.get() != SSL_get_SSL_CTX(ssl)) {
+        SSL_set_SSL_CTX(ssl, ctx.get());  // its certificate and session id context
+        // ... but not its verification: that the connection took from the first context.
+        SSL_set_verify(ssl, SSL_CTX_get_verify_mode(ctx.get()), SSL_CTX_get_verify_callback(ctx.get()));
+        SSL_set_verify_depth(ssl, SSL_CTX_get_verify_depth(ctx.get()));
+        SSL_set_client_CA_list(ssl, SSL_dup_CA_list(SSL_CTX_get_client_CA_list(ctx.get())));
+      }
+      return SSL_CLIENT_HELLO_SUCCESS;
     }
   }
-  return SSL_TLSEXT_ERR_OK;  // unknown name: the default certificate, as NGINX and HAProxy do
+  return SSL_CLIENT_HELLO_SUCCESS;  // unknown name: the default certificate, as NGINX and HAProxy do
 }
 
 SslCtxPtr make_client_tls_context(const std::string& ca_file, std::string& error) {

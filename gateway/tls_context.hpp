@@ -39,7 +39,10 @@ class ServerTlsContext {
   const std::vector<Certificate>& certificates() const { return certificates_; }
 
  private:
-  static int on_server_name(SSL* ssl, int* alert, void* arg);
+  // SNI, early: the certificate's context (and with it its client-certificate policy and session
+  // id context) is chosen before OpenSSL looks at a session to resume, so that a session made
+  // under one SNI or policy is never resumed under another (nginx CVE-2025-23419).
+  static int on_client_hello(SSL* ssl, int* alert, void* arg);
   std::vector<SslCtxPtr> contexts_;  // one per certificate, in configuration order
   std::vector<Certificate> certificates_;  // the same order
 };

@@ -203,6 +203,24 @@ const DenyListenerSeries& DenyListenerSeries::get() {
   return series;
 }
 
+namespace {
+const Family client_cert_failures_family{"wsgate_tls_client_cert_failures_total",
+                                        "TLS handshakes failed over the client certificate (client_auth), by reason.",
+                                        Type::counter};
+const Family client_cert_verified{"wsgate_tls_client_certs_verified_total",
+                                  "TLS handshakes that ended with a verified client certificate.", Type::counter};
+}  // namespace
+
+ClientCertSeries::ClientCertSeries() {
+  failures = layout.counters(client_cert_failures_family, "reason", client_cert_failures);
+  verified = layout.counter(client_cert_verified);
+}
+
+const ClientCertSeries& ClientCertSeries::get() {
+  static const ClientCertSeries series;
+  return series;
+}
+
 ListenerSeries::ListenerSeries() {
   connections = layout.counter(metrics::connections);
   connections_open = layout.gauge(metrics::connections_open);

@@ -195,6 +195,22 @@ struct DenyListenerSeries {
   DenyListenerSeries();
 };
 
+// Why a client certificate was refused, failing the handshake (client_auth).
+enum class ClientCertFailure : std::uint8_t { no_certificate, unknown_ca, revoked, expired, chain_too_long, other };
+inline constexpr std::array<std::string_view, 6> client_cert_failures{"no_certificate", "unknown_ca", "revoked",
+                                                                      "expired", "chain_too_long", "other"};
+
+// Labels: listener; TLS listeners with client_auth only.
+struct ClientCertSeries {
+  static const ClientCertSeries& get();
+  Layout layout;
+  std::size_t failures;  // + ClientCertFailure
+  std::size_t verified;  // handshakes that ended with a verified client certificate
+
+ private:
+  ClientCertSeries();
+};
+
 // Labels: listener; TLS listeners only.
 struct TlsListenerSeries {
   static const TlsListenerSeries& get();

@@ -1,6 +1,13 @@
 #include "gateway/proxy/connection_start.hpp"
 
 #include "gateway/log.hpp"
+
+#include <boost/asio/ssl/error.hpp>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509_vfy.h>
+
+#include <optional>
 #include "gateway/proxy/h2_session.hpp"
 #include "gateway/proxy/hash_key.hpp"
 #include "proxy_protocol/header_parser.hpp"
@@ -9,6 +16,28 @@
 namespace wsgate::gateway {
 
 namespace {
+
+// Why a failed handshake failed over the client certificate, if it did.
+std::optional<metrics::ClientCertFailure> client_cert_failure(SSL* ssl, const error_code& ec) {
+  using F = metrics::ClientCertFailure;
+  if (!ssl) return std::nullopt;
+  if (ec.category() == asio::error::get_ssl_category() &&
+      ERR_GET_REASON(static_cast<unsigned long>(ec.value())) == SSL_R_PEER_DID_NOT_RETURN_A_CERTIFICATE)
+    return F::no_certificate;
+  // A chain that fails verification is never stored as the peer's: the result is what remains.
+  switch (SSL_get_verify_result(ssl)) {
+    case X509_V_OK: return std::nullopt;
+    case X509_V_ERR_CERT_REVOKED: return F::revoked;
+    case X509_V_ERR_CERT_HAS_EXPIRED: return F::expired;
+    case X509_V_ERR_CERT_CHAIN_TOO_LONG: return F::chain_too_long;
+    case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY:
+    case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT:
+    case X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT:
+    case X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN:
+    case X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE: return F::unknown_ca;
+    default: return F::other;
+  }
+}
 
 void deny(const std::shared_ptr<const Runtime>& rt, std::size_t listener, SessionRegistry& registry,
           const std::string& client) {
@@ -182,10 +211,22 @@ void ConnectionStart::on_timeout() {
 void ConnectionStart::on_handshake(error_code ec) {
   if (done_) return;
   count_handshake(ec ? metrics::HandshakeResult::failed : metrics::HandshakeResult::ok);
+  SSL* ssl = client_.tls_handle();
+  auto* certs = rt_->listener_cert_series[listener_].get();
   if (ec) {
+    const auto failure = client_cert_failure(ssl, ec);
+    if (failure && certs) {
+      certs->row(registry_.thread()).add(metrics::ClientCertSeries::get().failures + static_cast<std::size_t>(*failure));
+      log::info("client_certificate_refused",
+                {{"client", client_ip_}, {"listener", rt_->config.listeners[listener_].name},
+                 {"reason", std::string(metrics::client_cert_failures[static_cast<std::size_t>(*failure)])}});
+      return finish();
+    }
     log::info("tls_handshake_failed", {{"client", client_ip_}, {"error", ec.message()}});
     return finish();
   }
+  if (certs && ssl && SSL_get0_peer_certificate(ssl) && SSL_get_verify_result(ssl) == X509_V_OK)
+    certs->row(registry_.thread()).add(metrics::ClientCertSeries::get().verified);
   if (client_.alpn() == "h2") {
     done_ = true;
     timer_.cancel();

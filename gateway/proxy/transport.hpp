@@ -44,6 +44,9 @@ class Transport {
   bool is_stream() const { return stream_ != nullptr; }
   // The protocol ALPN chose on a TLS connection ("" for none).
   std::string_view alpn() const;
+  // The TLS connection itself, for what the handshake settled (the client certificate, why it
+  // failed); nullptr for a plain socket or a stream.
+  SSL* tls_handle() const { return ssl_; }
 
   // A read of ours wants the socket writable (a TLS read that must first write).
   bool read_wants_write() const { return read_wants_ == asio::socket_base::wait_write; }

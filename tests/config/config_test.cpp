@@ -553,6 +553,41 @@ routes:
   EXPECT_EQ(r.errors, expected);
 }
 
+TEST(ConfigListeners, ClientAuth) {
+  const auto dir = std::filesystem::temp_directory_path() / "wsgate-config-client-auth";
+  std::filesystem::create_directories(dir);
+  for (const char* f : {"a.crt", "a.key", "ca.crt"}) std::ofstream(dir / f) << "x";
+  auto r = load_config_text(R"(listeners:
+  - bind: "127.0.0.1:1"
+    tls:
+      client_auth: { mode: required, ca_file: ca.crt }
+      certificates:
+        - { cert: a.crt, key: a.key }
+        - { cert: a.crt, key: a.key, client_auth: { ca_file: ca.crt, verify_depth: 2 } }
+routes: [ { backends: [ "ws://127.0.0.1:1" ] } ]
+)", "gw.yaml", dir.string(), no_env());
+  ASSERT_TRUE(r.errors.empty()) << r.errors.front();
+  const auto& tls = *r.config->listeners[0].tls;
+  ASSERT_TRUE(tls.client_auth);
+  EXPECT_EQ(tls.client_auth->mode, "required");
+  EXPECT_EQ(tls.client_auth->verify_depth, 4u) << "the default depth";
+  EXPECT_FALSE(tls.certificates[0].client_auth) << "the listener's applies";
+  ASSERT_TRUE(tls.certificates[1].client_auth);
+  EXPECT_EQ(tls.certificates[1].client_auth->mode, "optional");
+  EXPECT_EQ(tls.certificates[1].client_auth->verify_depth, 2u);
+  auto bad = load_config_text(R"(listeners:
+  - bind: "127.0.0.1:1"
+    tls: { client_auth: { mode: sometimes, verify_depth: 99 }, certificates: [ { cert: a.crt, key: a.key } ] }
+routes: [ { backends: [ "ws://127.0.0.1:1" ] } ]
+)", "gw.yaml", dir.string(), no_env());
+  const std::vector<std::string> expected{
+      "gw.yaml:3:33: listeners[0].tls.client_auth.mode: must be one of optional, required",
+      "gw.yaml:3:25: listeners[0].tls.client_auth.ca_file: is required",
+      "gw.yaml:3:58: listeners[0].tls.client_auth.verify_depth: must be between 0 and 16",
+  };
+  EXPECT_EQ(bad.errors, expected);
+}
+
 TEST(Config, DrainTimeoutIsAnAliasWithAWarning) {
   auto old = load("listeners: [ { bind: \"127.0.0.1:1\" } ]\ndrain_timeout: 7s\n"
                   "routes: [ { backends: [ \"ws://127.0.0.1:1\" ] } ]\n");

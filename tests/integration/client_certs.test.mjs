@@ -1,0 +1,167 @@
+// Issue 33: client certificates (client_auth) through the real binary, with a PKI made by openssl
+// in the test: a CA with a CRL, a good client, a revoked one, an expired one, one of another CA and
+// one behind a chain deeper than verify_depth. On the SNI name whose certificate requires them,
+// every bad one fails the handshake, counted by reason, and a good client is served after each;
+// the other name asks for none. A session made under one name is never resumed under the other.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import tls from 'node:tls';
+import { startBackend, startGateway, open, routeYaml, tempDir, makeCert } from './lib.mjs';
+
+let backend, gw, dir;
+const pki = {};
+
+function openssl(...args) {
+  execFileSync('openssl', args, { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
+}
+
+// A CA with an index, so that it can revoke and issue a CRL (`openssl ca`).
+function makePki() {
+  mkdirSync(path.join(dir, 'newcerts'));
+  writeFileSync(path.join(dir, 'index.txt'), '');
+  writeFileSync(path.join(dir, 'serial'), '1000\n');
+  writeFileSync(path.join(dir, 'crlnumber'), '1000\n');
+  writeFileSync(path.join(dir, 'ca.cnf'), `[ ca ]
+default_ca = ca_default
+[ ca_default ]
+dir = ${dir}
+database = $dir/index.txt
+new_certs_dir = $dir/newcerts
+certificate = $dir/ca.crt
+private_key = $dir/ca.key
+serial = $dir/serial
+crlnumber = $dir/crlnumber
+default_md = sha256
+default_days = 2
+default_crl_days = 2
+policy = policy_any
+[ policy_any ]
+commonName = supplied
+[ client ]
+basicConstraints = CA:FALSE
+extendedKeyUsage = clientAuth
+subjectAltName = URI:spiffe://test/client
+[ ca_ext ]
+basicConstraints = critical,CA:TRUE
+keyUsage = keyCertSign,cRLSign
+`);
+  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes'];
+  openssl('req', '-x509', ...ec, '-keyout', 'ca.key', '-out', 'ca.crt', '-days', '2', '-subj', '/CN=test-ca',
+          '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=keyCertSign,cRLSign');
+  const client = (name, extra = []) => {
+    openssl('req', '-new', ...ec, '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', `/CN=${name}`);
+    openssl('ca', '-batch', '-config', 'ca.cnf', '-extensions', 'client', '-in', `${name}.csr`, '-out', `${name}.crt`, ...extra);
+    return { cert: readFileSync(path.join(dir, `${name}.crt`)), key: readFileSync(path.join(dir, `${name}.key`)) };
+  };
+  pki.good = client('good');
+  pki.revoked = client('revoked');
+  pki.expired = client('expired', ['-startdate', '20200101000000Z', '-enddate', '20200102000000Z']);
+  openssl('ca', '-config', 'ca.cnf', '-revoke', 'revoked.crt');
+  openssl('ca', '-config', 'ca.cnf', '-gencrl', '-out', 'crl.pem');
+  // Another CA's client.
+  openssl('req', '-x509', ...ec, '-keyout', 'other.key', '-out', 'other.crt', '-days', '2', '-subj', '/CN=other-ca',
+          '-addext', 'basicConstraints=critical,CA:TRUE');
+  openssl('req', '-new', ...ec, '-keyout', 'stranger.key', '-out', 'stranger.csr', '-subj', '/CN=stranger');
+  openssl('x509', '-req', '-in', 'stranger.csr', '-CA', 'other.crt', '-CAkey', 'other.key', '-CAcreateserial',
+          '-out', 'stranger.crt', '-days', '2');
+  pki.stranger = { cert: readFileSync(path.join(dir, 'stranger.crt')), key: readFileSync(path.join(dir, 'stranger.key')) };
+  // Five intermediates under the CA, one more than verify_depth allows; the client sends them all.
+  let issuer = 'ca';
+  const chain = [];
+  for (let i = 1; i <= 5; ++i) {
+    openssl('req', '-new', ...ec, '-keyout', `i${i}.key`, '-out', `i${i}.csr`, '-subj', `/CN=intermediate-${i}`);
+    openssl('x509', '-req', '-in', `i${i}.csr`, '-CA', `${issuer}.crt`, '-CAkey', `${issuer}.key`, '-CAcreateserial',
+            '-out', `i${i}.crt`, '-days', '2', '-extfile', 'ca.cnf', '-extensions', 'ca_ext');
+    chain.unshift(readFileSync(path.join(dir, `i${i}.crt`)));
+    issuer = `i${i}`;
+  }
+  openssl('req', '-new', ...ec, '-keyout', 'deep.key', '-out', 'deep.csr', '-subj', '/CN=deep');
+  openssl('x509', '-req', '-in', 'deep.csr', '-CA', 'i5.crt', '-CAkey', 'i5.key', '-CAcreateserial', '-out', 'deep.crt', '-days', '2');
+  pki.deep = { cert: Buffer.concat([readFileSync(path.join(dir, 'deep.crt')), ...chain]), key: readFileSync(path.join(dir, 'deep.key')) };
+}
+
+before(async () => {
+  dir = tempDir();
+  makePki();
+  const open_ = makeCert(dir, 'open', ['open.test']);
+  const strict = makeCert(dir, 'strict', ['strict.test']);
+  backend = await startBackend('w1');
+  gw = await startGateway(routeYaml(`
+  - { name: echo, match: { path_prefix: / }, backends: [ "${backend.url}" ] }`, {
+    listeners: `  - name: secure
+    bind: "127.0.0.1:0"
+    http2: false
+    tls:
+      certificates:
+        - { cert: ${open_.cert}, key: ${open_.key} }
+        - cert: ${strict.cert}
+          key: ${strict.key}
+          client_auth: { mode: required, ca_file: ${path.join(dir, 'ca.crt')}, crl_file: ${path.join(dir, 'crl.pem')}, verify_depth: 4 }`,
+  }), { dir });
+});
+
+after(async () => {
+  await gw?.stop();
+  await backend?.kill();
+});
+
+// A TLS connection to `servername` with `who`'s certificate (or none) that sends one request:
+// whether the handshake held and an answer came, and whether the session was resumed.
+function attempt(servername, who, { session } = {}) {
+  return new Promise((resolve) => {
+    const s = tls.connect({ port: gw.ports.secure, host: '127.0.0.1', servername, rejectUnauthorized: false, session,
+                            ...(who ? { cert: who.cert, key: who.key } : {}) });
+    let data = '';
+    let ticket = null;
+    let reused = false;
+    s.on('session', (t) => { ticket = t; });
+    s.on('secureConnect', () => {
+      reused = s.isSessionReused();
+      s.write(`GET /x HTTP/1.1\r\nHost: ${servername}\r\nConnection: close\r\n\r\n`);
+    });
+    s.on('data', (d) => { data += d; });
+    s.on('error', () => {});
+    s.on('close', () => resolve({ answered: /^HTTP\/1\.1 200/.test(data), reused, ticket }));
+  });
+}
+const failures = (reason) => gw.metric(`wsgate_tls_client_cert_failures_total{listener="secure",reason="${reason}"}`);
+
+test('the name that requires client certificates: a good one is served', async () => {
+  assert.equal((await attempt('strict.test', pki.good)).answered, true);
+  const ws = await open(`wss://127.0.0.1:${gw.ports.secure}/`, { servername: 'strict.test', rejectUnauthorized: false,
+                                                                  cert: pki.good.cert, key: pki.good.key });
+  ws.close();
+  assert.ok(await gw.metric('wsgate_tls_client_certs_verified_total{listener="secure"}') >= 2);
+});
+
+for (const [who, reason] of [[null, 'no_certificate'], ['stranger', 'unknown_ca'], ['revoked', 'revoked'],
+                             ['expired', 'expired'], ['deep', 'chain_too_long']]) {
+  test(`${who ?? 'no certificate'}: the handshake fails, counted as ${reason}; a good client is served after`, async () => {
+    const before = await failures(reason);
+    assert.equal((await attempt('strict.test', who ? pki[who] : null)).answered, false);
+    assert.equal(await failures(reason), before + 1);
+    await gw.waitLog(new RegExp(`client_certificate_refused client=127\\.0\\.0\\.1 listener=secure reason=${reason}`));
+    assert.equal((await attempt('strict.test', pki.good)).answered, true);
+  });
+}
+
+test('the other name asks for no certificate', async () => {
+  assert.equal((await attempt('open.test', null)).answered, true);
+  assert.equal((await attempt('open.test', pki.stranger)).answered, true, 'none asked, none checked');
+});
+
+test('a session made under one name is never resumed under the other', async () => {
+  const first = await attempt('open.test', null);
+  assert.ok(first.ticket, 'a ticket came');
+  const again = await attempt('open.test', null, { session: first.ticket });
+  assert.equal(again.reused, true, 'resumption works at all, under the same name');
+  const crossed = await attempt('strict.test', null, { session: again.ticket ?? first.ticket });
+  assert.equal(crossed.reused, false, 'not resumed under the name that requires a certificate');
+  assert.equal(crossed.answered, false, 'and without a certificate its full handshake fails');
+  const strictFirst = await attempt('strict.test', pki.good);
+  const back = await attempt('open.test', null, { session: strictFirst.ticket });
+  assert.equal(back.reused, false, 'nor the other way round');
+});
