@@ -647,6 +647,9 @@ std::optional<HashKeySource> parse_hash_key(std::string_view text) {
   if (kind == "header") return HashKeySource{HashKeySource::Kind::header, name};
   if (kind == "cookie") return HashKeySource{HashKeySource::Kind::cookie, name};
   if (kind == "query") return HashKeySource{HashKeySource::Kind::query, name};
+  // The verified client certificate's (client_auth): what the gateway itself checked.
+  if (kind == "cert" && (name == "subject" || name == "uri" || name == "dns" || name == "hash"))
+    return HashKeySource{HashKeySource::Kind::cert, name};
   return std::nullopt;
 }
 
@@ -678,7 +681,7 @@ void read_key_sources(Reader& r, const YAML::Node& keys, const std::string& path
         r.error(keys[i], index_path(path, i), "claim: needs auth on the route");
       out.push_back(*source);
     } else {
-      r.error(keys[i], index_path(path, i), "must be claim:NAME, header:NAME, cookie:NAME, query:NAME or ip");
+      r.error(keys[i], index_path(path, i), "must be claim:NAME, header:NAME, cookie:NAME, query:NAME, cert:subject, cert:uri, cert:dns, cert:hash or ip");
     }
   }
 }
@@ -945,6 +948,7 @@ void read_routes(Reader& r, const YAML::Node& node, std::vector<Route>& out,
     r.read_string_list(item, "allowed_origins", path, route.allowed_origins);
     read_networks(r, item, "allow_from", path, route.allow_from);
     read_networks(r, item, "deny_from", path, route.deny_from);
+    r.read_bool(item, "require_client_cert", path, route.require_client_cert);
     read_route_auth(r, item, path, route, providers);
     read_route_rewrites(r, item, path, route, providers);
     read_route_balancing(r, item, path, route);

@@ -131,7 +131,7 @@ struct DnsSettings {
 
 // What a route's clients are pinned by: the first source the request has wins.
 struct HashKeySource {
-  enum class Kind { claim, header, cookie, query, ip };
+  enum class Kind { claim, header, cookie, query, ip, cert };  // cert: subject, uri, dns or hash
   Kind kind = Kind::ip;
   std::string name;  // claim, header, cookie or query parameter name; unused for ip
 };
@@ -305,6 +305,7 @@ struct Route {
   // Address rules (403): the client address as the ip key sees it. deny_from first; then, when
   // allow_from is not empty, only the addresses it names.
   std::vector<std::string> allow_from, deny_from;
+  bool require_client_cert = false;  // 403 without a verified client certificate (client_auth)
   // The path the route answers on (its cookie's Path, its rewrite's prefix).
   const std::string& match_path() const { return path_exact.empty() ? path_prefix : path_exact; }
   std::string auth;                          // provider name; empty: no authentication

@@ -43,7 +43,7 @@ const std::array<SectionKeys, kSections>& table() {
         "allowed_origins", "auth", "require_claims", "close_at_expiry", "hash_algorithm", "hash_key", "balance",
         "balance_factor", "health_check", "backend_drain_timeout", "rate_limit", "passive_eject_time",
         "affinity_ttl", "affinity_max_entries", "affinity_cookie", "rewrite", "request_headers",
-        "response_headers", "rebalance", "shared_loads", "allow_from", "deny_from"}},
+        "response_headers", "rebalance", "shared_loads", "allow_from", "deny_from", "require_client_cert"}},
       {{"routes[].match"}, {"host", "path_prefix", "path_exact", "prefix_match"}},
       {{"routes[].backends[]"}, {"url", "weight", "discover", "max_backends"}},
       {{"routes[].limits"}, {"max_message", "idle_timeout", "ping_interval", "pong_timeout", "max_frame_buffer"}},

@@ -217,6 +217,8 @@ ForwardedRequest build_forwarded_request(const ClientRequest& client, const Forw
   put_field(out, "X-Real-IP", is_field_value(context.client_address) ? context.client_address : context.peer_address);
   put_field(out, "X-Forwarded-Proto", context.tls ? "https" : "http");
   if (!host.empty()) put_field(out, "X-Forwarded-Host", host);
+  if (!context.client_certificate.empty() && is_field_value(context.client_certificate))
+    put_field(out, "X-Forwarded-Client-Cert", context.client_certificate);
   // One line per claim field; of two claims for one field, the later one's value stands.
   const auto& claims = context.claim_fields;
   for (auto c = claims.begin(); c != claims.end(); ++c)

@@ -47,6 +47,9 @@ struct ForwardContext {
   std::vector<std::pair<std::string, std::string>> claim_fields;
   PathRewrite rewrite;                      // the route's, applied after the tokens are cut
   const HeaderRules* request_headers = nullptr;  // the route's; never touches a gateway-owned field
+  // X-Forwarded-Client-Cert's value (xfcc_value) when the client's certificate was verified; a
+  // client's own copies go whether or not there is one.
+  std::string_view client_certificate;
 };
 
 enum class BuildProblem {
@@ -63,8 +66,8 @@ struct ForwardedRequest {
 
 // The fields the gateway owns and writes itself (besides the claim fields); a client's copies
 // are removed under every spelling (case, '_' for '-').
-inline constexpr std::string_view owned_fields[] = {"X-Forwarded-For", "X-Forwarded-Proto",
-                                                     "X-Forwarded-Host", "X-Real-IP", "Forwarded"};
+inline constexpr std::string_view owned_fields[] = {"X-Forwarded-For", "X-Forwarded-Proto", "X-Forwarded-Host",
+                                                     "X-Real-IP", "Forwarded", "X-Forwarded-Client-Cert"};
 
 ForwardedRequest build_forwarded_request(const ClientRequest& client, const ForwardContext& context);
 

@@ -73,6 +73,7 @@ std::string_view kind_name(config::HashKeySource::Kind k) {
     case K::cookie: return "cookie";
     case K::query: return "query";
     case K::ip: return "ip";
+    case K::cert: return "cert";
   }
   return "";
 }

@@ -225,14 +225,17 @@ void ConnectionStart::on_handshake(error_code ec) {
     log::info("tls_handshake_failed", {{"client", client_ip_}, {"error", ec.message()}});
     return finish();
   }
-  if (certs && ssl && SSL_get0_peer_certificate(ssl) && SSL_get_verify_result(ssl) == X509_V_OK)
+  if (certs && ssl && SSL_get0_peer_certificate(ssl) && SSL_get_verify_result(ssl) == X509_V_OK) {
     certs->row(registry_.thread()).add(metrics::ClientCertSeries::get().verified);
+    certificate_ = std::make_shared<const http::ClientIdentity>(http::identity_of(SSL_get0_peer_certificate(ssl)));
+  }
   if (client_.alpn() == "h2") {
     done_ = true;
     timer_.cancel();
     // The connection and its count in connections_open go to the HTTP/2 session.
-    std::make_shared<H2Session>(std::move(client_), std::move(client_ip_), std::move(rt_), listener_, registry_)
-        ->start();
+    auto h2 = std::make_shared<H2Session>(std::move(client_), std::move(client_ip_), std::move(rt_), listener_, registry_);
+    h2->set_client_certificate(std::move(certificate_));
+    h2->start();
     return;
   }
   hand_over();
@@ -245,6 +248,7 @@ void ConnectionStart::hand_over() {
   auto session = std::make_shared<UpgradeSession>(std::move(client_), std::move(client_ip_), std::move(rt_), listener_,
                                                   registry_, deadline_, registry_id());
   session->set_balancer(std::move(balancer_));
+  session->set_client_certificate(std::move(certificate_));
   session->start();
 }
 

@@ -55,6 +55,7 @@ class ConnectionStart : public Drainable, public std::enable_shared_from_this<Co
   SSL_CTX* tls_ = nullptr;
   bool reading_header_ = false;  // the PROXY header's deadline is the timer's until it has come
   UpgradeSession::BalancerInfo balancer_;  // from the PROXY header's TLVs
+  std::shared_ptr<const http::ClientIdentity> certificate_;  // verified in the handshake, if any
   std::size_t peeked_ = 0;              // bytes the last look at the header saw
   std::uint64_t wait_generation_ = 0;  // a wait for more header bytes that is still ours
   // The request head's deadline starts at accept: the handshake spends from the same header_timeout.

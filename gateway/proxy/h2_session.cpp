@@ -165,6 +165,7 @@ void H2Session::on_head(std::int32_t id, http2::RequestHead head) {
   auto session = std::make_shared<UpgradeSession>(Transport::for_stream(client_.socket().get_executor(), s),
                                                   client_ip_, rt_, listener_, registry_,
                                                   std::chrono::steady_clock::now() + rt_->config.http.header_timeout);
+  session->set_client_certificate(certificate_);
   session->start();
 }
 

@@ -5,6 +5,7 @@
 #include "gateway/runtime.hpp"
 #include "gateway/proxy/session_registry.hpp"
 #include "gateway/proxy/transport.hpp"
+#include "http/client_certificate.hpp"
 #include "http2/server_connection.hpp"
 
 #include <boost/asio/steady_timer.hpp>
@@ -27,6 +28,8 @@ class H2Session : public Drainable, public http2::StreamEvents, public std::enab
             SessionRegistry& registry);
   ~H2Session() override;
 
+  // The client certificate the handshake verified: every stream's request carries it.
+  void set_client_certificate(std::shared_ptr<const http::ClientIdentity> id) { certificate_ = std::move(id); }
   void start();
   void go_away() override;  // GOAWAY: streams open go on (each relay gets its own 1001), no new one
 
@@ -59,6 +62,7 @@ class H2Session : public Drainable, public http2::StreamEvents, public std::enab
   SessionRegistry& registry_;
   Transport client_;
   std::string client_ip_;
+  std::shared_ptr<const http::ClientIdentity> certificate_;
   http2::ServerConnection connection_;
   std::unordered_map<std::int32_t, std::shared_ptr<H2Stream>> streams_;
   std::vector<std::shared_ptr<H2Stream>> woken_;  // streams with news since the last read

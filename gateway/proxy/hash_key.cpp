@@ -49,7 +49,8 @@ std::string client_address(std::string_view peer, const bh::request_header<>& re
 std::optional<std::string> hash_key_of(const bh::request_header<>& req,
                                        const std::vector<config::HashKeySource>& sources,
                                        const boost::json::object* claims,
-                                       std::string_view client_address) {
+                                       std::string_view client_address,
+                                       const http::ClientIdentity* certificate) {
   using Kind = config::HashKeySource::Kind;
   for (const auto& s : sources) {
     switch (s.kind) {
@@ -73,6 +74,15 @@ std::optional<std::string> hash_key_of(const bh::request_header<>& req,
       case Kind::ip:
         if (!client_address.empty()) return "ip:" + std::string(client_address);
         break;
+      case Kind::cert: {
+        if (!certificate || certificate->empty()) break;
+        const std::string value = s.name == "subject" ? certificate->subject
+                                  : s.name == "uri"   ? certificate->uri
+                                  : s.name == "dns"   ? (certificate->dns.empty() ? "" : certificate->dns.front())
+                                                      : certificate->hash;
+        if (!value.empty()) return "cert:" + s.name + ":" + value;
+        break;
+      }
     }
   }
   return std::nullopt;

@@ -5,6 +5,7 @@
 
 #include "config/config.hpp"
 #include "config/ip_network.hpp"
+#include "http/client_certificate.hpp"
 
 #include <boost/beast/http/message.hpp>
 #include <boost/json/object.hpp>
@@ -30,6 +31,7 @@ std::string client_address(std::string_view peer, const boost::beast::http::requ
 std::optional<std::string> hash_key_of(const boost::beast::http::request_header<>& req,
                                        const std::vector<config::HashKeySource>& sources,
                                        const boost::json::object* claims,
-                                       std::string_view client_address);
+                                       std::string_view client_address,
+                                       const http::ClientIdentity* certificate = nullptr);
 
 }  // namespace wsgate::gateway

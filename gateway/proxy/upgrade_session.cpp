@@ -277,6 +277,8 @@ void UpgradeSession::handle_request() {
     return reject(400, "Bad Request", "path means another route once %2F or \\ is decoded");
   route_index_ = *match;
   route_ = &rt_->routes[route_index_];
+  if (route_->config->require_client_cert && (!certificate_ || certificate_->empty()))
+    return reject(403, "Forbidden", "a verified client certificate is required");
   // Address rules test the client as the ip key sees it: the PROXY header's, else the peer,
   // through trusted_proxies' X-Forwarded-For (docs/security.md).
   if (!route_->allow_from.empty() || !route_->deny_from.empty()) {
@@ -335,6 +337,10 @@ void UpgradeSession::connect_upstream() {
   context.claim_fields = std::move(claim_fields_);
   context.rewrite = {route_->config->match_path(), route_->config->rewrite_to};
   context.request_headers = &route_->config->request_headers;
+  if (certificate_ && !certificate_->empty()) {
+    if (certificate_field_.empty()) certificate_field_ = http::xfcc_value(*certificate_);
+    context.client_certificate = certificate_field_;
+  }
   auto forwarded = http::build_forwarded_request({req, head_fields_}, context);
   if (forwarded.problem != http::BuildProblem::none) {
     reject_token(auth::error::malformed, http::to_string(forwarded.problem));
@@ -449,7 +455,7 @@ void UpgradeSession::identify(const bh::request_header<>& req, const boost::json
   client_address_ = client_address(client_ip_, req, rt_->trusted_proxies);
   const auto& address = client_address_;
   keyed_ = false;
-  if (auto key = hash_key_of(req, route_->config->hash_key, claims, address)) {
+  if (auto key = hash_key_of(req, route_->config->hash_key, claims, address, certificate_.get())) {
     hash_ = routing::stable_hash(*key);
     keyed_ = true;
   } else {
@@ -459,7 +465,7 @@ void UpgradeSession::identify(const bh::request_header<>& req, const boost::json
   }
   if (route_->limit && upgrade_) {  // limits count upgrades and sessions, not plain requests
     // No key at all: the address stands in, so nobody escapes a limit by sending none.
-    const auto key = hash_key_of(req, route_->limit->key, claims, address);
+    const auto key = hash_key_of(req, route_->limit->key, claims, address, certificate_.get());
     limit_key_ = routing::stable_hash(key ? *key : "ip:" + address);
   }
 }

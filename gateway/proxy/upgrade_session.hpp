@@ -4,6 +4,7 @@
 
 #include "gateway/runtime.hpp"
 #include "gateway/proxy/session_registry.hpp"
+#include "http/client_certificate.hpp"
 #include "http/token_extraction.hpp"
 #include "gateway/proxy/transport.hpp"
 #include "metrics/gateway_series.hpp"
@@ -39,6 +40,8 @@ class UpgradeSession : public Drainable, public std::enable_shared_from_this<Upg
     std::string vpc_endpoint;  // TLV 0xEA/0x01: the AWS VPC endpoint the client came through
   };
   void set_balancer(BalancerInfo info) { balancer_ = std::move(info); }
+  // The client certificate the connection's handshake verified (empty: none); before start().
+  void set_client_certificate(std::shared_ptr<const http::ClientIdentity> id) { certificate_ = std::move(id); }
 
   void start();
   void go_away() override;
@@ -116,6 +119,8 @@ class UpgradeSession : public Drainable, public std::enable_shared_from_this<Upg
   bool timed_out_ = false;
   std::string client_ip_;
   BalancerInfo balancer_;
+  std::shared_ptr<const http::ClientIdentity> certificate_;  // shared by the connection's requests
+  std::string certificate_field_;                            // its X-Forwarded-Client-Cert value
 
   boost::beast::flat_buffer client_buf_;
   boost::beast::flat_buffer backend_buf_;

@@ -406,7 +406,7 @@ routes:
       "gw.yaml:4:37: routes[0].backends[1]: duplicate backend ws://127.0.0.1:1",
       "gw.yaml:5:21: routes[0].hash_algorithm: must be one of ring, maglev",
       "gw.yaml:6:17: routes[0].hash_key[0]: claim: needs auth on the route",
-      "gw.yaml:6:30: routes[0].hash_key[1]: must be claim:NAME, header:NAME, cookie:NAME, query:NAME or ip",
+      "gw.yaml:6:30: routes[0].hash_key[1]: must be claim:NAME, header:NAME, cookie:NAME, query:NAME, cert:subject, cert:uri, cert:dns, cert:hash or ip",
       "gw.yaml:7:21: routes[0].balance_factor: must be 0 (off) or a number from 1 to 100, e.g. 1.25",
       "gw.yaml:8:27: routes[0].health_check.type: must be one of http, websocket",
       "gw.yaml:8:38: routes[0].health_check.path: must start with /",

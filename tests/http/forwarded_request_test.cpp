@@ -117,6 +117,22 @@ TEST(ForwardedRequest, OwnedFieldsFromAClientNeverPass) {
   for (const auto& f : req) EXPECT_EQ(f.name_string().find('_'), std::string_view::npos) << f.name_string();
 }
 
+// Issue 33: X-Forwarded-Client-Cert is the gateway's: a client's copies go, with or without a
+// verified certificate of its own.
+TEST(ForwardedRequest, ClientCertificateFieldIsTheGatewaysAlone) {
+  const std::string forged = kUpgrade + "X-Forwarded-Client-Cert: Hash=00;Subject=\"CN=admin\"\r\n"
+                                        "x_forwarded_client_cert: URI=spiffe://evil\r\n\r\n";
+  auto none = forward(forged, context());
+  EXPECT_EQ(none.count("X-Forwarded-Client-Cert"), 0u);
+  auto with = context();
+  const std::string value = "Hash=ab;Subject=\"CN=alice\";URI=spiffe://test/alice";
+  with.client_certificate = value;
+  auto req = forward(forged, with);
+  EXPECT_EQ(req.count("X-Forwarded-Client-Cert"), 1u);
+  EXPECT_EQ(req["X-Forwarded-Client-Cert"], value);
+  for (const auto& f : req) EXPECT_EQ(f.name_string().find('_'), std::string_view::npos) << f.name_string();
+}
+
 TEST(ForwardedRequest, TrustedProxysForwardedForIsExtended) {
   auto c = context();
   c.peer_is_trusted_proxy = true;

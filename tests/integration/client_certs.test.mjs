@@ -9,7 +9,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import tls from 'node:tls';
-import { startBackend, startGateway, open, routeYaml, tempDir, makeCert } from './lib.mjs';
+import { startBackend, startGateway, open, connect, routeYaml, tempDir, makeCert } from './lib.mjs';
 
 let backend, gw, dir;
 const pki = {};
@@ -57,6 +57,7 @@ keyUsage = keyCertSign,cRLSign
     return { cert: readFileSync(path.join(dir, `${name}.crt`)), key: readFileSync(path.join(dir, `${name}.key`)) };
   };
   pki.good = client('good');
+  pki.good2 = client('good2');
   pki.revoked = client('revoked');
   pki.expired = client('expired', ['-startdate', '20200101000000Z', '-enddate', '20200102000000Z']);
   openssl('ca', '-config', 'ca.cnf', '-revoke', 'revoked.crt');
@@ -90,7 +91,11 @@ before(async () => {
   const strict = makeCert(dir, 'strict', ['strict.test']);
   backend = await startBackend('w1');
   gw = await startGateway(routeYaml(`
-  - { name: echo, match: { path_prefix: / }, backends: [ "${backend.url}" ] }`, {
+  - { name: echo, match: { path_prefix: / }, backends: [ "${backend.url}" ] }
+  - { name: certonly, match: { path_prefix: /certonly }, require_client_cert: true, backends: [ "${backend.url}" ] }
+  - { name: limited, match: { path_prefix: /limited }, rate_limit: per-cert, backends: [ "${backend.url}" ] }`, {
+    extra: `rate_limits:
+  - { name: per-cert, key: [ "cert:subject", "ip" ], upgrades: { rate: 1, per: 1m, burst: 1 } }`,
     listeners: `  - name: secure
     bind: "127.0.0.1:0"
     http2: false
@@ -110,7 +115,7 @@ after(async () => {
 
 // A TLS connection to `servername` with `who`'s certificate (or none) that sends one request:
 // whether the handshake held and an answer came, and whether the session was resumed.
-function attempt(servername, who, { session } = {}) {
+function attempt(servername, who, { session, target = '/x', headers = '' } = {}) {
   return new Promise((resolve) => {
     const s = tls.connect({ port: gw.ports.secure, host: '127.0.0.1', servername, rejectUnauthorized: false, session,
                             ...(who ? { cert: who.cert, key: who.key } : {}) });
@@ -120,11 +125,15 @@ function attempt(servername, who, { session } = {}) {
     s.on('session', (t) => { ticket = t; });
     s.on('secureConnect', () => {
       reused = s.isSessionReused();
-      s.write(`GET /x HTTP/1.1\r\nHost: ${servername}\r\nConnection: close\r\n\r\n`);
+      s.write(`GET ${target} HTTP/1.1\r\nHost: ${servername}\r\n${headers}Connection: close\r\n\r\n`);
     });
     s.on('data', (d) => { data += d; });
     s.on('error', () => {});
-    s.on('close', () => resolve({ answered: /^HTTP\/1\.1 200/.test(data), reused, ticket }));
+    s.on('close', () => {
+      const status = Number(/^HTTP\/1\.1 (\d+)/.exec(data)?.[1] ?? 0);
+      const body = data.slice(data.indexOf('\r\n\r\n') + 4);
+      resolve({ answered: status === 200, status, seen: status === 200 ? JSON.parse(body).headers : null, reused, ticket });
+    });
   });
 }
 const failures = (reason) => gw.metric(`wsgate_tls_client_cert_failures_total{listener="secure",reason="${reason}"}`);
@@ -164,4 +173,32 @@ test('a session made under one name is never resumed under the other', async () 
   const strictFirst = await attempt('strict.test', pki.good);
   const back = await attempt('open.test', null, { session: strictFirst.ticket });
   assert.equal(back.reused, false, 'nor the other way round');
+});
+
+test('the verified identity reaches the backend as X-Forwarded-Client-Cert; a forged one never does', async () => {
+  const forged = 'X-Forwarded-Client-Cert: Hash=00;Subject="CN=admin"\r\nX_Forwarded_Client_Cert: URI=spiffe://evil\r\n';
+  const r = await attempt('strict.test', pki.good, { headers: forged });
+  assert.equal(r.status, 200);
+  assert.match(r.seen['x-forwarded-client-cert'], /^Hash=[0-9a-f]{64};Subject="CN=good";URI=spiffe:\/\/test\/client$/);
+  assert.equal(r.seen['x_forwarded_client_cert'], undefined, 'no spelling of it passes');
+  const open_ = await attempt('open.test', null, { headers: forged });
+  assert.equal(open_.status, 200);
+  assert.equal(open_.seen['x-forwarded-client-cert'], undefined, 'no certificate, no header: the forged one is gone');
+  assert.equal(open_.seen['x_forwarded_client_cert'], undefined);
+});
+
+test('require_client_cert: 403 without a verified certificate', async () => {
+  assert.equal((await attempt('open.test', null, { target: '/certonly' })).status, 403);
+  assert.equal((await attempt('open.test', pki.good, { target: '/certonly' })).status, 403, 'open.test verifies none');
+  assert.equal((await attempt('strict.test', pki.good, { target: '/certonly' })).status, 200);
+});
+
+test('cert:subject keys a rate limit by the verified certificate', async () => {
+  const upgrade = async (who) => {
+    const ws = connect(`wss://127.0.0.1:${gw.ports.secure}/limited`, { servername: 'strict.test', rejectUnauthorized: false,
+                                                                      cert: who.cert, key: who.key });
+    return ws.opened.then(() => { ws.close(); return 101; }, (e) => e.status);
+  };
+  assert.deepEqual([await upgrade(pki.good), await upgrade(pki.good)], [101, 429]);
+  assert.equal(await upgrade(pki.good2), 101, 'another certificate, another key');
 });
