@@ -14,7 +14,7 @@ packages=(
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
   libssl-dev libyaml-cpp-dev prometheus-cpp-dev libhiredis-dev libnghttp2-dev libc-ares-dev
   libgtest-dev libbenchmark-dev redis-server prometheus dnsmasq-base haproxy
-  clang-14 libclang-rt-14-dev llvm-14 python3-h2 python3-yaml
+  clang-14 libclang-rt-14-dev llvm-14 python3-h2 python3-yaml curl
   chromium
 )
 if ((with_bench)); then packages+=(nginx gnuplot-nox linux-perf strace); fi

@@ -5,7 +5,8 @@
 // the other name asks for none. A session made under one name is never resumed under the other.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import tls from 'node:tls';
@@ -201,4 +202,26 @@ test('cert:subject keys a rate limit by the verified certificate', async () => {
   };
   assert.deepEqual([await upgrade(pki.good), await upgrade(pki.good)], [101, 429]);
   assert.equal(await upgrade(pki.good2), 101, 'another certificate, another key');
+});
+
+test('curl with a client certificate, for a plain request', async () => {
+  const port = gw.ports.secure;
+  const { stdout } = await promisify(execFile)('curl', ['-sS', '-k', '--resolve', `strict.test:${port}:127.0.0.1`,
+    '--cert', path.join(dir, 'good.crt'), '--key', path.join(dir, 'good.key'), `https://strict.test:${port}/x`]);
+  assert.match(JSON.parse(stdout).headers['x-forwarded-client-cert'], /Subject="CN=good"/);
+  const refused = await promisify(execFile)('curl', ['-sS', '-k', '--resolve', `strict.test:${port}:127.0.0.1`,
+    `https://strict.test:${port}/x`]).then(() => 'answered', (e) => e.code);
+  assert.notEqual(refused, 'answered', 'no certificate, no answer');
+});
+
+test('SIGHUP reads the CRL again: a certificate revoked since is refused', async () => {
+  assert.equal((await attempt('strict.test', pki.good2)).answered, true);
+  openssl('ca', '-config', 'ca.cnf', '-revoke', 'good2.crt');
+  openssl('ca', '-config', 'ca.cnf', '-gencrl', '-out', 'crl.pem');
+  const before = await failures('revoked');
+  gw.proc.kill('SIGHUP');
+  await gw.waitLog(/config_reloaded/);
+  assert.equal((await attempt('strict.test', pki.good2)).answered, false);
+  assert.equal(await failures('revoked'), before + 1);
+  assert.equal((await attempt('strict.test', pki.good)).answered, true);
 });
