@@ -214,6 +214,37 @@ test('curl with a client certificate, for a plain request', async () => {
   assert.notEqual(refused, 'answered', 'no certificate, no answer');
 });
 
+// Python's ssl module (Debian's python3) as the client: a context with the client's certificate
+// against the name that requires one, and one without it.
+test("Python's ssl client: served with its certificate, refused without", async () => {
+  const script = `
+import json, socket, ssl, sys
+port, cert, key = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+ctx = ssl.create_default_context()
+ctx.check_hostname = False
+ctx.verify_mode = ssl.CERT_NONE
+if cert:
+    ctx.load_cert_chain(cert, key)
+try:
+    with socket.create_connection(("127.0.0.1", port)) as raw:
+        with ctx.wrap_socket(raw, server_hostname="strict.test") as s:
+            s.sendall(b"GET /x HTTP/1.1\\r\\nHost: strict.test\\r\\nConnection: close\\r\\n\\r\\n")
+            data = b""
+            while True:
+                chunk = s.recv(65536)
+                if not chunk:
+                    break
+                data += chunk
+    print(json.dumps({"status": data.split(b" ", 2)[1].decode() if data else None}))
+except (ssl.SSLError, OSError) as e:
+    print(json.dumps({"status": None, "error": type(e).__name__}))
+`;
+  const run = async (...certArgs) => JSON.parse((await promisify(execFile)('/usr/bin/python3',
+    ['-c', script, String(gw.ports.secure), ...certArgs])).stdout);
+  assert.equal((await run(path.join(dir, 'good.crt'), path.join(dir, 'good.key'))).status, '200');
+  assert.equal((await run('', '')).status, null);
+});
+
 test('SIGHUP reads the CRL again: a certificate revoked since is refused', async () => {
   assert.equal((await attempt('strict.test', pki.good2)).answered, true);
   openssl('ca', '-config', 'ca.cnf', '-revoke', 'good2.crt');
