@@ -137,7 +137,7 @@ void attach_series(Runtime& rt, Registries& shared) {
 }  // namespace
 
 std::shared_ptr<const Runtime> Runtime::build(config::Config cfg, std::vector<std::string>& errors,
-                                              Registries& shared) {
+                                              Registries& shared, const Runtime* same_file) {
   auto rt = std::make_shared<Runtime>();
   rt->config = std::move(cfg);
   // A discovered entry stands for the backends its name resolves to now (none before the first
@@ -271,6 +271,10 @@ std::shared_ptr<const Runtime> Runtime::build(config::Config cfg, std::vector<st
       if (auto n = config::IpNetwork::parse(t)) deny.push_back(*n);
     if (!l.tls) {
       rt->listener_tls.push_back(nullptr);
+      continue;
+    }
+    if (same_file) {
+      rt->listener_tls.push_back(same_file->listener_tls[rt->listener_tls.size()]);
       continue;
     }
     rt->listener_tls.push_back(

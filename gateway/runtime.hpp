@@ -84,7 +84,7 @@ struct Runtime {
   std::vector<config::IpNetwork> trusted_proxies;
   routing::RouteTable table{{}};
   std::vector<RouteRuntime> routes;
-  std::vector<std::unique_ptr<ServerTlsContext>> listener_tls;  // by listener; nullptr: plain
+  std::vector<std::shared_ptr<const ServerTlsContext>> listener_tls;  // by listener; nullptr: plain
   std::vector<std::shared_ptr<metrics::SeriesSet>> listener_series;  // by listener
   std::vector<std::shared_ptr<metrics::SeriesSet>> listener_tls_series;  // by listener; nullptr: plain
   std::vector<std::shared_ptr<metrics::SeriesSet>> listener_proxy_series;  // by listener; nullptr: no PROXY header
@@ -96,9 +96,11 @@ struct Runtime {
 
   // Errors (unresolvable backend, unreadable certificate) are appended and nullptr returned.
   // JWKS sources, backend states and health checkers come from `shared`; nothing is fetched or
-  // checked until it is started.
+  // checked until it is started. `same_file`: a runtime built from this very configuration (a
+  // discovered set changed), whose listener TLS contexts are kept: their files are not read again
+  // and the session tickets they issued still resume.
   static std::shared_ptr<const Runtime> build(config::Config config, std::vector<std::string>& errors,
-                                              Registries& shared);
+                                              Registries& shared, const Runtime* same_file = nullptr);
 
   // Gives each policy's limiter this configuration's message limits; live sessions take them at
   // their next frame. Called once the configuration is accepted, so a rejected reload changes nothing.

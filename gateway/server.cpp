@@ -243,13 +243,13 @@ void Server::reload() {
 
 void Server::rediscover() {
   std::vector<std::string> errors;
-  auto next = Runtime::build(config_, errors, shared_);
+  const auto previous = runtime_.load();
+  auto next = Runtime::build(config_, errors, shared_, previous.get());
   if (!next) {
-    // Only what a reload would also refuse (a certificate file gone since): the old set stays.
+    // Only what a reload would also refuse (a key file gone since): the old set stays.
     for (const auto& e : errors) log::error("discovery_rebuild_failed", {{"error", e}});
     return;
   }
-  const auto previous = runtime_.load();
   count_moved_keys(*previous, *next);
   swap_in(std::move(next), "discovery");
 }

@@ -5,12 +5,13 @@
 // priorities hold, and two instances agree on every key whatever order DNS answers in.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startBackend, startGateway, startDnsmasq, open, connect, routeYaml, sleep, tempDir } from './lib.mjs';
+import tls from 'node:tls';
+import { startBackend, startGateway, startDnsmasq, open, connect, routeYaml, sleep, tempDir, makeCert } from './lib.mjs';
 import { startChromium, until as browserUntil } from './browser.mjs';
 
 const hostsOf = (pods) => pods.map((ip) => `${ip} pods.wsgate.test`).join('\n') +
   '\n127.0.0.5 a.wsgate.test\n127.0.0.6 b.wsgate.test\n127.0.0.7 c.wsgate.test\n';
-let dns, gw, port;
+let dns, gw, port, cert;
 const cleanup = [];
 const backends = {};
 
@@ -52,11 +53,14 @@ function yaml(dnsAddress) {
   - name: late
     match: { path_prefix: /late }
     backends: [ { url: "ws://late.wsgate.test:${port}", discover: dns } ]`, {
+    listeners: `  - { name: public, bind: "127.0.0.1:0" }
+  - { name: secure, bind: "127.0.0.1:0", http2: false, tls: { certificates: [ { cert: ${cert.cert}, key: ${cert.key} } ] } }`,
     extra: `dns: { nameservers: [ "${dnsAddress}" ], refresh: 500ms, timeout: 300ms }`,
   });
 }
 
 before(async () => {
+  cert = makeCert(tempDir(), 'gw', ['localhost']);
   // One port on 127.0.0.2-7: the first picks it, the others join it.
   const first = await startBackend('w2', { host: '127.0.0.2' });
   port = first.port;
@@ -204,4 +208,28 @@ test('two instances agree on every key when DNS answers in another order', async
     await gw2.stop();
     await other.stop();
   }
+});
+
+// A discovered set that changes rebuilds the routes, not the listeners: the TLS contexts stay, so
+// a session ticket issued before the change still resumes after it (they were built anew, with
+// new ticket keys, on every DNS change).
+test('a TLS session ticket from before a DNS change resumes after it', async () => {
+  const handshake = (session) => new Promise((resolve, reject) => {
+    const s = tls.connect({ port: gw.ports.secure, host: '127.0.0.1', servername: 'localhost', rejectUnauthorized: false,
+                            session });
+    let ticket = null;
+    let reused = false;
+    s.on('session', (t) => { ticket = t; });
+    s.on('secureConnect', () => { reused = s.isSessionReused(); s.write('GET /pods HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'); });
+    s.on('data', () => {});
+    s.on('error', reject);
+    s.on('close', () => resolve({ ticket, reused }));
+  });
+  const first = await handshake();
+  assert.ok(first.ticket);
+  const changes = gw.logs.filter((l) => /discovery_changed name=ws:\/\/pods/.test(l)).length;
+  dns.write(hostsOf(['127.0.0.2', '127.0.0.4', '127.0.0.5', '127.0.0.6']));
+  dns.reload();
+  await until('the change', () => gw.logs.filter((l) => /discovery_changed name=ws:\/\/pods/.test(l)).length > changes);
+  assert.equal((await handshake(first.ticket)).reused, true);
 });
