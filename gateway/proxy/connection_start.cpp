@@ -39,11 +39,13 @@ std::optional<metrics::ClientCertFailure> client_cert_failure(SSL* ssl, const er
   }
 }
 
-void deny(const std::shared_ptr<const Runtime>& rt, std::size_t listener, SessionRegistry& registry,
-          const std::string& client) {
-  log::info("connection_denied", {{"listener", rt->config.listeners[listener].name}, {"client", client}});
-  rt->listener_deny_series[listener]->row(registry.thread()).add(metrics::DenyListenerSeries::get().denied);
-  rt->listener_series[listener]->row(registry.thread()).subtract(metrics::ListenerSeries::get().connections_open);
+// True when the listener's deny_from names the client: the line and the count are written here,
+// the caller closes the connection.
+bool denied(const Runtime& rt, std::size_t listener, SessionRegistry& registry, const std::string& client) {
+  if (!is_trusted(client, rt.listener_deny[listener])) return false;
+  log::info("connection_denied", {{"listener", rt.config.listeners[listener].name}, {"client", client}});
+  rt.listener_deny_series[listener]->row(registry.thread()).add(metrics::DenyListenerSeries::get().denied);
+  return true;
 }
 
 }  // namespace
@@ -60,8 +62,8 @@ void start_connection(tcp::socket socket, std::string client_ip, std::shared_ptr
   const bool read_header = runtime->config.listeners[listener].proxy_protocol &&
                            is_trusted(client_ip, runtime->proxy_trusted[listener]);
   // deny_from, before any TLS work; a balancer's client is checked once its header has come.
-  if (!read_header && is_trusted(client_ip, runtime->listener_deny[listener])) {
-    deny(runtime, listener, registry, client_ip);
+  if (!read_header && denied(*runtime, listener, registry, client_ip)) {
+    row.subtract(metrics::ListenerSeries::get().connections_open);
     return;  // the socket closes here
   }
   if (!tls && !read_header) {
@@ -116,26 +118,27 @@ void ConnectionStart::start(SSL_CTX* tls, bool read_header) {
 void ConnectionStart::wait_header() {
   const auto generation = ++wait_generation_;
   client_.socket().async_wait(tcp::socket::wait_read, [self = shared_from_this(), generation](error_code ec) {
-    if (generation == self->wait_generation_) self->on_header_bytes(ec);
+    if (generation != self->wait_generation_ || self->done_ || !self->reading_header_) return;
+    if (ec) return self->header_refused(metrics::ProxyHeaderResult::missing, ec.message());
+    self->look_at_header(false);
   });
   // Asio's registration is edge-triggered: bytes that came after the last look and before this
   // wait was queued raised their edge with nobody waiting. One more look catches them.
-  error_code ec;
-  std::uint8_t probe[proxy_protocol::kMaxV2];
-  const std::size_t n = client_.socket().receive(asio::buffer(probe), tcp::socket::message_peek, ec);
-  if (!ec && n != peeked_) {
-    ++wait_generation_;  // the queued wait's completion is no longer ours
-    on_header_bytes({});
-  }
+  look_at_header(true);
 }
 
-void ConnectionStart::on_header_bytes(error_code ec) {
-  if (done_ || !reading_header_) return;
-  if (ec) return finish();
+// `only_if_changed`: the look right after a wait was queued, which leaves an unchanged socket to it.
+void ConnectionStart::look_at_header(bool only_if_changed) {
   std::array<std::uint8_t, proxy_protocol::kMaxV2> buf;
   auto& socket = client_.socket();
+  error_code ec;
   const std::size_t n = socket.receive(asio::buffer(buf), tcp::socket::message_peek, ec);
-  if (ec == asio::error::would_block || ec == asio::error::try_again) return wait_header();
+  const bool nothing_new = ec == asio::error::would_block || ec == asio::error::try_again || (!ec && n == peeked_);
+  if (nothing_new) {
+    if (!only_if_changed) wait_header();
+    return;
+  }
+  ++wait_generation_;  // decided here: a wait still queued is no longer ours
   peeked_ = n;
   if (ec || n == 0) return header_refused(metrics::ProxyHeaderResult::missing, "closed before a PROXY header");
   const auto parsed = proxy_protocol::parse(buf.data(), n);
@@ -159,12 +162,7 @@ void ConnectionStart::on_header_bytes(error_code ec) {
     client_ip_ = h.source_address;  // the client, for everything from here on
   }
   balancer_ = {h.authority, h.aws_vpc_endpoint};
-  if (is_trusted(client_ip_, rt_->listener_deny[listener_])) {
-    done_ = true;  // counted out of connections_open by deny()
-    timer_.cancel();
-    client_.close();
-    return deny(rt_, listener_, registry_, client_ip_);
-  }
+  if (denied(*rt_, listener_, registry_, client_ip_)) return finish();
   timer_.cancel();
   timer_.expires_at(deadline_);
   timer_.async_wait([weak = weak_from_this()](error_code wec) {

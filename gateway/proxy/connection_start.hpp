@@ -36,7 +36,7 @@ class ConnectionStart : public Drainable, public std::enable_shared_from_this<Co
 
  private:
   void wait_header();
-  void on_header_bytes(error_code ec);
+  void look_at_header(bool only_if_changed);
   void header_refused(metrics::ProxyHeaderResult result, std::string_view why);
   void count_header(metrics::ProxyHeaderResult result);
   void after_header();
