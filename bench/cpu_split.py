@@ -22,12 +22,6 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import run as bench_run  # noqa: E402  (processes, credentials, templates)
 
 
-def ticks(pid):
-    """utime and stime of `pid`, in clock ticks."""
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return int(fields[11]), int(fields[12])
-
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -56,12 +50,12 @@ def main():
         rows = {name: [] for name in targets}
         for rnd in range(args.rounds):
             for name, (pid, target_port) in targets.items():
-                u0, s0 = ticks(pid)
+                u0, s0 = bench_run.cpu_ticks(pid)
                 out = subprocess.run(["taskset", "-c", bench_run.CLIENT_CPU, bench_run.BIN["wsbench"], "--mode", "upgrade",
                                       "--connections", "10", "--url", f"ws://127.0.0.1:{target_port}/",
                                       "--duration", str(args.seconds), "--header", f"Authorization: Bearer {token}"],
                                      capture_output=True, text=True, check=True).stdout
-                u1, s1 = ticks(pid)
+                u1, s1 = bench_run.cpu_ticks(pid)
                 cycles = json.loads(out.splitlines()[0])["established"]
                 row = {"user_us": (u1 - u0) * tick_us / cycles, "sys_us": (s1 - s0) * tick_us / cycles, "cycles": cycles}
                 rows[name].append(row)

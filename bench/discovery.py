@@ -45,11 +45,6 @@ routes:
 """
 
 
-def ticks(pid):
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return int(fields[11]) + int(fields[12])
-
 
 class Dnsmasq:
     def __init__(self, d, port):
@@ -102,13 +97,7 @@ class Gateway:
             return self.cv.wait_for(lambda: len(self.changes) >= count, timeout)
 
     def stop(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        bench_run.stop_process(self.proc)
 
 
 def main():
@@ -145,13 +134,13 @@ def main():
                 for rnd in range(args.rounds):
                     # Each goes first in every other round, so that neither pays for going second.
                     for name in (["static", "discovered"] if rnd % 2 == 0 else ["discovered", "static"]):
-                        t0 = ticks(gw.pid)
+                        t0 = sum(bench_run.cpu_ticks(gw.pid))
                         out = subprocess.run(["taskset", "-c", bench_run.CLIENT_CPU, bench_run.BIN["wsbench"],
                                               "--mode", "upgrade", "--connections", "10", "--url",
                                               f"ws://127.0.0.1:{port}/{name}", "--duration", str(args.seconds)],
                                              capture_output=True, text=True, check=True).stdout
                         cycles = json.loads(out.splitlines()[0])["established"]
-                        us = (ticks(gw.pid) - t0) * tick_us / max(cycles, 1)
+                        us = (sum(bench_run.cpu_ticks(gw.pid)) - t0) * tick_us / max(cycles, 1)
                         rows[name].append(us)
                         print(f"round {rnd} {name:10} {us:6.1f} us per cycle ({cycles} cycles)", flush=True)
                 result["upgrade_cpu_us"] = {k: {"median": statistics.median(v), "rounds": v} for k, v in rows.items()}
@@ -177,9 +166,6 @@ def main():
         for p in reversed(procs):
             p.stop()
         shutil.rmtree(d, ignore_errors=True)
-    out_dir = os.path.join(bench_run.ROOT, "bench", "results")
-    with open(os.path.join(out_dir, "discovery.json"), "w") as f:
-        json.dump(result, f, indent=2)
     cpu = result["upgrade_cpu_us"]
     lines = ["# DNS discovery", "",
              f"`bench/discovery.py --rounds {args.rounds} --seconds {args.seconds} --changes {args.changes}`, "
@@ -192,9 +178,7 @@ def main():
              "| dns.refresh | DNS change to serving from the new set, median | max |", "| --- | --- | --- |"]
     for refresh, w in result["change_to_serving_ms"].items():
         lines.append(f"| {refresh} | {w['median']:.0f} ms | {w['max']:.0f} ms |")
-    with open(os.path.join(out_dir, "discovery.md"), "w") as f:
-        f.write("\n".join(lines) + "\n")
-    print("\n".join(lines))
+    bench_run.write_results("discovery", result, lines)
 
 
 if __name__ == "__main__":

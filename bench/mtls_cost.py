@@ -9,7 +9,6 @@ wsgate runs on its own CPU, the client on the other.
 Writes bench/results/mtls_cost.json and mtls_cost.md.
 """
 import argparse
-import json
 import os
 import re
 import shutil
@@ -22,11 +21,6 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import run as bench_run  # noqa: E402  (processes, CPUs, ports)
 
-
-def ticks(pid):
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return int(fields[11]) + int(fields[12])
 
 
 def sh(d, *args):
@@ -76,13 +70,13 @@ routes: [ {{ name: r, match: {{ path_prefix: / }}, backends: [ "ws://127.0.0.1:9
             order = list(targets) if rnd % 2 == 0 else list(reversed(targets))
             for name in order:
                 port, extra = targets[name]
-                t0 = ticks(wsgate.pid)
+                t0 = sum(bench_run.cpu_ticks(wsgate.pid))
                 out = subprocess.run(["taskset", "-c", bench_run.CLIENT_CPU, "openssl", "s_time", "-connect",
                                       f"127.0.0.1:{port}", "-new", "-time", str(args.seconds), *extra],
                                      cwd=d, capture_output=True, text=True).stdout
                 m = re.search(r"(\d+) connections in [\d.]+s", out)
                 handshakes = int(m.group(1)) if m else 0
-                us = (ticks(wsgate.pid) - t0) * tick_us / max(handshakes, 1)
+                us = (sum(bench_run.cpu_ticks(wsgate.pid)) - t0) * tick_us / max(handshakes, 1)
                 rows[name].append(us)
                 print(f"round {rnd} {name:28} {us:7.1f} us of wsgate CPU per handshake ({handshakes})", flush=True)
     finally:
@@ -91,18 +85,13 @@ routes: [ {{ name: r, match: {{ path_prefix: / }}, backends: [ "ws://127.0.0.1:9
         shutil.rmtree(d, ignore_errors=True)
     medians = {k: statistics.median(v) for k, v in rows.items()}
     ratio = medians["client certificate required"] / medians["server certificate only"]
-    out_dir = os.path.join(bench_run.ROOT, "bench", "results")
-    with open(os.path.join(out_dir, "mtls_cost.json"), "w") as f:
-        json.dump({"median_us": medians, "rounds": rows, "ratio": ratio}, f, indent=2)
     lines = ["# The handshake cost of client certificates", "",
              f"`bench/mtls_cost.py --rounds {args.rounds} --seconds {args.seconds}`, {time.strftime('%Y-%m-%d %H:%M')}: "
              "full handshakes (`openssl s_time -new`, TLS 1.3, P-256), wsgate on its own CPU.", "",
              "| listener | wsgate CPU per full handshake (median) |", "| --- | --- |"]
     lines += [f"| {k} | {v:.1f} us |" for k, v in medians.items()]
     lines.append(f"| ratio | {ratio:.3f} |")
-    with open(os.path.join(out_dir, "mtls_cost.md"), "w") as f:
-        f.write("\n".join(lines) + "\n")
-    print("\n".join(lines))
+    bench_run.write_results("mtls_cost", {"median_us": medians, "rounds": rows, "ratio": ratio}, lines)
 
 
 if __name__ == "__main__":

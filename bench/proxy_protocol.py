@@ -51,11 +51,6 @@ backend edge
 """
 
 
-def ticks(pid):
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return int(fields[11]) + int(fields[12])
-
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -88,12 +83,12 @@ def main():
         for rnd in range(args.rounds):
             order = list(paths) if rnd % 2 == 0 else list(reversed(paths))
             for name in order:
-                t0 = ticks(wsgate.pid)
+                t0 = sum(bench_run.cpu_ticks(wsgate.pid))
                 out = subprocess.run(["taskset", "-c", bench_run.CLIENT_CPU, bench_run.BIN["wsbench"], "--mode", "upgrade",
                                       "--connections", "10", "--url", f"ws://127.0.0.1:{paths[name]}/",
                                       "--duration", str(args.seconds)], capture_output=True, text=True, check=True).stdout
                 cycles = json.loads(out.splitlines()[0])["established"]
-                us = (ticks(wsgate.pid) - t0) * tick_us / max(cycles, 1)
+                us = (sum(bench_run.cpu_ticks(wsgate.pid)) - t0) * tick_us / max(cycles, 1)
                 rows[name].append(us)
                 print(f"round {rnd} {name:14} {us:6.1f} us of wsgate CPU per cycle ({cycles} cycles)", flush=True)
     finally:
@@ -102,9 +97,6 @@ def main():
         shutil.rmtree(d, ignore_errors=True)
     result = {k: {"median_us": statistics.median(v), "rounds": v} for k, v in rows.items()}
     ratio = result["with_proxy_v2"]["median_us"] / result["without"]["median_us"]
-    out_dir = os.path.join(bench_run.ROOT, "bench", "results")
-    with open(os.path.join(out_dir, "proxy_protocol.json"), "w") as f:
-        json.dump(dict(result, ratio=ratio), f, indent=2)
     lines = ["# The PROXY protocol's cost per upgrade", "",
              f"`bench/proxy_protocol.py --rounds {args.rounds} --seconds {args.seconds}`, {time.strftime('%Y-%m-%d %H:%M')}: "
              "the same HAProxy in TCP mode in front, wsgate on its own CPU.", "",
@@ -112,9 +104,7 @@ def main():
              f"| without a PROXY header | {result['without']['median_us']:.1f} us |",
              f"| with send-proxy-v2 | {result['with_proxy_v2']['median_us']:.1f} us |",
              f"| ratio | {ratio:.3f} |"]
-    with open(os.path.join(out_dir, "proxy_protocol.md"), "w") as f:
-        f.write("\n".join(lines) + "\n")
-    print("\n".join(lines))
+    bench_run.write_results("proxy_protocol", dict(result, ratio=ratio), lines)
 
 
 if __name__ == "__main__":
