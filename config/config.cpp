@@ -1008,6 +1008,10 @@ void read_root(Reader& r, const YAML::Node& root, Config& cfg) {
     r.read_duration(drain, "delay", "drain", cfg.drain.delay);
     r.read_duration(drain, "timeout", "drain", cfg.drain.timeout);
   }
+  if (auto handover = root["handover"]; handover && r.expect_map(handover, "handover")) {
+    r.check_keys(handover, "handover", Section::handover);
+    r.read_duration(handover, "timeout", "handover", cfg.handover.timeout);
+  }
   if (root["drain_timeout"]) {
     r.read_duration(root, "drain_timeout", "", cfg.drain.timeout);
     if (root["drain"] && root["drain"]["timeout"])

@@ -81,6 +81,12 @@ struct Drain {
   Duration timeout = 10s;
 };
 
+// A binary upgrade (SIGUSR2): how long the old process waits for its sessions to reach a frame
+// boundary and move; those that do not get 1001, as in a drain.
+struct Handover {
+  Duration timeout = 30s;
+};
+
 struct Log {
   std::string format = "text";  // "text" or "json"
   std::string level = "info";   // "debug", "info", "warn", "error"
@@ -323,6 +329,7 @@ struct Config {
   Admin admin;
   HttpLimits http;
   Drain drain;
+  Handover handover;
   std::vector<AuthProvider> auth_providers;
   // Peers whose X-Forwarded-For is believed (addresses or CIDR blocks): the client address used
   // for hashing is then the last one in the header that is not itself a trusted proxy.

@@ -5,12 +5,12 @@
 namespace wsgate::config {
 namespace {
 
-constexpr std::size_t kSections = static_cast<std::size_t>(Section::rebalance) + 1;
+constexpr std::size_t kSections = static_cast<std::size_t>(Section::handover) + 1;
 
 const std::array<SectionKeys, kSections>& table() {
   // In Section's order; a new key goes here, in docs/configuration.md and in gateway.yaml.
   static const std::array<SectionKeys, kSections> sections{{
-      {{""}, {"threads", "log", "access_log", "listeners", "admin", "http", "drain", "drain_timeout", "auth",
+      {{""}, {"threads", "log", "access_log", "listeners", "admin", "http", "drain", "drain_timeout", "handover", "auth",
               "trusted_proxies", "rate_limits", "redis", "dns", "routes"}},
       {{"log"}, {"format", "level"}},
       {{"access_log"}, {"enabled", "path"}},
@@ -55,6 +55,7 @@ const std::array<SectionKeys, kSections>& table() {
       {{"routes[].request_headers"}, {"set", "remove"}},
       {{"routes[].response_headers"}, {"set"}},
       {{"routes[].rebalance"}, {"max_per_minute"}},
+      {{"handover"}, {"timeout"}},
   }};
   return sections;
 }

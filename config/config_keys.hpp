@@ -13,7 +13,7 @@ namespace wsgate::config {
 enum class Section : std::uint8_t {
   root, log, access_log, admin, http, drain, listener, proxy_protocol, tls, certificate, client_auth, auth, provider, key_source,
   redis, dns, rate_policy, rate, message_rate, route, match, backend, route_limits, claim_rule, health_check,
-  affinity_cookie, rewrite, request_headers, response_headers, rebalance,
+  affinity_cookie, rewrite, request_headers, response_headers, rebalance, handover,
 };
 
 struct SectionKeys {

@@ -8,12 +8,15 @@
 #include "config/config_keys.hpp"
 #include "gateway/log.hpp"
 #include "gateway/runtime.hpp"
+#include "gateway/handover/successor_start.hpp"
 #include "gateway/server.hpp"
 
 #include <boost/json/parse.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <csignal>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <iostream>
@@ -38,6 +41,8 @@ void usage(std::ostream& out) {
          "  SIGTERM  drain: /readyz 503, accept for drain.delay, then 1001 to every session, exit by\n"
          "           drain.timeout (SIGINT too)\n"
          "  SIGUSR1  reopen the access log file (after logrotate moved it)\n"
+         "  SIGUSR2  upgrade: start the binary now at this one's path, hand it the listening sockets and\n"
+         "           every plain WebSocket session between frames, then exit (TLS and HTTP/2: 1001)\n"
          "\n"
          "admin listener (admin.bind; with admin.token_file, every path but /healthz and /readyz\n"
          "needs Authorization: Bearer TOKEN):\n"
@@ -135,10 +140,23 @@ void raise_open_file_limit() {
   wsgate::log::info("open_files", {{"limit", limit.rlim_cur}});
 }
 
-int run(const std::string& path) {
+// Set by the old process of a binary upgrade for the new one; taken out of the environment so
+// that nothing this process starts sees them.
+std::pair<int, std::uint64_t> handover_from_environment() {
+  int fd = -1;
+  std::uint64_t generation = 1;
+  if (const char* v = std::getenv(wsgate::gateway::kHandoverFdVariable)) fd = std::atoi(v);
+  if (const char* v = std::getenv(wsgate::gateway::kGenerationVariable)) generation = std::max<std::uint64_t>(1, std::strtoull(v, nullptr, 10));
+  ::unsetenv(wsgate::gateway::kHandoverFdVariable);
+  ::unsetenv(wsgate::gateway::kGenerationVariable);
+  return {fd, generation};
+}
+
+int run(const std::string& path, const wsgate::gateway::ProcessImage& image) {
+  const auto [handover_fd, generation] = handover_from_environment();
   auto loaded = wsgate::config::load_config_file(path);
   auto errors = std::move(loaded.errors);
-  wsgate::gateway::Server server(path);
+  wsgate::gateway::Server server(path, image, handover_fd, generation);
   if (errors.empty()) {
     wsgate::log::configure(loaded.config->log.level, loaded.config->log.format);
     if (auto e = wsgate::gateway::access_log::configure(loaded.config->access_log.enabled, loaded.config->access_log.path);
@@ -184,5 +202,5 @@ int main(int argc, char** argv) {
     usage(std::cerr);
     return 2;
   }
-  return run(config);
+  return run(config, wsgate::gateway::ProcessImage::of_this_process(argc, argv));
 }

@@ -5,6 +5,9 @@
 #include "gateway/control/discovery.hpp"
 #include "gateway/control/load_sharer.hpp"
 #include "gateway/control/rebalancer.hpp"
+#include "gateway/handover/binary_upgrade.hpp"
+#include "gateway/handover/takeover.hpp"
+#include "gateway/service_notify.hpp"
 #include "gateway/proxy/connection_start.hpp"
 #include "metrics/gateway_series.hpp"
 #include "routing/stable_hash.hpp"
@@ -13,7 +16,12 @@
 
 #include <prometheus/text_serializer.h>
 
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
 #include <csignal>
+#include <cstring>
 #include <set>
 
 namespace wsgate::gateway {
@@ -48,7 +56,7 @@ bool same_listeners(const config::Config& a, const config::Config& b) {
 
 }  // namespace
 
-Server::Server(std::string config_path)
+Server::Server(std::string config_path, ProcessImage image, int handover_fd, std::uint64_t generation)
     : config_path_(std::move(config_path)),
       signals_(control_, SIGTERM, SIGINT, SIGHUP),
       drain_timer_(control_),
@@ -59,9 +67,15 @@ Server::Server(std::string config_path)
   discovery_ = std::make_unique<Discovery>(control_, [this] { rediscover(); });
   shared_.discovery = discovery_.get();
   signals_.add(SIGUSR1);
+  signals_.add(SIGUSR2);
+  image_ = std::move(image);
+  handovers_.generation = generation;
+  if (handover_fd >= 0) takeover_ = std::make_unique<Takeover>(control_, handover_fd);
 }
 
 Server::~Server() {
+  upgrade_.reset();
+  takeover_.reset();
   if (rebalancer_) rebalancer_->stop();
   if (load_sharer_) load_sharer_->stop();
   stop_workers();
@@ -89,7 +103,7 @@ std::string Server::render_metrics() const {
   // Families with no series yet (no JWKS URL configured) still say what they are: a dashboard's
   // query of them is valid before the first sample.
   auto families = shared_.series->Collect();
-  for (auto& f : status_families(*runtime_.load(), reloads_)) families.push_back(std::move(f));
+  for (auto& f : status_families(*runtime_.load(), reloads_, handovers_)) families.push_back(std::move(f));
   return prometheus::TextSerializer().Serialize(families);
 }
 
@@ -106,30 +120,53 @@ bool Server::open_listeners() {
       log::error("listen_failed", {{"listener", lc.name}, {"error", "bind must be an IP address"}});
       return false;
     }
-    if (!lc.reuse_port_with_others && Listener::held_by_another(endpoint)) {
+    // A binary upgrade: the old process's sockets of a listener of the same name and address,
+    // with their queues; those of a listener whose address changed are not taken.
+    std::vector<int> inherited = takeover_ ? takeover_->take_listener(lc.name) : std::vector<int>{};
+    if (!inherited.empty()) {
+      sockaddr_storage addr{};
+      socklen_t len = sizeof addr;
+      ::getsockname(inherited.front(), reinterpret_cast<sockaddr*>(&addr), &len);
+      asio::ip::tcp::endpoint was;
+      std::memcpy(was.data(), &addr, std::min<std::size_t>(len, was.capacity()));
+      was.resize(addr.ss_family == AF_INET6 ? sizeof(sockaddr_in6) : sizeof(sockaddr_in));
+      if (was.address() != endpoint.address() || (lc.bind.port != 0 && was.port() != lc.bind.port)) {
+        for (int fd : inherited) ::close(fd);
+        inherited.clear();
+      } else {
+        endpoint = was;
+      }
+    }
+    if (inherited.empty() && !lc.reuse_port_with_others && Listener::held_by_another(endpoint)) {
       log::error("listen_failed", {{"listener", lc.name}, {"address", to_string(endpoint)},
                                    {"error", "address in use by another process (set "
                                              "reuse_port_with_others: true to share it on purpose)"}});
+      for (int fd : inherited) ::close(fd);
       return false;
     }
-    for (auto& w : workers_) {
-      Worker* worker = w.get();
+    // One socket per io thread; inherited ones first, spread over the threads when there are more.
+    const std::size_t sockets = std::max(workers_.size(), inherited.size());
+    for (std::size_t i = 0; i < sockets; ++i) {
+      Worker* worker = workers_[i % workers_.size()].get();
       auto listener = std::make_unique<Listener>(
           worker->io, [this, worker, li](asio::ip::tcp::socket s, const asio::ip::tcp::endpoint& peer) {
             start_connection(std::move(s), peer.address().to_string(), runtime_.load(), li, worker->registry);
           });
-      if (auto ec = listener->open(endpoint)) {
+      auto ec = i < inherited.size() ? listener->adopt(inherited[i]) : listener->open(endpoint);
+      if (ec) {
         log::error("listen_failed", {{"listener", lc.name}, {"address", to_string(endpoint)},
                                      {"error", ec.message()}});
+        for (std::size_t j = i + 1; j < inherited.size(); ++j) ::close(inherited[j]);
         return false;
       }
       // Port 0: the first socket gets a free port, every other thread joins it there.
       endpoint = listener->local_endpoint();
       worker->listeners.push_back(std::move(listener));
+      worker->listener_names.push_back(lc.name);
     }
     log::info("listening", {{"listener", lc.name}, {"address", to_string(endpoint)},
                             {"tls", lc.tls ? "yes" : "no"},
-                            {"threads", workers_.size()}});
+                            {"threads", workers_.size()}, {"inherited", inherited.size()}});
   }
   AdminApi::Context api;
   api.control = &control_;
@@ -142,8 +179,40 @@ bool Server::open_listeners() {
   rebalancer_ = std::make_unique<Rebalancer>(control_, std::move(rebalanced), [this] { return runtime_.load(); },
                                              [this] { return draining_; });
   api.end_backend_sessions = [this](const std::string& url) { close_backend_sessions(url, std::chrono::milliseconds(0)); };
+  api.generation = handovers_.generation;
   api_ = std::make_unique<AdminApi>(std::move(api));
+  BinaryUpgrade::Context up;
+  up.control = &control_;
+  for (auto& w : workers_) {
+    BinaryUpgrade::Worker bw{&w->io, &w->registry, {}};
+    for (std::size_t i = 0; i < w->listeners.size(); ++i) bw.listeners.emplace_back(w->listener_names[i], w->listeners[i].get());
+    up.workers.push_back(std::move(bw));
+  }
+  up.admin = cfg.admin.enabled ? &admin_ : nullptr;
+  up.runtime = [this] { return runtime_.load(); };
+  up.history = &handovers_;
+  up.exit = [this] { control_.stop(); };
+  upgrade_ = std::make_unique<BinaryUpgrade>(std::move(up), image_);
+  return open_admin();
+}
+
+bool Server::open_admin() {
+  const auto& cfg = runtime_.load()->config;
   if (!cfg.admin.enabled) return true;
+  const int inherited = takeover_ ? takeover_->take_admin() : -1;
+  if (inherited >= 0) {
+    if (auto ec = admin_.adopt(inherited)) {
+      log::error("listen_failed", {{"listener", "admin"}, {"error", ec.message()}});
+      return false;
+    }
+    const auto want = to_endpoint(cfg.admin.bind);
+    const auto have = admin_.local_endpoint();
+    if (have.address() == want.address() && (want.port() == 0 || have.port() == want.port())) {
+      log::info("listening", {{"listener", "admin"}, {"address", to_string(admin_.local_endpoint())}, {"inherited", 1}});
+      return true;
+    }
+    admin_.stop();  // admin.bind changed: a socket of its own
+  }
   if (auto ec = admin_.open(to_endpoint(cfg.admin.bind))) {
     log::error("listen_failed", {{"listener", "admin"}, {"address", to_string(to_endpoint(cfg.admin.bind))},
                                  {"error", ec.message()}});
@@ -165,6 +234,13 @@ void keep_deadline_near(asio::steady_timer& anchor) {
 }  // namespace
 
 int Server::run() {
+  if (takeover_) {
+    std::string error;
+    if (!takeover_->receive_listeners(error)) {
+      log::error("handover_failed", {{"error", error}});
+      return 1;
+    }
+  }
   if (!open_listeners()) return 1;
   for (auto& w : workers_) {
     Worker* worker = w.get();
@@ -185,6 +261,13 @@ int Server::run() {
   load_sharer_ = std::make_unique<LoadSharer>(control_, [this] { return runtime_.load(); }, shared_.series->rows() - 1);
   load_sharer_->start();
   ready_ = true;
+  if (takeover_) {
+    std::vector<Takeover::Worker> adopting;
+    for (auto& w : workers_) adopting.push_back({&w->io, &w->registry});
+    takeover_->start(std::move(adopting), [this] { return runtime_.load(); }, &handovers_);
+  } else {
+    notify_service_manager("READY=1");
+  }
   wait_for_signal();
   log::info("started", {{"version", WSGATE_VERSION}, {"config", config_path_}});
   control_.run();
@@ -202,6 +285,9 @@ void Server::wait_for_signal() {
       // logrotate moved the access log: write on in a new file under its name.
       if (auto e = access_log::reopen(); !e.empty()) log::error("access_log_reopen_failed", {{"error", e}});
       else log::info("access_log_reopened");
+    } else if (signal == SIGUSR2) {
+      if (draining_) log::warn("handover_refused", {{"reason", "draining"}});
+      else upgrade_->start();
     } else if (!draining_) {
       begin_drain();
     }

@@ -8,6 +8,7 @@
 #include "gateway/runtime.hpp"
 #include "gateway/proxy/session_registry.hpp"
 #include "gateway/admin/status_metrics.hpp"
+#include "gateway/handover/successor_start.hpp"
 
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
@@ -24,10 +25,14 @@ namespace wsgate::gateway {
 
 class Rebalancer;
 class LoadSharer;
+class BinaryUpgrade;
+class Takeover;
 
 class Server {
  public:
-  explicit Server(std::string config_path);
+  // `handover_fd` >= 0: this process is the new one of a binary upgrade, started by generation
+  // `generation - 1` with that socket.
+  Server(std::string config_path, ProcessImage image, int handover_fd = -1, std::uint64_t generation = 1);
   ~Server();
 
   // Builds the runtime from a loaded configuration; false, with `errors`, when it cannot be.
@@ -48,10 +53,12 @@ class Server {
     // the earliest deadline changes, which would be several times per upgrade.
     boost::asio::steady_timer anchor{io};
     std::vector<std::unique_ptr<Listener>> listeners;
+    std::vector<std::string> listener_names;  // the configuration's name of each
     std::thread thread;
   };
 
   bool open_listeners();
+  bool open_admin();
   void wait_for_signal();
   void reload();
   // A discovered name's set changed: the same configuration, expanded anew.
@@ -87,6 +94,10 @@ class Server {
   std::unique_ptr<AdminApi> api_;  // made once the workers exist
   AdminServer admin_;
   bool draining_ = false;
+  ProcessImage image_;
+  HandoverHistory handovers_;
+  std::unique_ptr<Takeover> takeover_;       // set in a process a binary upgrade started
+  std::unique_ptr<BinaryUpgrade> upgrade_;   // SIGUSR2; made once the workers exist
 };
 
 }  // namespace wsgate::gateway

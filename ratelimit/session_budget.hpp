@@ -28,6 +28,8 @@ class SessionBudget {
   SessionBudget() = default;  // no policy: everything passes
   explicit SessionBudget(SessionSlot slot);
 
+  const SessionSlot& slot() const { return slot_; }
+
   // A data frame of `payload` bytes; `starts_message` for a message's first frame, `fin` for its
   // last. A message is counted at its first frame, bytes at every frame.
   FrameDecision frame(Flow flow, bool starts_message, bool fin, std::uint64_t payload,

@@ -50,6 +50,7 @@ class SessionSlot {
   ~SessionSlot();
 
   SharedLimiter* limiter() const { return limiter_.get(); }
+  std::uint64_t key() const { return key_; }
   FlowSchedules* schedules() const { return state_ ? &state_->flows : nullptr; }
 
  private:

@@ -67,6 +67,9 @@ class BackendPicker {
   // Every backend once, in the order pick() would take them without charging any: available
   // backends under their bound in hash order, then available ones over it, then unavailable ones.
   std::vector<std::size_t> pick_order(std::uint64_t key, Clock::time_point now) const;
+  // `b`, charged whatever its load: a session that is there already (handed over by the previous
+  // process of a binary upgrade).
+  Pick charged(std::size_t b) const;
   // The key's backend with every backend healthy and unloaded: where the key belongs.
   std::size_t home(std::uint64_t key) const;
 
@@ -97,7 +100,6 @@ class BackendPicker {
   }
   // The load of the usable backends together (every instance's, with shared_loads), and their weights'.
   std::pair<std::int64_t, double> usable_load(Clock::time_point now) const;
-  Pick charged(std::size_t b) const;  // charged whatever its load
   template <class Untried>
   bool lighter_exists(std::size_t b, Clock::time_point now, const Untried& untried) const;
   // The candidates of a least_sessions or round_robin pick, in the order they are tried.

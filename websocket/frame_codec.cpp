@@ -268,4 +268,17 @@ ScanResult FrameScanner::scan(const std::uint8_t* data, std::size_t size, bool s
   return {pos, 0, Violation::none, false};
 }
 
+ScannerState FrameScanner::state() const {
+  return {message_bytes_, in_message_, messages_, data_frames_, dropped_, pongs_};
+}
+
+void FrameScanner::restore(const ScannerState& s) {
+  message_bytes_ = s.message_bytes;
+  in_message_ = s.in_message;
+  messages_ = s.messages;
+  data_frames_ = s.data_frames;
+  dropped_ = s.dropped;
+  pongs_ = s.pongs;
+}
+
 }  // namespace wsgate::ws

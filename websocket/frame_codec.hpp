@@ -122,6 +122,17 @@ struct ScanResult {
   std::size_t discard = 0;  // bytes after `forward` to throw away (a dropped frame); scan the rest next
 };
 
+// What a scanner knows at a frame boundary, beyond its rules: enough for another scanner to go on
+// with the same stream (a session handed to a new process between frames).
+struct ScannerState {
+  std::uint64_t message_bytes = 0;
+  bool in_message = false;
+  std::uint64_t messages = 0;
+  std::uint64_t data_frames = 0;
+  std::uint64_t dropped = 0;
+  std::uint64_t pongs = 0;
+};
+
 // Follows frame boundaries across reads. It looks at no payload but close frames', so masked
 // payloads are forwarded as they are and compression passes through; a close frame is checked
 // (code and UTF-8 reason) before any of it goes on, because once sent it cannot be taken back.
@@ -154,6 +165,11 @@ class FrameScanner {
   // Bytes that came after the close frame: discarded unjudged (RFC 6455 1.4, 7.1.1), whatever they
   // are and however the reads split them.
   std::uint64_t discarded_after_close() const { return after_close_; }
+
+  // Only at a boundary, before any close frame: in the middle of a frame the state would need the
+  // frame's remaining length too, and a closed stream is not handed anywhere.
+  ScannerState state() const;
+  void restore(const ScannerState& s);
 
  private:
   Violation check(const FrameHeader& h) const;

@@ -399,6 +399,7 @@ AdminResponse AdminApi::config() const {
         {"close_at_expiry", r.close_at_expiry}, {"rate_limit", r.rate_limit}});
   }
   json::object out{
+      {"generation", ctx_.generation},
       {"source_file", c.source_file},
       {"threads", c.threads},
       {"log", json::object{{"format", c.log.format}, {"level", c.log.level}}},
@@ -410,6 +411,7 @@ AdminResponse AdminApi::config() const {
                             {"header_timeout_ms", ms(c.http.header_timeout)}, {"max_body", c.http.max_body},
                             {"keepalive_timeout_ms", ms(c.http.keepalive_timeout)}}},
       {"drain", json::object{{"delay_ms", ms(c.drain.delay)}, {"timeout_ms", ms(c.drain.timeout)}}},
+      {"handover", json::object{{"timeout_ms", ms(c.handover.timeout)}}},
       {"auth_providers", std::move(providers)},
       {"trusted_proxies", json::value_from(c.trusted_proxies)},
       {"rate_limits", std::move(policies)},
@@ -452,7 +454,7 @@ AdminResponse AdminApi::history() const {
     }
   }
   const double window = history_.size() >= 2 ? history_.back().at_unix - history_.front().at_unix : 0;
-  return json_response(200, json::object{{"interval_s", static_cast<double>(kSampleEvery.count())},
+  return json_response(200, json::object{{"generation", ctx_.generation}, {"interval_s", static_cast<double>(kSampleEvery.count())},
                                          {"window_s", window},
                                          {"samples", std::move(samples)},
                                          {"rejections", std::move(rejections)}});

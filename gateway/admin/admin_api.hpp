@@ -33,6 +33,7 @@ class AdminApi {
     std::vector<Worker> workers;
     // Closes the sessions relayed to a URL with 1012 on every thread (disable).
     std::function<void(const std::string& url)> end_backend_sessions;
+    std::uint64_t generation = 1;  // the process's (binary upgrades count it up)
   };
 
   explicit AdminApi(Context context);

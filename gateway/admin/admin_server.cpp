@@ -1,11 +1,18 @@
 #include "gateway/admin/admin_server.hpp"
 
+#include "gateway/proxy/listener.hpp"
+
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
 
 #include <memory>
+
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
 
 namespace wsgate::gateway {
 namespace asio = boost::asio;
@@ -78,6 +85,30 @@ boost::system::error_code AdminServer::open(const tcp::endpoint& endpoint) {
   return ec;
 }
 
+boost::system::error_code AdminServer::adopt(int fd) {
+  boost::system::error_code ec;
+  const auto protocol = Listener::protocol_of(fd);
+  if (!protocol) {
+    ::close(fd);
+    return asio::error::bad_descriptor;
+  }
+  acceptor_.assign(*protocol, fd, ec);
+  if (ec) ::close(fd);
+  return ec;
+}
+
+void AdminServer::pause() {
+  paused_ = true;
+  boost::system::error_code ec;
+  acceptor_.cancel(ec);
+}
+
+void AdminServer::resume() {
+  if (!paused_) return;
+  paused_ = false;
+  accept();
+}
+
 tcp::endpoint AdminServer::local_endpoint() const {
   boost::system::error_code ec;
   return acceptor_.local_endpoint(ec);
@@ -92,7 +123,7 @@ void AdminServer::stop() {
 
 void AdminServer::accept() {
   acceptor_.async_accept([this](boost::system::error_code ec, tcp::socket socket) {
-    if (!acceptor_.is_open()) return;
+    if (!acceptor_.is_open() || paused_) return;
     if (!ec) std::make_shared<AdminConnection>(std::move(socket), handler_)->start();
     accept();
   });

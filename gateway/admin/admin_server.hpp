@@ -35,15 +35,23 @@ class AdminServer {
   AdminServer(boost::asio::io_context& io, Handler handler);
 
   boost::system::error_code open(const boost::asio::ip::tcp::endpoint& endpoint);
+  // The listening socket the previous process of a binary upgrade passed on.
+  boost::system::error_code adopt(int fd);
+  int native_handle() { return acceptor_.native_handle(); }
   boost::asio::ip::tcp::endpoint local_endpoint() const;
   void start();
   void stop();
+  // Stops and restarts accepting, the socket kept: the new process of a binary upgrade accepts on
+  // it meanwhile, and if that process fails this one goes on.
+  void pause();
+  void resume();
 
  private:
   void accept();
 
   boost::asio::ip::tcp::acceptor acceptor_;
   Handler handler_;
+  bool paused_ = false;
 };
 
 }  // namespace wsgate::gateway

@@ -50,8 +50,28 @@ std::string config_file_hash(const std::string& path) {
   return out;
 }
 
-std::vector<MetricFamily> status_families(const Runtime& rt, const ReloadHistory& reloads) {
+std::vector<MetricFamily> status_families(const Runtime& rt, const ReloadHistory& reloads,
+                                          const HandoverHistory& handovers) {
   std::vector<MetricFamily> out;
+
+  auto generation = family("wsgate_process_generation",
+                           "1 for a process started by hand; one more than its predecessor's for a process "
+                           "a binary upgrade (SIGUSR2) started.",
+                           MetricType::Gauge);
+  add(generation, {}, static_cast<double>(handovers.generation));
+  out.push_back(std::move(generation));
+
+  auto moved = family("wsgate_handover_sessions_total",
+                      "Sessions in binary upgrades: handed_over, drained (1001), kept (the new process failed) "
+                      "by the old process; adopted, closed (route or backend gone: 1012), refused by the new one.",
+                      MetricType::Counter);
+  add(moved, {{"result", "handed_over"}}, static_cast<double>(handovers.handed_over));
+  add(moved, {{"result", "drained"}}, static_cast<double>(handovers.drained));
+  add(moved, {{"result", "kept"}}, static_cast<double>(handovers.kept));
+  add(moved, {{"result", "adopted"}}, static_cast<double>(handovers.adopted));
+  add(moved, {{"result", "closed"}}, static_cast<double>(handovers.closed));
+  add(moved, {{"result", "refused"}}, static_cast<double>(handovers.refused));
+  out.push_back(std::move(moved));
 
   auto build = family("wsgate_build_info", "Always 1; the version wsgate was built as.", MetricType::Gauge);
   add(build, {{"version", WSGATE_VERSION}}, 1);

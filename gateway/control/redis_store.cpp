@@ -467,6 +467,20 @@ void RedisStore::exchange_loads(const Loads& mine, std::chrono::milliseconds lea
   }
 }
 
+void RedisLease::hand_over() {
+  if (store_) store_->forget(std::move(member_));
+  store_.reset();
+}
+
+void RedisStore::forget(std::string member) {
+  asio::post(control_, [self = shared_from_this(), member = std::move(member)] { self->connection_->leases.erase(member); });
+}
+
+RedisLease RedisStore::adopt_lease(std::string key, std::string member) {
+  asio::post(control_, [self = shared_from_this(), key, member] { self->connection_->leases.emplace(member, key); });
+  return RedisLease(shared_from_this(), std::move(key), std::move(member));
+}
+
 void RedisStore::release(std::string key, std::string member) {
   asio::post(control_, [self = shared_from_this(), key = std::move(key), member = std::move(member)] {
     auto& c = *self->connection_;

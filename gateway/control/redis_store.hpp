@@ -31,6 +31,12 @@ class RedisLease {
   RedisLease& operator=(RedisLease&&) = delete;
   ~RedisLease();
 
+  const std::string& key() const { return key_; }
+  const std::string& member() const { return member_; }
+  // The session moves to a new process, which renews the lease from now on: this one forgets it
+  // without removing it from Redis.
+  void hand_over();
+
  private:
   std::shared_ptr<RedisStore> store_;
   std::string key_, member_;
@@ -71,6 +77,10 @@ class RedisStore : public std::enable_shared_from_this<RedisStore> {
   // a lease and answers with the sum over the other live instances; nullopt when Redis is down,
   // slow or answers nonsense (the caller then bounds by its own counts).
   using Loads = std::map<std::string, std::int64_t>;
+  // A session the previous process handed over keeps its count: renewed from here on, released at
+  // its end. Any thread.
+  RedisLease adopt_lease(std::string key, std::string member);
+
   void exchange_loads(const Loads& mine, std::chrono::milliseconds lease, std::function<void(std::optional<Loads>)> done);
 
  private:
@@ -79,6 +89,7 @@ class RedisStore : public std::enable_shared_from_this<RedisStore> {
   struct Pending;
 
   void release(std::string key, std::string member);
+  void forget(std::string member);
   Answer unavailable(const std::string& session_key, const std::string& member);
   void connect();
   void on_connected(bool ok, const std::string& error);

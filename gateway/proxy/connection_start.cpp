@@ -186,7 +186,7 @@ void ConnectionStart::header_refused(metrics::ProxyHeaderResult result, std::str
 }
 
 void ConnectionStart::after_header() {
-  if (!tls_) return hand_over();
+  if (!tls_) return start_session();
   if (!client_.start_tls_server(tls_)) return finish();
   client_.async_handshake([self = shared_from_this()](error_code ec) { self->on_handshake(ec); });
 }
@@ -236,11 +236,11 @@ void ConnectionStart::on_handshake(error_code ec) {
     h2->start();
     return;
   }
-  hand_over();
+  start_session();
 }
 
 // The connection, its id in the registry and its count in connections_open go to the session.
-void ConnectionStart::hand_over() {
+void ConnectionStart::start_session() {
   done_ = true;
   timer_.cancel();
   auto session = std::make_shared<UpgradeSession>(std::move(client_), std::move(client_ip_), std::move(rt_), listener_,

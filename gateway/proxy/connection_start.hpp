@@ -40,7 +40,7 @@ class ConnectionStart : public Drainable, public std::enable_shared_from_this<Co
   void header_refused(metrics::ProxyHeaderResult result, std::string_view why);
   void count_header(metrics::ProxyHeaderResult result);
   void after_header();
-  void hand_over();
+  void start_session();
   void on_handshake(error_code ec);
   void on_timeout();
   void count_handshake(metrics::HandshakeResult result);

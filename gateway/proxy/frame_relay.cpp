@@ -139,6 +139,172 @@ bool FrameRelay::rebalance() {
   return true;
 }
 
+bool FrameRelay::hand_over(const std::shared_ptr<HandoverSink>& sink) {
+  if (finished_ || closing_started_ || linger_until_ != Clock::time_point{}) return false;  // ending already
+  // TLS record state lives in this process's OpenSSL (no kernel TLS here), and a stream is one of
+  // an HTTP/2 connection's: neither can move. They go away as for a drain.
+  if (client_.is_tls() || backend_.is_tls()) {
+    go_away();
+    return false;
+  }
+  handover_sink_ = sink;
+  try_hand_over();
+  return true;
+}
+
+// Both directions at a frame boundary (bytes read behind it stay unrelayed): the session leaves,
+// with nothing sent to either peer, and without a word in this process's session metrics but the
+// gauges it held.
+void FrameRelay::try_hand_over() {
+  if (!handover_sink_ || finished_ || closing_started_) return;
+  for (const Direction* d : {&up_, &down_}) {
+    if (d->state != State::relaying || !d->scanner.at_boundary() || d->scanner.close_seen()) return;
+    if (d->throttle && d->throttle->deferred_end) return;  // its source ended: it closes here
+  }
+  const auto now = Clock::now();
+  HandedSession handed{session_id(), handover::encode(record(now)), -1, -1};
+  finished_ = true;  // every wait still queued now ends without acting
+  ++timer_generation_;
+  timer_.cancel();
+  handed.client_fd = client_.release();
+  handed.backend_fd = backend_.release();
+  if (params_.lease) params_.lease->hand_over();
+  backend_row_.subtract(metrics::BackendSeries::get().sessions_active);
+  if (params_.counts_connection)
+    params_.runtime->listener_series[params_.listener]->row(registry_.thread())
+        .subtract(metrics::ListenerSeries::get().connections_open);
+  log::debug("session_handed_over", {{"session", handed.id}});
+  registry_.remove(this);
+  const auto sink = std::move(handover_sink_);
+  (*sink)(std::move(handed));
+}
+
+handover::SessionRecord FrameRelay::record(Clock::time_point now) const {
+  const auto ns = [](Clock::duration d) {
+    return std::max<std::int64_t>(0, std::chrono::duration_cast<std::chrono::nanoseconds>(d).count());
+  };
+  const auto& route = *params_.runtime->routes[params_.route].config;
+  handover::SessionRecord r;
+  r.id = session_id();
+  r.route = route.name;
+  r.backend_url = route.backends[params_.backend].url;
+  if (params_.counts_connection) r.listener = params_.runtime->config.listeners[params_.listener].name;
+  r.client_ip = params_.client_ip;
+  r.deflate = params_.deflate;
+  r.key_hash = params_.key_hash;
+  if (limited_) {
+    const auto& slot = limited_->budget.slot();
+    r.has_limit_key = true;
+    r.limit_key = slot.key();
+    if (const auto* f = slot.schedules()) {
+      const std::int64_t t = to_ns(now);
+      r.client_messages_ahead_ns = f->client_messages.load() - t;
+      r.client_bytes_ahead_ns = f->client_bytes.load() - t;
+      r.backend_messages_ahead_ns = f->backend_messages.load() - t;
+      r.backend_bytes_ahead_ns = f->backend_bytes.load() - t;
+    }
+  }
+  if (params_.lease) {
+    r.lease_key = params_.lease->key();
+    r.lease_member = params_.lease->member();
+  }
+  r.expires_at_unix = params_.expires_at_unix;
+  r.age_ns = ns(now - started_);
+  r.idle_ns = ns(now - last_data_);
+  r.client_quiet_ns = ns(now - last_client_byte_);
+  r.ping_age_ns = ping_sent_ == Clock::time_point{} ? -1 : ns(now - ping_sent_);
+  r.ping_answered = ping_answered_;
+  r.ping_retry_in_ns = ping_retry_at_ > now ? ns(ping_retry_at_ - now) : 0;
+  r.limit_logged = limit_logged_;
+  for (const Direction* d : {&up_, &down_}) {
+    auto& out = d->upstream ? r.up : r.down;
+    out.unsent.assign(d->pending.begin() + static_cast<std::ptrdiff_t>(d->pending_sent), d->pending.end());
+    out.unread.assign(d->held.begin(), d->held.end());
+    if (d->throttle) {
+      out.parked.assign(d->throttle->parked.begin(), d->throttle->parked.end());
+      if (d->held_back()) out.resume_in_ns = ns(d->throttle->resume_at - now);
+    }
+    out.bytes = d->bytes;
+    out.throttled = d->throttled;
+    const auto st = d->scanner.state();
+    out.message_bytes = st.message_bytes;
+    out.in_message = st.in_message;
+    out.messages = st.messages;
+    out.data_frames = st.data_frames;
+    out.dropped = st.dropped;
+    out.pongs = st.pongs;
+  }
+  return r;
+}
+
+void FrameRelay::resume(const handover::SessionRecord& r) {
+  const auto now = Clock::now();
+  const auto ns = [](std::int64_t v) { return std::chrono::nanoseconds(v); };
+  started_ = now - ns(r.age_ns);
+  last_data_ = now - ns(r.idle_ns);
+  last_client_byte_ = now - ns(r.client_quiet_ns);
+  if (r.ping_age_ns >= 0) ping_sent_ = now - ns(r.ping_age_ns);
+  ping_answered_ = r.ping_answered;
+  if (r.ping_retry_in_ns > 0) ping_retry_at_ = now + ns(r.ping_retry_in_ns);
+  limit_logged_ = r.limit_logged;
+  previous_id_ = r.id;
+  if (params_.expires_at_unix > 0) {
+    const auto now_unix = std::chrono::duration_cast<std::chrono::seconds>(
+                              std::chrono::system_clock::now().time_since_epoch()).count();
+    token_expiry_ = now + std::chrono::seconds(params_.expires_at_unix - now_unix);
+  }
+  if (limited_) {
+    // The key's budget as the previous process left it: credit already spent stays spent.
+    if (auto* f = limited_->budget.slot().schedules()) {
+      const std::int64_t t = to_ns(now);
+      const auto keep = [t](std::atomic<std::int64_t>& tat, std::int64_t ahead) {
+        if (ahead <= 0) return;
+        std::int64_t cur = tat.load();
+        while (cur < t + ahead && !tat.compare_exchange_weak(cur, t + ahead)) {}
+      };
+      keep(f->client_messages, r.client_messages_ahead_ns);
+      keep(f->client_bytes, r.client_bytes_ahead_ns);
+      keep(f->backend_messages, r.backend_messages_ahead_ns);
+      keep(f->backend_bytes, r.backend_bytes_ahead_ns);
+    }
+  }
+  for (Direction* d : {&up_, &down_}) {
+    const auto& in = d->upstream ? r.up : r.down;
+    d->scanner.restore({in.message_bytes, in.in_message, in.messages, in.data_frames, in.dropped, in.pongs});
+    d->frames_seen = in.data_frames;
+    d->bytes = in.bytes;
+    d->throttled = in.throttled;
+    d->pending.assign(in.unsent.begin(), in.unsent.end());
+    if (d->throttle && in.resume_in_ns >= 0) {
+      d->throttle->parked.assign(in.parked.begin(), in.parked.end());
+      d->throttle->resume_at = now + std::chrono::nanoseconds(std::max<std::int64_t>(in.resume_in_ns, 1));
+      d->held.assign(in.unread.begin(), in.unread.end());
+    } else {
+      // This route has no limit (any more): the held-back frame is simply the next one to scan.
+      d->held.assign(in.parked.begin(), in.parked.end());
+      d->held.insert(d->held.end(), in.unread.begin(), in.unread.end());
+    }
+  }
+  pongs_seen_ = up_.scanner.pongs();
+  registry_.add(shared_from_this());
+  params_.session_number = registry_id();
+  backend_row_.add(metrics::BackendSeries::get().sessions_active);
+  if (params_.counts_connection)
+    params_.runtime->listener_series[params_.listener]->row(registry_.thread())
+        .add(metrics::ListenerSeries::get().connections_open);
+  if (log::enabled(log::Level::info)) {
+    const auto& route = *params_.runtime->routes[params_.route].config;
+    log::info("session_adopted", {{"route", route.name}, {"backend", route.backends[params_.backend].url},
+                                  {"client", params_.client_ip}, {"session", session_id()}, {"previous", previous_id_}});
+  }
+  for (Direction* d : {&up_, &down_})
+    if (!d->pending.empty()) wait_writable(*d);
+  pump(up_);
+  if (finished_) return;
+  pump(down_);
+  arm_timer();
+}
+
 // Resumes a direction whose state is unknown (after a flush, a TLS wait, or a yielded turn).
 void FrameRelay::pump(Direction& d) {
   if (d.read_waiting) return;  // the pending wait resumes it
@@ -151,7 +317,10 @@ void FrameRelay::pump(Direction& d) {
 // reported again by edge-triggered readiness. Otherwise only would_block proves it.
 FrameRelay::Next FrameRelay::read_step(Direction& d) {
   if (finished_ || d.state == State::done || !d.pending.empty() || d.held_back()) return Next::stop;
-  const std::size_t capacity = limits_.max_frame_buffer;
+  // Handing over: a direction at a boundary reads no more; what is in its socket goes with it.
+  if (handover_sink_ && d.state == State::relaying && d.scanner.at_boundary()) return Next::stop;
+  // Bytes carried over from another process may exceed this configuration's buffer: never cut them.
+  const std::size_t capacity = std::max<std::size_t>(limits_.max_frame_buffer, d.held.size());
   std::uint8_t* buf = thread_buffer(capacity);
   std::size_t total = 0;
   Throttle* t = d.throttle;
@@ -189,6 +358,7 @@ FrameRelay::Next FrameRelay::read_step(Direction& d) {
   if (d.upstream && total > 0) last_client_byte_ = now;
   const bool go_on = process(d, buf, total, now);
   if (!end && d.upstream && over(d)) maybe_finish();  // the client's close frame may end it all
+  if (!end && handover_sink_) try_hand_over();
   if (finished_) return Next::stop;
   if (end) {
     if (t && !t->parked.empty()) {
@@ -249,7 +419,8 @@ bool FrameRelay::process(Direction& d, std::uint8_t* data, std::size_t size,
   if (d.state == State::done) return false;
   gate_now_ns_ = to_ns(now);
   for (;;) {
-    const auto r = d.scanner.scan(data, size, d.state == State::closing);
+    const bool handing_over = handover_sink_ && d.state == State::relaying;
+    const auto r = d.scanner.scan(data, size, d.state == State::closing || handing_over);
     if (r.held > 0) d.held.assign(data + r.forward, data + r.forward + r.held);
     if (d.scanner.data_frames() != d.frames_seen) {
       d.frames_seen = d.scanner.data_frames();
@@ -275,6 +446,11 @@ bool FrameRelay::process(Direction& d, std::uint8_t* data, std::size_t size,
       // discards: it must go on reading, or the peer's close reply and FIN go unseen and the
       // session is held for the whole linger. A pending write resumes it when flushed.
       return d.state == State::discarding && d.pending.empty();
+    }
+    if (r.stopped && handing_over) {
+      // At the boundary: the rest was read but goes unrelayed, to the next process.
+      d.held.assign(data + r.forward, data + size);
+      return false;
     }
     if (r.stopped) {
       finish_closing(d);

@@ -4,6 +4,7 @@
 
 #include "websocket/frame_codec.hpp"
 #include "gateway/runtime.hpp"
+#include "handover/session_record.hpp"
 #include "gateway/proxy/session_registry.hpp"
 #include "gateway/proxy/transport.hpp"
 #include "metrics/gateway_series.hpp"
@@ -50,6 +51,10 @@ class FrameRelay : public Drainable, public std::enable_shared_from_this<FrameRe
   bool describe(SessionView& view) const override;
   bool end_by_operator(std::uint16_t code) override;
   bool rebalance() override;
+  bool hand_over(const std::shared_ptr<HandoverSink>& sink) override;
+  // A session the previous process handed over (constructed on the sockets it passed, with Params
+  // for this process's configuration): relays on from the record's state. Instead of start().
+  void resume(const handover::SessionRecord& record);
   std::string session_id() const;  // "THREAD-N", the same as its upgrade's access log line
 
  private:
@@ -137,6 +142,9 @@ class FrameRelay : public Drainable, public std::enable_shared_from_this<FrameRe
   void maybe_finish();
   void finish();
 
+  void try_hand_over();
+  handover::SessionRecord record(Clock::time_point now) const;
+
   void start_linger();
   void arm_timer();
   void on_timer();
@@ -174,6 +182,9 @@ class FrameRelay : public Drainable, public std::enable_shared_from_this<FrameRe
   bool ping_answered_ = false;    // a pong came after ping_sent_
   bool closing_started_ = false;
   bool finished_ = false;
+  // Set by a binary upgrade: each direction stops at its next frame boundary, then the session goes.
+  std::shared_ptr<HandoverSink> handover_sink_;
+  std::string previous_id_;  // adopted: its id in the process that handed it over
 };
 
 }  // namespace wsgate::gateway

@@ -116,6 +116,43 @@ boost::system::error_code Listener::open(const tcp::endpoint& endpoint) {
   return ec;
 }
 
+std::optional<tcp> Listener::protocol_of(int fd) {
+  sockaddr_storage addr{};
+  socklen_t len = sizeof addr;
+  if (::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) return std::nullopt;
+  if (addr.ss_family == AF_INET) return tcp::v4();
+  if (addr.ss_family == AF_INET6) return tcp::v6();
+  return std::nullopt;
+}
+
+boost::system::error_code Listener::adopt(int fd) {
+  boost::system::error_code ec;
+  const auto protocol = protocol_of(fd);
+  if (!protocol) {
+    ::close(fd);
+    return asio::error::bad_descriptor;
+  }
+  acceptor_.assign(*protocol, fd, ec);
+  if (ec) {
+    ::close(fd);
+    return ec;
+  }
+  acceptor_.non_blocking(true, ec);
+  if (!ec && !watch(true)) ec = boost::system::error_code(errno, asio::error::get_system_category());
+  return ec;
+}
+
+void Listener::pause() {
+  paused_ = true;
+  watch(false);
+}
+
+void Listener::resume() {
+  if (!paused_) return;
+  paused_ = false;
+  watch(true);
+}
+
 bool Listener::watch(bool readable) {
   auto& impl = internals::impl(acceptor_);
   if (!impl.reactor_data_) return false;
@@ -205,7 +242,7 @@ void Listener::on_accepted(AcceptOp& op) {
     retry_timer_.expires_after(std::chrono::milliseconds(100));
     retry_timer_.async_wait([this](boost::system::error_code tec) {
       if (tec || !acceptor_.is_open()) return;
-      watch(true);
+      if (!paused_) watch(true);
       wait_for_connections();
     });
     return;

@@ -8,6 +8,7 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 
 namespace wsgate::gateway {
 
@@ -20,12 +21,22 @@ class Listener {
   ~Listener();
 
   boost::system::error_code open(const boost::asio::ip::tcp::endpoint& endpoint);
+  // A listening socket the previous process of a binary upgrade passed on (already bound and
+  // listening, its queue of connections intact).
+  boost::system::error_code adopt(int fd);
+  int native_handle() { return acceptor_.native_handle(); }
+  // IPv4 or IPv6, for a descriptor this process received; nothing when it is not an inet socket.
+  static std::optional<boost::asio::ip::tcp> protocol_of(int fd);
   // Whether another process already listens on `endpoint`: SO_REUSEPORT would let this one join
   // it silently and take a share of its clients. Checked before the first open (port 0: never).
   static bool held_by_another(const boost::asio::ip::tcp::endpoint& endpoint);
   boost::asio::ip::tcp::endpoint local_endpoint() const;
   void start();
   void stop();  // from the listener's own thread
+  // Stops and restarts accepting, the socket kept (own thread): while the new process of a binary
+  // upgrade accepts on the same socket, and if it fails.
+  void pause();
+  void resume();
 
  private:
   struct AcceptOp;
@@ -38,6 +49,7 @@ class Listener {
   std::shared_ptr<AcceptOp> op_;
   boost::asio::steady_timer retry_timer_;
   OnAccept on_accept_;
+  bool paused_ = false;
 };
 
 }  // namespace wsgate::gateway

@@ -31,6 +31,13 @@ void SessionRegistry::drain() {
   for (auto& s : live()) s->go_away();
 }
 
+SessionRegistry::HandoverStart SessionRegistry::hand_over(const std::shared_ptr<HandoverSink>& sink) {
+  draining_ = true;
+  HandoverStart start;
+  for (auto& s : live()) ++(s->hand_over(sink) ? start.moving : start.draining);
+  return start;
+}
+
 void SessionRegistry::close_backend(const std::string& url) {
   for (auto& s : live()) s->backend_left(url);
 }

@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <cstddef>
+#include <functional>
 #include <memory>
 #include <string>
 #include <unordered_map>
@@ -21,6 +22,17 @@ struct SessionView {
   std::uint64_t bytes_in = 0, bytes_out = 0;
 };
 
+// A session leaving for the new process of a binary upgrade, at a frame boundary: its record
+// (handover/session_record) and both sockets, which this process's epoll no longer watches. The
+// descriptors stay this process's, to close once the new one has them or to take back if it fails.
+struct HandedSession {
+  std::string id;
+  std::string record;
+  int client_fd = -1;
+  int backend_fd = -1;
+};
+using HandoverSink = std::function<void(HandedSession)>;
+
 class Drainable {
  public:
   virtual ~Drainable() = default;
@@ -34,6 +46,13 @@ class Drainable {
   virtual bool end_by_operator(std::uint16_t code) { (void)code; return false; }
   // Its backend holds more than its share: 1012 "rebalance" to the client. False when not a relay.
   virtual bool rebalance() { return false; }
+  // A binary upgrade: a relay of two plain sockets goes to `sink` at its next frame boundary in
+  // both directions (true); anything else goes away as for a drain (false), or is ending already.
+  virtual bool hand_over(const std::shared_ptr<HandoverSink>& sink) {
+    (void)sink;
+    go_away();
+    return false;
+  }
 
   std::uint64_t registry_id() const { return registry_id_; }
 
@@ -57,6 +76,12 @@ class SessionRegistry {
   void remove(Drainable* session);
   // Marks the thread as draining and tells every live session to go away.
   void drain();
+  // A binary upgrade: every live session moves (hand_over) or goes away; no new ones are taken.
+  struct HandoverStart {
+    std::size_t moving = 0;
+    std::size_t draining = 0;
+  };
+  HandoverStart hand_over(const std::shared_ptr<HandoverSink>& sink);
   // Tells every live session that the backend at `url` left.
   void close_backend(const std::string& url);
   // The admin API's view of this thread's relays (those matching `route` and `backend` when not
@@ -66,6 +91,8 @@ class SessionRegistry {
   bool end_session(std::uint64_t number, std::uint16_t code);
   bool rebalance_session(std::uint64_t number);
   bool draining() const { return draining_; }
+  // A handover failed: the sessions stay, and new ones are taken again.
+  void stop_draining() { draining_ = false; }
 
   // Sessions alive on every thread together; read by the drain to know when to exit.
   static std::size_t total() { return total_.load(std::memory_order_relaxed); }

@@ -363,5 +363,14 @@ void Transport::cancel() {
   socket_.cancel(ec);
 }
 
+int Transport::release() {
+  if (ssl_ || stream_ || !socket_.is_open()) return -1;
+  // Not close(): another process holds the same socket now, so a close would not take it out of
+  // this process's epoll set (only the last descriptor's close does). release() deletes it there.
+  error_code ec;
+  const int fd = socket_.release(ec);
+  return ec ? -1 : fd;
+}
+
 
 }  // namespace wsgate::gateway

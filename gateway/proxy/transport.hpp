@@ -159,6 +159,9 @@ class Transport {
   void close();
   // Cancels pending waits only.
   void cancel();
+  // Gives up a plain socket without closing it or telling the peer (a session handed to another
+  // process): pending waits end as operation_aborted and epoll forgets it. -1 for TLS or a stream.
+  int release();
 
   tcp::socket& socket() { return socket_; }
 

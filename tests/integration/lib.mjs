@@ -160,12 +160,12 @@ function gatewayLogFile(yaml) {
 }
 
 // Starts wsgate on `yaml` (written to dir/gateway.yaml); resolves when every listener is bound.
-export async function startGateway(yaml, { dir = tempDir(), env = {} } = {}) {
+export async function startGateway(yaml, { dir = tempDir(), env = {}, bin = wsgateBin } = {}) {
   const logFile = gatewayLogFile(yaml);
   const configPath = path.join(dir, 'gateway.yaml');
   writeFileSync(configPath, yaml);
   const startedAt = Date.now();
-  const proc = spawn(wsgateBin, ['--config', configPath],
+  const proc = spawn(bin, ['--config', configPath],
                      { cwd: dir, env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
   children.add(proc);
   const logs = [];

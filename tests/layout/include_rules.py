@@ -2,7 +2,7 @@
 """The folders' arrows, read from the #include lines (docs/architecture.md, "Folders"): fails
 with one line per include that runs against them.
 
-  - the socket-free libraries (auth, config, discovery, http, http2, metrics, ratelimit, routing, websocket)
+  - the socket-free libraries (auth, config, discovery, handover, http, http2, metrics, ratelimit, routing, websocket)
     include nothing of gateway/ and nothing of Asio but its address parsing;
   - gateway/proxy (the data path) includes nothing of gateway/admin (the console) or
     gateway/control (the control thread's clients);
@@ -14,7 +14,7 @@ import re
 import sys
 
 root = pathlib.Path(sys.argv[1] if len(sys.argv) > 1 else pathlib.Path(__file__).resolve().parents[2])
-SOCKET_FREE = ["auth", "config", "discovery", "proxy_protocol", "http", "http2", "metrics", "ratelimit", "routing", "websocket"]
+SOCKET_FREE = ["auth", "config", "discovery", "handover", "proxy_protocol", "http", "http2", "metrics", "ratelimit", "routing", "websocket"]
 RULES = [(lib, ["gateway/", "boost/asio"]) for lib in SOCKET_FREE] + [
     ("gateway/proxy", ["gateway/admin/", "gateway/control/"]),
     ("gateway/control", ["gateway/admin/"]),
