@@ -124,6 +124,12 @@ Adoption adopt_session(std::string_view bytes, int client_fd, int backend_fd,
   }
   p.charge = rr.picker->charged(backend_index).charge;
   p.key_hash = record->key_hash;
+  // The key stays bound to its backend here too (the table is this process's, empty at its start):
+  // the key's next upgrade follows the session even when bounded loads would now pick another.
+  if (rr.affinity && record->key_hash != 0) {
+    rr.affinity->bind(record->key_hash, rr.backend_ids[backend_index], std::chrono::steady_clock::now());
+    p.affinity = routing::AffinityHold(rr.affinity, record->key_hash);
+  }
   p.counts_connection = false;
   for (std::size_t l = 0; l < runtime->config.listeners.size(); ++l)
     if (!record->listener.empty() && runtime->config.listeners[l].name == record->listener) {

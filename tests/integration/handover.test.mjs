@@ -9,7 +9,8 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { copyFileSync, chmodSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { startBackend, startGateway, connect, open, routeYaml, sleep, tempDir, makeCert, wsgateBin } from './lib.mjs';
+import { spawn } from 'node:child_process';
+import { startBackend, startGateway, startRedis, connect, open, routeYaml, sleep, tempDir, makeCert, wsgateBin } from './lib.mjs';
 
 let backend;
 const successors = [];  // PIDs of the processes SIGUSR2 started: ours to stop
@@ -227,4 +228,98 @@ test('a new process that dies while adopting leaves every session with the old o
   fresh.terminate();
   for (const c of clients) c.ws.terminate();
   await gw.stop();
+});
+
+test('a session whose route the new configuration removed is adopted, then closed with 1012', async () => {
+  const { gw, yaml } = await startUpgradable();
+  const kept = chatter(gw.url('public', '/echo'), 'e');
+  const dropped = await open(gw.url('public', '/slow'));
+  await kept.ready;
+  gw.writeConfig(yaml.replace(/\n  - \{ name: slow,[^\n]*/, ''));
+  gw.proc.kill('SIGUSR2');
+  const closed = await Promise.race([dropped.closed, sleep(10000).then(() => null)]);
+  assert.equal(closed?.code, 1012);
+  const exit = await Promise.race([gw.exited, sleep(15000).then(() => null)]);
+  assert.equal(exit?.code, 0);
+  const pid = successorPid(gw);
+  await gw.waitLog(/ session_adopted_closed route=slow /);
+  assert.equal(await gw.metric('wsgate_handover_sessions_total{result="closed"}'), 1);
+  await sleep(200);
+  await kept.stop();
+  assert.equal(kept.ws.readyState, 1);
+  assert.deepEqual(kept.errors, []);
+  assert.equal(kept.echoed, kept.sent);
+  kept.ws.terminate();
+  process.kill(pid, 'SIGKILL');
+});
+
+test('a session counted in Redis stays counted by the new process, and is released at its end', async () => {
+  const redis = await startRedis();
+  const dir = tempDir();
+  // A lease of 3 s (the least allowed): had the new process not renewed the leases, they would lapse below.
+  const yaml = routeYaml(`
+  - { name: capped, match: { path_prefix: /capped }, rate_limit: two, backends: [ "${backend.url}" ] }`, {
+    extra: `redis: { address: 127.0.0.1:${redis.port}, session_lease: 3s }
+rate_limits:
+  - { name: two, key: [ "header:X-Client" ], store: redis, max_sessions: 2 }` });
+  const gw = await startGateway(yaml, { dir, bin: binaryCopy(dir) });
+  const headers = { 'X-Client': 'carol' };
+  const attempt = () => {
+    const ws = connect(gw.url('public', '/capped'), { headers });
+    return ws.opened.then(() => ws, (e) => e.status);
+  };
+  const a = await attempt();
+  const b = await attempt();
+  assert.equal(await attempt(), 429);
+  gw.proc.kill('SIGUSR2');
+  assert.equal((await Promise.race([gw.exited, sleep(15000).then(() => null)]))?.code, 0);
+  const pid = successorPid(gw);
+  await sleep(4000);  // beyond a lease
+  assert.equal(await attempt(), 429, 'both sessions still counted');
+  a.send('whoami');
+  assert.equal((await a.next()).data.toString(), 'w1');
+  a.close();
+  await a.closed;
+  let third = 0;
+  for (const deadline = Date.now() + 5000; typeof third === 'number' && Date.now() < deadline; await sleep(100))
+    third = await attempt();
+  assert.equal(typeof third, 'object', 'the ended session was released');
+  third.terminate();
+  b.terminate();
+  process.kill(pid, 'SIGKILL');
+  await redis.stop();
+});
+
+test('under systemd (NOTIFY_SOCKET) the new process names itself the main one', async () => {
+  const dir = tempDir();
+  const socketPath = path.join(dir, 'notify.sock');
+  // A stand-in for systemd's notification socket: prints each datagram as a JSON line.
+  const listener = spawn('python3', ['-u', '-c', `
+import json, socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[1])
+print(json.dumps("bound"))
+while True:
+    print(json.dumps(s.recv(4096).decode()))`, socketPath], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const messages = [];
+  let buffered = '';
+  listener.stdout.on('data', (d) => {
+    buffered += d;
+    let i;
+    while ((i = buffered.indexOf('\n')) >= 0) { messages.push(JSON.parse(buffered.slice(0, i))); buffered = buffered.slice(i + 1); }
+  });
+  for (let i = 0; i < 50 && !messages.includes('bound'); i++) await sleep(50);
+  try {
+    const { gw } = await startUpgradable({ NOTIFY_SOCKET: socketPath });
+    for (let i = 0; i < 50 && !messages.includes('READY=1'); i++) await sleep(50);
+    assert.ok(messages.includes('READY=1'), 'ready after the start');
+    gw.proc.kill('SIGUSR2');
+    assert.equal((await Promise.race([gw.exited, sleep(15000).then(() => null)]))?.code, 0);
+    const pid = successorPid(gw);
+    for (let i = 0; i < 50 && messages.length < 3; i++) await sleep(50);
+    assert.ok(messages.includes(`MAINPID=${pid}\nREADY=1`), JSON.stringify(messages));
+    process.kill(pid, 'SIGKILL');
+  } finally {
+    listener.kill('SIGKILL');
+  }
 });
