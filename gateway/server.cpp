@@ -81,6 +81,9 @@ Server::~Server() {
   stop_workers();
   discovery_->stop();
   shared_.stop_redis();
+  // The runtime's Redis stores own timers of control_, which is destroyed before runtime_ (declared
+  // first): the last reference goes while control_ is still there.
+  runtime_.store(nullptr);
 }
 
 bool Server::load(config::Config config, std::vector<std::string>& errors) {

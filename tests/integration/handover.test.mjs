@@ -69,6 +69,19 @@ function chatter(url, name, every = 20, options = {}) {
   return state;
 }
 
+// Ends the process SIGUSR2 started as an operator would (SIGTERM: drain and exit, with the
+// sanitizers' exit checks), then fails on any sanitizer report in either process's output.
+async function stopSuccessor(gw, pid) {
+  try { process.kill(pid, 'SIGTERM'); } catch {}
+  for (let i = 0; i < 200; i++) {
+    try { process.kill(pid, 0); } catch { break; }
+    await sleep(50);
+  }
+  try { process.kill(pid, 'SIGKILL'); } catch {}
+  await sleep(100);  // its last lines
+  await gw.stop();
+}
+
 function successorPid(gw) {
   const line = gw.logs.find((l) => / handover_started /.test(l));
   const pid = Number(line.match(/ pid=(\d+)/)[1]);
@@ -153,7 +166,7 @@ test('SIGUSR2 moves every plain session to the new binary without a lost or reor
   assert.equal((await fresh.next()).data.toString(), 'hello');
   assert.equal((await (await fetch(`http://127.0.0.1:${gw.ports.admin}/readyz`)).status), 200);
   for (const ws of [fresh, fragmented, throttled, reader, ...plain.map((c) => c.ws)]) ws.terminate();
-  process.kill(pid, 'SIGKILL');
+  await stopSuccessor(gw, pid);
 });
 
 test('a second SIGUSR2 while one runs is refused, and the first completes', async () => {
@@ -175,7 +188,7 @@ test('a second SIGUSR2 while one runs is refused, and the first completes', asyn
   assert.deepEqual(c.errors, []);
   assert.equal(c.echoed, c.sent);
   c.ws.terminate();
-  process.kill(pid, 'SIGKILL');
+  await stopSuccessor(gw, pid);
 });
 
 test('a new configuration that fails leaves the old process serving every session', async () => {
@@ -250,7 +263,7 @@ test('a session whose route the new configuration removed is adopted, then close
   assert.deepEqual(kept.errors, []);
   assert.equal(kept.echoed, kept.sent);
   kept.ws.terminate();
-  process.kill(pid, 'SIGKILL');
+  await stopSuccessor(gw, pid);
 });
 
 test('a session counted in Redis stays counted by the new process, and is released at its end', async () => {
@@ -286,7 +299,7 @@ rate_limits:
   assert.equal(typeof third, 'object', 'the ended session was released');
   third.terminate();
   b.terminate();
-  process.kill(pid, 'SIGKILL');
+  await stopSuccessor(gw, pid);
   await redis.stop();
 });
 
@@ -318,7 +331,7 @@ while True:
     const pid = successorPid(gw);
     for (let i = 0; i < 50 && messages.length < 3; i++) await sleep(50);
     assert.ok(messages.includes(`MAINPID=${pid}\nREADY=1`), JSON.stringify(messages));
-    process.kill(pid, 'SIGKILL');
+    await stopSuccessor(gw, pid);
   } finally {
     listener.kill('SIGKILL');
   }
