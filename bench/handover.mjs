@@ -5,11 +5,12 @@
 //   handover: SIGUSR2 (the same binary at the same path: the new process takes every session);
 //   restart:  SIGTERM (drain: 1001 to every client) and a second wsgate started at once on the same
 //             port, every client reconnecting the moment it is closed (the storm the upgrade avoids).
+//   steady:   nothing happens: the clients' view of an undisturbed gateway, the floor of the gaps.
 // Reported per mode: reconnects, messages lost (sent, never echoed) and reordered, each session's
 // longest silence between two echoes around the event (p50, p99, max over sessions), and how long
 // the old process took to exit. Clients run in two child processes, one per core.
 //
-//   node bench/handover.mjs                          5000 sessions, 100 ms, both modes (about 1 minute)
+//   node bench/handover.mjs                          5000 sessions, 100 ms, every mode (about 2 minutes)
 //   node bench/handover.mjs --sessions 500 --mode handover
 // Writes bench/results/handover.json and handover.md.
 import { spawn, fork } from 'node:child_process';
@@ -32,7 +33,7 @@ const args = Object.fromEntries(process.argv.slice(2).reduce((acc, a, i, all) =>
 }, []));
 
 // ---- the client side (a child process) ------------------------------------------------------
-if (args.client) {
+function clientMain() {
   const { port, count, interval, first } = JSON.parse(args.client);
   const sessions = [];
   let measuring = false;
@@ -92,8 +93,6 @@ if (args.client) {
     }
   });
   process.send({ started: true });
-} else {
-  await main();
 }
 
 // ---- the driver ---------------------------------------------------------------------------
@@ -140,7 +139,7 @@ async function runMode(mode, { sessions, interval, dir, backendPort }) {
   const bin = path.join(dir, 'wsgate');
   const yaml = path.join(dir, `${mode}.yaml`);
   writeFileSync(yaml, `threads: 2
-log: { level: warn }
+log: { level: info }
 listeners:
   - { name: public, bind: "127.0.0.1:${port}", reuse_port_with_others: true }
 admin: { enabled: false }
@@ -194,11 +193,12 @@ routes:
   const t0 = performance.now();
   if (mode === 'handover') {
     old.kill('SIGUSR2');
-  } else {
+  } else if (mode === 'restart') {
     old.kill('SIGTERM');
     await startGw();
   }
-  const oldCode = await old.exited;
+  // steady: nothing happens; what the clients see of an idle gateway on this machine (the floor).
+  const oldCode = mode === 'steady' ? null : await old.exited;
   const oldExitMs = performance.now() - t0;
   await sleep(windowMs - 1000 - (performance.now() - t0));
   for (const c of clients) c.send({ cmd: 'stop' });
@@ -208,6 +208,7 @@ routes:
   const successor = mode === 'handover'
     ? Number((old.lines.find((l) => / handover_started /.test(l)) ?? '').match(/pid=(\d+)/)?.[1])
     : null;
+  if (args.verbose) for (const g of gateways) for (const l of g.lines) if (/ (warn|error) | handover/.test(l)) console.error(l);
   for (const g of gateways) if (g.exitCode === null) g.kill('SIGKILL');
   if (successor) { try { process.kill(successor, 'SIGKILL'); } catch {} }
   const gaps = results.map((r) => r.g).sort((a, b) => a - b);
@@ -221,7 +222,7 @@ routes:
     gap_p50_ms: Math.round(percentile(gaps, 0.5)),
     gap_p99_ms: Math.round(percentile(gaps, 0.99)),
     gap_max_ms: Math.round(gaps[gaps.length - 1] ?? 0),
-    old_exit_ms: Math.round(oldExitMs),
+    old_exit_ms: mode === 'steady' ? null : Math.round(oldExitMs),
     old_exit_code: oldCode,
     handover_line: handoverLine.replace(/^\S+ /, ''),
   };
@@ -230,7 +231,7 @@ routes:
 async function main() {
   const sessions = Number(args.sessions ?? 5000);
   const interval = Number(args.interval ?? 100);
-  const modes = (args.mode ?? 'both') === 'both' ? ['handover', 'restart'] : [args.mode];
+  const modes = (args.mode ?? 'all') === 'all' ? ['steady', 'handover', 'restart'] : [args.mode];
   const dir = mkdtempSync(path.join(os.tmpdir(), 'wsgate-handover-'));
   copyFileSync(path.join(build, 'wsgate'), path.join(dir, 'wsgate'));
   chmodSync(path.join(dir, 'wsgate'), 0o755);
@@ -264,3 +265,6 @@ over the 10 s around the event (the interval itself is ${interval} ms).
 ${rows.join('\n')}
 `);
 }
+
+if (args.client) clientMain();
+else await main();

@@ -27,6 +27,9 @@ std::int64_t ms_since(Clock::time_point t) {
 // now (and close the socket) before this one ends anyway.
 constexpr auto kGoodbye = std::chrono::seconds(5);
 
+// Sessions a worker is asked to move at a time; the next batch is asked for when half are taken.
+constexpr std::size_t kBatch = 64;
+
 }  // namespace
 
 BinaryUpgrade::BinaryUpgrade(Context context, ProcessImage image)
@@ -58,6 +61,7 @@ void BinaryUpgrade::start() {
   started_ = Clock::now();
   deadline_ = started_ + ctx_.runtime()->config.handover.timeout;
   timed_out_ = false;
+  next_report_ = {};
   handed_over_ = drained_ = kept_ = 0;
   log::info("handover_started", {{"pid", child_}, {"binary", image_.path}, {"generation", generation}});
   channel_->start([this](handover::Message m, ReceivedFds fds) { on_message(std::move(m), std::move(fds)); },
@@ -76,6 +80,7 @@ void BinaryUpgrade::on_message(handover::Message m, ReceivedFds) {
     in_flight_.erase(it);
     if (m.kind == Kind::refused) {
       log::warn("handover_session_refused", {{"session", f.session.id}, {"error", m.body}});
+      one_done(f.worker);
       return take_back(f.worker, std::move(f.session));
     }
     // The new process has both sockets: this process's copies go, without a word to the peers
@@ -84,7 +89,7 @@ void BinaryUpgrade::on_message(handover::Message m, ReceivedFds) {
     ::close(f.session.backend_fd);
     ++handed_over_;
     ++ctx_.history->handed_over;
-    return;
+    return one_done(f.worker);
   }
   fail("unexpected message from the new process");
 }
@@ -123,6 +128,7 @@ void BinaryUpgrade::move_sessions() {
   // The new process accepts on the same sockets now; this one stops (and starts again if it fails).
   if (ctx_.admin) ctx_.admin->pause();
   sinks_.clear();
+  pacer_ = handover::MovePacer(ctx_.workers.size(), kBatch);
   for (std::size_t w = 0; w < ctx_.workers.size(); ++w) {
     auto alive = alive_;
     auto* control = ctx_.control;
@@ -132,16 +138,33 @@ void BinaryUpgrade::move_sessions() {
       });
     }));
     const auto& worker = ctx_.workers[w];
-    asio::post(*worker.io, [this, alive, worker, sink = sinks_.back()] {
+    asio::post(*worker.io, [worker] {
       for (const auto& l : worker.listeners) l.second->pause();
-      const auto start = worker.registry->hand_over(sink);
-      asio::post(*ctx_.control, [this, alive, start] {
-        if (!*alive) return;
-        drained_ += start.draining;
-        ctx_.history->drained += start.draining;
-      });
     });
+    ask(w);
   }
+}
+
+void BinaryUpgrade::ask(std::size_t w) {
+  if (state_ != State::moving || !pacer_.should_ask(w)) return;
+  pacer_.asked(w);
+  const auto& worker = ctx_.workers[w];
+  asio::post(*worker.io, [this, alive = alive_, w, worker, sink = sinks_[w]] {
+    const auto start = worker.registry->hand_over(sink, kBatch);
+    asio::post(*ctx_.control, [this, alive, w, start] {
+      if (!*alive) return;
+      drained_ += start.draining;
+      ctx_.history->drained += start.draining;
+      pacer_.answered(w, start.moving, start.more);
+      ask(w);
+    });
+  });
+}
+
+void BinaryUpgrade::one_done(std::size_t w) {
+  if (state_ != State::moving) return;
+  pacer_.moved(w);
+  ask(w);
 }
 
 void BinaryUpgrade::on_handed(std::size_t worker, HandedSession s) {
@@ -177,6 +200,14 @@ void BinaryUpgrade::check_progress() {
     return fail("the new process did not take the listeners within handover.timeout");
   }
   if (state_ == State::moving) {
+    if (now >= next_report_) {
+      // Every few seconds of a long move: what it waits for.
+      if (next_report_ != Clock::time_point{}) {
+        log::info("handover_waiting", {{"sessions_here", SessionRegistry::total()}, {"in_flight", in_flight_.size()},
+                                       {"asked", pacer_.outstanding()}, {"handed_over", handed_over_}});
+      }
+      next_report_ = now + std::chrono::seconds(2);
+    }
     if (SessionRegistry::total() == 0 && in_flight_.empty()) {
       state_ = State::finishing;
       deadline_ = now + kGoodbye;

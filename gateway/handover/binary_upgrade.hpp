@@ -11,6 +11,7 @@
 #include "gateway/proxy/listener.hpp"
 #include "gateway/proxy/session_registry.hpp"
 #include "gateway/runtime.hpp"
+#include "handover/move_pacer.hpp"
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -58,6 +59,9 @@ class BinaryUpgrade {
   void on_closed(const std::string& why);
   void send_listeners();
   void move_sessions();
+  // Asks worker `w` for its next batch when the pacer says so.
+  void ask(std::size_t w);
+  void one_done(std::size_t w);
   void on_handed(std::size_t worker, HandedSession s);
   void take_back(std::size_t worker, HandedSession s);
   void check_progress();
@@ -74,11 +78,13 @@ class BinaryUpgrade {
   std::chrono::steady_clock::time_point deadline_;  // handover.timeout
   std::chrono::steady_clock::time_point drain_deadline_;  // drain.timeout after it
   bool timed_out_ = false;
+  std::chrono::steady_clock::time_point next_report_{};  // of a handover_waiting line
   boost::asio::steady_timer timer_;
   boost::asio::steady_timer reap_timer_;
   std::uint64_t next_id_ = 0;
   std::map<std::uint64_t, InFlight> in_flight_;  // sent, not yet adopted
   std::vector<std::shared_ptr<HandoverSink>> sinks_;  // one per worker
+  handover::MovePacer pacer_{0, 0};
   // This upgrade's counts, for its one line.
   std::uint64_t handed_over_ = 0, drained_ = 0, kept_ = 0;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);

@@ -152,9 +152,11 @@ bool FrameRelay::hand_over(const std::shared_ptr<HandoverSink>& sink) {
   return true;
 }
 
-// Both directions at a frame boundary (bytes read behind it stay unrelayed): the session leaves,
-// with nothing sent to either peer, and without a word in this process's session metrics but the
-// gauges it held.
+// Tried after every read of a session being handed over: once both directions are at a frame
+// boundary (a frame header split by the read stays unrelayed), the session leaves, with nothing
+// sent to either peer and without a word in this process's session metrics but the gauges it held.
+// Reading goes on meanwhile: a direction that stopped at its boundary could hold up a peer (a
+// backend writing to many sessions) that the other direction waits for to finish its frame.
 void FrameRelay::try_hand_over() {
   if (!handover_sink_ || finished_ || closing_started_) return;
   for (const Direction* d : {&up_, &down_}) {
@@ -317,8 +319,6 @@ void FrameRelay::pump(Direction& d) {
 // reported again by edge-triggered readiness. Otherwise only would_block proves it.
 FrameRelay::Next FrameRelay::read_step(Direction& d) {
   if (finished_ || d.state == State::done || !d.pending.empty() || d.held_back()) return Next::stop;
-  // Handing over: a direction at a boundary reads no more; what is in its socket goes with it.
-  if (handover_sink_ && d.state == State::relaying && d.scanner.at_boundary()) return Next::stop;
   // Bytes carried over from another process may exceed this configuration's buffer: never cut them.
   const std::size_t capacity = std::max<std::size_t>(limits_.max_frame_buffer, d.held.size());
   std::uint8_t* buf = thread_buffer(capacity);
@@ -419,8 +419,7 @@ bool FrameRelay::process(Direction& d, std::uint8_t* data, std::size_t size,
   if (d.state == State::done) return false;
   gate_now_ns_ = to_ns(now);
   for (;;) {
-    const bool handing_over = handover_sink_ && d.state == State::relaying;
-    const auto r = d.scanner.scan(data, size, d.state == State::closing || handing_over);
+    const auto r = d.scanner.scan(data, size, d.state == State::closing);
     if (r.held > 0) d.held.assign(data + r.forward, data + r.forward + r.held);
     if (d.scanner.data_frames() != d.frames_seen) {
       d.frames_seen = d.scanner.data_frames();
@@ -446,11 +445,6 @@ bool FrameRelay::process(Direction& d, std::uint8_t* data, std::size_t size,
       // discards: it must go on reading, or the peer's close reply and FIN go unseen and the
       // session is held for the whole linger. A pending write resumes it when flushed.
       return d.state == State::discarding && d.pending.empty();
-    }
-    if (r.stopped && handing_over) {
-      // At the boundary: the rest was read but goes unrelayed, to the next process.
-      d.held.assign(data + r.forward, data + size);
-      return false;
     }
     if (r.stopped) {
       finish_closing(d);

@@ -15,6 +15,7 @@ void SessionRegistry::add(const std::shared_ptr<Drainable>& session, std::uint64
 }
 
 void SessionRegistry::remove(Drainable* session) {
+  asked_.erase(session);
   if (sessions_.erase(session) > 0) total_.fetch_sub(1, std::memory_order_relaxed);
 }
 
@@ -31,10 +32,19 @@ void SessionRegistry::drain() {
   for (auto& s : live()) s->go_away();
 }
 
-SessionRegistry::HandoverStart SessionRegistry::hand_over(const std::shared_ptr<HandoverSink>& sink) {
+SessionRegistry::HandoverStart SessionRegistry::hand_over(const std::shared_ptr<HandoverSink>& sink,
+                                                          std::size_t limit) {
   draining_ = true;
   HandoverStart start;
-  for (auto& s : live()) ++(s->hand_over(sink) ? start.moving : start.draining);
+  for (auto& s : live()) {
+    if (!asked_.insert(s.get()).second) continue;
+    if (start.moving == limit) {
+      asked_.erase(s.get());
+      start.more = true;
+      break;
+    }
+    ++(s->hand_over(sink) ? start.moving : start.draining);
+  }
   return start;
 }
 

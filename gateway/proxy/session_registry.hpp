@@ -8,6 +8,7 @@
 #include <memory>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 namespace wsgate::gateway {
@@ -76,12 +77,14 @@ class SessionRegistry {
   void remove(Drainable* session);
   // Marks the thread as draining and tells every live session to go away.
   void drain();
-  // A binary upgrade: every live session moves (hand_over) or goes away; no new ones are taken.
+  // A binary upgrade, a batch at a time: up to `limit` live sessions not asked before move
+  // (hand_over); those met on the way that cannot move go away. No new sessions are taken.
   struct HandoverStart {
     std::size_t moving = 0;
     std::size_t draining = 0;
+    bool more = false;  // sessions are left that were not asked yet
   };
-  HandoverStart hand_over(const std::shared_ptr<HandoverSink>& sink);
+  HandoverStart hand_over(const std::shared_ptr<HandoverSink>& sink, std::size_t limit);
   // Tells every live session that the backend at `url` left.
   void close_backend(const std::string& url);
   // The admin API's view of this thread's relays (those matching `route` and `backend` when not
@@ -92,7 +95,10 @@ class SessionRegistry {
   bool rebalance_session(std::uint64_t number);
   bool draining() const { return draining_; }
   // A handover failed: the sessions stay, and new ones are taken again.
-  void stop_draining() { draining_ = false; }
+  void stop_draining() {
+    draining_ = false;
+    asked_.clear();
+  }
 
   // Sessions alive on every thread together; read by the drain to know when to exit.
   static std::size_t total() { return total_.load(std::memory_order_relaxed); }
@@ -104,6 +110,7 @@ class SessionRegistry {
   std::uint64_t next_id_ = 0;
   std::unordered_map<Drainable*, std::weak_ptr<Drainable>> sessions_;
   bool draining_ = false;
+  std::unordered_set<const Drainable*> asked_;  // by the binary upgrade under way
   static std::atomic<std::size_t> total_;
 };
 

@@ -1,6 +1,7 @@
 // Issue 34: SIGUSR2 upgrades the binary with live sessions. A copy of the freshly built binary runs
 // the gateway; SIGUSR2 starts the file at its path again, which takes the listening sockets and
-// every plain WebSocket session between frames. Real ws clients keep exchanging numbered messages
+// every plain WebSocket session between frames. Real ws clients (150 chatters, more than one batch
+// of the move) keep exchanging numbered messages
 // through it: every plain one stays connected with every message echoed in order (mid-fragmented
 // message, throttled, holding unsent bytes toward a slow reader, or closing meanwhile), TLS clients
 // get 1001, and the counts say so. A second SIGUSR2, a configuration that fails and a new process
@@ -91,7 +92,8 @@ function successorPid(gw) {
 
 test('SIGUSR2 moves every plain session to the new binary without a lost or reordered message', async () => {
   const { gw } = await startUpgradable();
-  const plain = Array.from({ length: 12 }, (_, i) => chatter(gw.url('public', '/echo'), `c${i}`));
+  // More than a batch (64 per io thread) of them, so that the move goes batch after batch.
+  const plain = Array.from({ length: 150 }, (_, i) => chatter(gw.url('public', '/echo'), `c${i}`, 50));
   const secure = [0, 1].map((i) => chatter(gw.url('secure', '/echo', 'wss'), `t${i}`, 50, { rejectUnauthorized: false }));
   await Promise.all([...plain, ...secure].map((c) => c.ready));
 
