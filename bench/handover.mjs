@@ -251,14 +251,15 @@ async function main() {
   const command = `node bench/handover.mjs ${process.argv.slice(2).join(' ')}`.trim();
   const out = path.join(root, 'bench', 'results');
   writeFileSync(path.join(out, 'handover.json'), JSON.stringify({ command, date: new Date().toISOString(), runs }, null, 2) + '\n');
-  const rows = runs.map((r) => `| ${r.mode} | ${r.sessions} | ${r.reconnects} | ${r.lost} | ${r.reordered} | ${r.gap_p50_ms} | ${r.gap_p99_ms} | ${r.gap_max_ms} | ${r.old_exit_ms} |`);
+  const rows = runs.map((r) => `| ${r.mode} | ${r.sessions} | ${r.reconnects} | ${r.lost} | ${r.reordered} | ${r.gap_p50_ms} | ${r.gap_p99_ms} | ${r.gap_max_ms} | ${r.old_exit_ms ?? '-'} |`);
   writeFileSync(path.join(out, 'handover.md'), `# Binary upgrade under load
 
 \`${command}\` on ${new Date().toISOString().slice(0, 10)}: ${sessions} plain sessions, one message each every
 ${interval} ms, echoed in order by bench/echo_backend; two client processes, wsgate with 2 io threads, all on
 one 2-core machine. handover: SIGUSR2. restart: SIGTERM (drain, 1001) and a second wsgate started at once
-on the same port, every client reconnecting at once. Gap: a session's longest silence between two echoes
-over the 10 s around the event (the interval itself is ${interval} ms).
+on the same port, every client reconnecting at once. steady: nothing happens (what this machine's
+clients see of an undisturbed gateway: the floor of the gaps). Gap: a session's longest silence between
+two echoes over the 10 s around the event (the interval itself is ${interval} ms).
 
 | mode | sessions | reconnects | lost | reordered | gap p50 ms | gap p99 ms | gap max ms | old process exits after ms |
 | --- | --- | --- | --- | --- | --- | --- | --- | --- |
