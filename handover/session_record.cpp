@@ -10,6 +10,10 @@ namespace {
 constexpr std::uint8_t kVersion = 1;
 // No string in a record comes near this; a length beyond it means the record is not one.
 constexpr std::size_t kMaxField = 64u << 20;
+// About 100 years in nanoseconds, and the year 2100 in Unix seconds: beyond any real session, and
+// within what a steady_clock time point in nanoseconds can hold once added to one.
+constexpr std::int64_t kMaxSpanNs = 100LL * 365 * 24 * 3600 * 1'000'000'000;
+constexpr std::int64_t kMaxUnixSeconds = 4'102'444'800;
 
 class Writer {
  public:
@@ -159,6 +163,16 @@ std::optional<SessionRecord> decode(std::string_view bytes, std::string& error) 
   if (s.age_ns < 0 || s.idle_ns < 0 || s.client_quiet_ns < 0 || s.ping_age_ns < -1 || s.ping_retry_in_ns < 0 ||
       s.up.resume_in_ns < -1 || s.down.resume_in_ns < -1) {
     error = "negative age";
+    return std::nullopt;
+  }
+  // Every time is added to a clock reading: bounded, so that no sum can overflow.
+  const auto within = [](std::int64_t v) { return v >= -kMaxSpanNs && v <= kMaxSpanNs; };
+  if (!within(s.age_ns) || !within(s.idle_ns) || !within(s.client_quiet_ns) || !within(s.ping_age_ns) ||
+      !within(s.ping_retry_in_ns) || !within(s.up.resume_in_ns) || !within(s.down.resume_in_ns) ||
+      !within(s.client_messages_ahead_ns) || !within(s.client_bytes_ahead_ns) ||
+      !within(s.backend_messages_ahead_ns) || !within(s.backend_bytes_ahead_ns) || s.expires_at_unix < 0 ||
+      s.expires_at_unix > kMaxUnixSeconds) {
+    error = "time out of range";
     return std::nullopt;
   }
   return s;

@@ -56,8 +56,8 @@ struct SessionRecord {
 };
 
 std::string encode(const SessionRecord& record);
-// Every length is checked against what is left: a short, long or altered record is refused with
-// `error` set, never read past its end.
+// Every length is checked against what is left, and every time against a century: a short, long
+// or altered record is refused with `error` set, never read past its end nor let to overflow a clock.
 std::optional<SessionRecord> decode(std::string_view bytes, std::string& error);
 
 }  // namespace wsgate::handover

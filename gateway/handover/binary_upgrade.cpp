@@ -218,6 +218,8 @@ void BinaryUpgrade::check_progress() {
       timed_out_ = true;
       const std::size_t left = SessionRegistry::total();
       log::warn("handover_timeout", {{"sessions_left", left}});
+      drained_ += left;
+      ctx_.history->drained += left;
       for (const auto& w : ctx_.workers) asio::post(*w.io, [w] { w.registry->drain(); });
       drain_deadline_ = now + ctx_.runtime()->config.drain.timeout;
     } else if (timed_out_ && now >= drain_deadline_ && in_flight_.empty()) {

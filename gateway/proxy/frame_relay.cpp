@@ -139,17 +139,17 @@ bool FrameRelay::rebalance() {
   return true;
 }
 
-bool FrameRelay::hand_over(const std::shared_ptr<HandoverSink>& sink) {
-  if (finished_ || closing_started_ || linger_until_ != Clock::time_point{}) return false;  // ending already
+HandoverStep FrameRelay::hand_over(const std::shared_ptr<HandoverSink>& sink) {
+  if (finished_ || closing_started_ || linger_until_ != Clock::time_point{}) return HandoverStep::ending;
   // TLS record state lives in this process's OpenSSL (no kernel TLS here), and a stream is one of
   // an HTTP/2 connection's: neither can move. They go away as for a drain.
   if (client_.is_tls() || backend_.is_tls()) {
     go_away();
-    return false;
+    return HandoverStep::draining;
   }
   handover_sink_ = sink;
   try_hand_over();
-  return true;
+  return HandoverStep::moving;
 }
 
 // Tried after every read of a session being handed over: once both directions are at a frame

@@ -51,7 +51,7 @@ class FrameRelay : public Drainable, public std::enable_shared_from_this<FrameRe
   bool describe(SessionView& view) const override;
   bool end_by_operator(std::uint16_t code) override;
   bool rebalance() override;
-  bool hand_over(const std::shared_ptr<HandoverSink>& sink) override;
+  HandoverStep hand_over(const std::shared_ptr<HandoverSink>& sink) override;
   // A session the previous process handed over (constructed on the sockets it passed, with Params
   // for this process's configuration): relays on from the record's state. Instead of start().
   void resume(const handover::SessionRecord& record);

@@ -43,7 +43,11 @@ SessionRegistry::HandoverStart SessionRegistry::hand_over(const std::shared_ptr<
       start.more = true;
       break;
     }
-    ++(s->hand_over(sink) ? start.moving : start.draining);
+    switch (s->hand_over(sink)) {
+      case HandoverStep::moving: ++start.moving; break;
+      case HandoverStep::draining: ++start.draining; break;
+      case HandoverStep::ending: break;
+    }
   }
   return start;
 }

@@ -34,6 +34,13 @@ struct HandedSession {
 };
 using HandoverSink = std::function<void(HandedSession)>;
 
+// What a session does when a binary upgrade asks it to move.
+enum class HandoverStep {
+  moving,    // it goes to the sink at its next frame boundary
+  draining,  // it cannot move (TLS, HTTP/2, its HTTP phase): it goes away as for a drain (1001)
+  ending,    // it is closing on its own already
+};
+
 class Drainable {
  public:
   virtual ~Drainable() = default;
@@ -48,11 +55,11 @@ class Drainable {
   // Its backend holds more than its share: 1012 "rebalance" to the client. False when not a relay.
   virtual bool rebalance() { return false; }
   // A binary upgrade: a relay of two plain sockets goes to `sink` at its next frame boundary in
-  // both directions (true); anything else goes away as for a drain (false), or is ending already.
-  virtual bool hand_over(const std::shared_ptr<HandoverSink>& sink) {
+  // both directions; anything else goes away as for a drain.
+  virtual HandoverStep hand_over(const std::shared_ptr<HandoverSink>& sink) {
     (void)sink;
     go_away();
-    return false;
+    return HandoverStep::draining;
   }
 
   std::uint64_t registry_id() const { return registry_id_; }

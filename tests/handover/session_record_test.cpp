@@ -100,6 +100,15 @@ TEST(SessionRecord, RefusesTrailingBytesOtherVersionsHugeLengthsAndNegativeAges)
   negative.idle_ns = -1;
   EXPECT_FALSE(decode(encode(negative), error));
   EXPECT_EQ(error, "negative age");
+  for (auto field : {&SessionRecord::ping_retry_in_ns, &SessionRecord::client_bytes_ahead_ns, &SessionRecord::age_ns}) {
+    auto far = sample();
+    far.*field = INT64_MAX;
+    EXPECT_FALSE(decode(encode(far), error));
+    EXPECT_EQ(error, "time out of range");
+  }
+  auto expiry = sample();
+  expiry.expires_at_unix = INT64_MAX;
+  EXPECT_FALSE(decode(encode(expiry), error));
   auto flag = encode(sample());
   // The deflate flag sits after the version and five strings.
   std::size_t at = 1;
