@@ -16,10 +16,12 @@ import { startBackend, startGateway, startRedis, connect, open, routeYaml, sleep
 let backend;
 const successors = [];  // PIDs of the processes SIGUSR2 started: ours to stop
 const chatters = [];    // stopped at the end whatever happened, or node would never exit
+const gateways = [];    // the same
 
 before(async () => { backend = await startBackend('w1'); });
 after(async () => {
   for (const c of chatters) { clearInterval(c.timer); c.ws.terminate(); }
+  for (const gw of gateways) if (gw.proc.exitCode === null && !gw.proc.signalCode) gw.proc.kill('SIGKILL');
   await backend.kill();
   for (const pid of successors) { try { process.kill(pid, 'SIGKILL'); } catch {} }
 });
@@ -47,6 +49,7 @@ rate_limits:
   - { name: five, key: [ "ip" ], messages: { rate: 5, per: 1s, burst: 5, action: throttle } }`,
   });
   const gw = await startGateway(yaml, { dir, bin: binaryCopy(dir), env: extraEnv });
+  gateways.push(gw);
   return { gw, yaml };
 }
 
@@ -232,7 +235,9 @@ test('a new process that dies while adopting leaves every session with the old o
   gw.proc.kill('SIGUSR2');
   const failed = await gw.waitLog(/ handover_failed /, 10000);
   successorPid(gw);
-  assert.match(failed, / kept=6 /);
+  // How many were on their way when it died depends on timing: those are kept (taken back), the
+  // rest were never asked to move.
+  assert.match(failed, / handed_over=0 /);
   await sleep(500);
   assert.equal(gw.proc.exitCode, null);
   for (const c of clients) {
@@ -241,7 +246,9 @@ test('a new process that dies while adopting leaves every session with the old o
     assert.deepEqual(c.errors, []);
     assert.equal(c.echoed, c.sent);
   }
-  assert.equal(await gw.metric('wsgate_handover_sessions_total{result="kept"}'), 6);
+  const kept = await gw.metric('wsgate_handover_sessions_total{result="kept"}');
+  assert.ok(kept >= 1 && kept <= 6, `kept ${kept}`);
+  assert.equal(await gw.metric('wsgate_handover_sessions_total{result="handed_over"}'), 0);
   const fresh = await open(gw.url('public', '/echo'));
   fresh.send('accepting again');
   assert.equal((await fresh.next()).data.toString(), 'accepting again');
@@ -283,6 +290,7 @@ test('a session counted in Redis stays counted by the new process, and is releas
 rate_limits:
   - { name: two, key: [ "header:X-Client" ], store: redis, max_sessions: 2 }` });
   const gw = await startGateway(yaml, { dir, bin: binaryCopy(dir) });
+  gateways.push(gw);
   const headers = { 'X-Client': 'carol' };
   const attempt = () => {
     const ws = connect(gw.url('public', '/capped'), { headers });
