@@ -74,16 +74,11 @@ Server::Server(std::string config_path, ProcessImage image, int handover_fd, std
 }
 
 Server::~Server() {
-  upgrade_.reset();
-  takeover_.reset();
   if (rebalancer_) rebalancer_->stop();
   if (load_sharer_) load_sharer_->stop();
   stop_workers();
   discovery_->stop();
   shared_.stop_redis();
-  // The runtime's Redis stores own timers of control_, which is destroyed before runtime_ (declared
-  // first): the last reference goes while control_ is still there.
-  runtime_.store(nullptr);
 }
 
 bool Server::load(config::Config config, std::vector<std::string>& errors) {

@@ -78,9 +78,10 @@ class Server {
   void note_loaded();                      // a configuration was accepted: its hash and time
 
   std::string config_path_;
-  std::atomic<std::shared_ptr<const Runtime>> runtime_;
   boost::asio::io_context control_{1};
   Registries shared_;  // after control_: the timers of its sources and checkers die before it
+  // After control_: its Redis stores own timers of control_, so the last reference must go first.
+  std::atomic<std::shared_ptr<const Runtime>> runtime_;
   config::Config config_;  // the accepted file's configuration, before discovered entries are expanded
   std::unique_ptr<Discovery> discovery_;  // after control_: its timers and sockets die before it
   std::unique_ptr<Rebalancer> rebalancer_;  // made once the workers exist

@@ -149,9 +149,10 @@ void BinaryUpgrade::ask(std::size_t w) {
   if (state_ != State::moving || !pacer_.should_ask(w)) return;
   pacer_.asked(w);
   const auto& worker = ctx_.workers[w];
-  asio::post(*worker.io, [this, alive = alive_, w, worker, sink = sinks_[w]] {
+  // On the io thread nothing of this object is touched: it may be gone by the time this runs.
+  asio::post(*worker.io, [this, alive = alive_, w, worker, sink = sinks_[w], control = ctx_.control] {
     const auto start = worker.registry->hand_over(sink, kBatch);
-    asio::post(*ctx_.control, [this, alive, w, start] {
+    asio::post(*control, [this, alive, w, start] {
       if (!*alive) return;
       drained_ += start.draining;
       ctx_.history->drained += start.draining;

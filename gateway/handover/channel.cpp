@@ -92,14 +92,14 @@ void HandoverChannel::wait_readable() {
 }
 
 HandoverChannel::Got HandoverChannel::receive_one(handover::Message& m, ReceivedFds& fds, std::string& error) {
-  std::string buffer(kMaxMessage + 1, '\0');
-  std::vector<char> control(CMSG_SPACE(sizeof(int) * kMaxFds), 0);
-  iovec iov{buffer.data(), buffer.size()};
+  in_.resize(kMaxMessage + 1);  // one more: a longer datagram shows as truncated
+  in_fds_.resize(CMSG_SPACE(sizeof(int) * kMaxFds));
+  iovec iov{in_.data(), in_.size()};
   msghdr msg{};
   msg.msg_iov = &iov;
   msg.msg_iovlen = 1;
-  msg.msg_control = control.data();
-  msg.msg_controllen = control.size();
+  msg.msg_control = in_fds_.data();
+  msg.msg_controllen = in_fds_.size();
   ssize_t n;
   do n = ::recvmsg(socket_.native_handle(), &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
   while (n < 0 && errno == EINTR);
@@ -125,7 +125,7 @@ HandoverChannel::Got HandoverChannel::receive_one(handover::Message& m, Received
     error = "a handover message was truncated";
     return Got::end;
   }
-  auto decoded = handover::decode_message(std::string_view(buffer.data(), static_cast<std::size_t>(n)), error);
+  auto decoded = handover::decode_message(std::string_view(in_.data(), static_cast<std::size_t>(n)), error);
   if (!decoded) return Got::end;
   m = std::move(*decoded);
   return Got::message;

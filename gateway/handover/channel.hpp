@@ -75,6 +75,8 @@ class HandoverChannel {
 
   boost::asio::posix::stream_descriptor socket_;
   std::deque<Outgoing> queue_;
+  std::string in_;            // one datagram, reused: a move sends thousands
+  std::vector<char> in_fds_;  // its control message
   bool writing_ = false;
   OnMessage on_message_;
   OnClosed on_closed_;

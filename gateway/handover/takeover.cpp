@@ -128,10 +128,11 @@ void Takeover::on_message(handover::Message m, ReceivedFds fds) {
 // Round robin over the io threads: handed-over sessions spread evenly whatever thread they had.
 void Takeover::adopt(std::uint64_t id, std::string record, int client_fd, int backend_fd) {
   const Worker w = workers_[next_worker_++ % workers_.size()];
+  // On the io thread nothing of this object is touched: it may be gone by the time this runs.
   asio::post(*w.io, [this, alive = alive_, w, id, record = std::move(record), client_fd, backend_fd,
-                     runtime = runtime_()] {
+                     runtime = runtime_(), control = &control_] {
     auto a = std::make_shared<Adoption>(adopt_session(record, client_fd, backend_fd, runtime, *w.registry, *w.io));
-    asio::post(control_, [this, alive, w, id, a] {
+    asio::post(*control, [this, alive, w, id, a] {
       if (!*alive || !channel_ || !channel_->open()) return;  // the old process is gone: so is the session
       if (!a->error.empty()) {
         ++refused_;
