@@ -83,6 +83,17 @@ keyUsage = keyCertSign,cRLSign
   openssl('req', '-new', ...ec, '-keyout', 'deep.key', '-out', 'deep.csr', '-subj', '/CN=deep');
   openssl('x509', '-req', '-in', 'deep.csr', '-CA', 'i5.crt', '-CAkey', 'i5.key', '-CAcreateserial', '-out', 'deep.crt', '-days', '2');
   pki.deep = { cert: Buffer.concat([readFileSync(path.join(dir, 'deep.crt')), ...chain]), key: readFileSync(path.join(dir, 'deep.key')) };
+  // Server certificates issued by intermediate-1: one file with the intermediate after the
+  // certificate, one without it, whose client_auth CAs hold the intermediate (a chain OpenSSL would
+  // otherwise complete from them).
+  for (const name of ['chained', 'bare']) {
+    writeFileSync(path.join(dir, `${name}.cnf`), `subjectAltName=DNS:${name}.test\n`);
+    openssl('req', '-new', ...ec, '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', `/CN=${name}.test`);
+    openssl('x509', '-req', '-in', `${name}.csr`, '-CA', 'i1.crt', '-CAkey', 'i1.key', '-CAcreateserial',
+            '-out', `${name}.crt`, '-days', '2', '-extfile', `${name}.cnf`);
+  }
+  writeFileSync(path.join(dir, 'chained-with-i1.crt'), Buffer.concat([readFileSync(path.join(dir, 'chained.crt')), readFileSync(path.join(dir, 'i1.crt'))]));
+  writeFileSync(path.join(dir, 'ca-and-i1.crt'), Buffer.concat([readFileSync(path.join(dir, 'ca.crt')), readFileSync(path.join(dir, 'i1.crt'))]));
 }
 
 before(async () => {
@@ -105,7 +116,11 @@ before(async () => {
         - { cert: ${open_.cert}, key: ${open_.key} }
         - cert: ${strict.cert}
           key: ${strict.key}
-          client_auth: { mode: required, ca_file: ${path.join(dir, 'ca.crt')}, crl_file: ${path.join(dir, 'crl.pem')}, verify_depth: 4 }`,
+          client_auth: { mode: required, ca_file: ${path.join(dir, 'ca.crt')}, crl_file: ${path.join(dir, 'crl.pem')}, verify_depth: 4 }
+        - { cert: ${path.join(dir, 'chained-with-i1.crt')}, key: ${path.join(dir, 'chained.key')} }
+        - cert: ${path.join(dir, 'bare.crt')}
+          key: ${path.join(dir, 'bare.key')}
+          client_auth: { mode: optional, ca_file: ${path.join(dir, 'ca-and-i1.crt')} }`,
   }), { dir });
 });
 
@@ -174,6 +189,21 @@ test('a session made under one name is never resumed under the other', async () 
   const strictFirst = await attempt('strict.test', pki.good);
   const back = await attempt('open.test', null, { session: strictFirst.ticket });
   assert.equal(back.reused, false, 'nor the other way round');
+});
+
+// The chain a server certificate's file holds is sent as it is, and nothing is added to it: a
+// client that trusts the root verifies the first name; the second's file lacks the intermediate.
+test('the server sends the chain in its certificate file, as it is', async () => {
+  const handshake = (servername) => new Promise((resolve) => {
+    const s = tls.connect({ port: gw.ports.secure, host: '127.0.0.1', servername, ca: readFileSync(path.join(dir, 'ca.crt')) }, () => {
+      const leaf = s.getPeerCertificate(true);
+      s.end();
+      resolve({ ok: true, leaf: leaf.subject.CN, issuer: leaf.issuerCertificate?.subject.CN });
+    });
+    s.on('error', (e) => resolve({ ok: false, code: e.code }));
+  });
+  assert.deepEqual(await handshake('chained.test'), { ok: true, leaf: 'chained.test', issuer: 'intermediate-1' });
+  assert.deepEqual(await handshake('bare.test'), { ok: false, code: 'UNABLE_TO_VERIFY_LEAF_SIGNATURE' });
 });
 
 test('the verified identity reaches the backend as X-Forwarded-Client-Cert; a forged one never does', async () => {

@@ -71,6 +71,18 @@ test('ALPN picks h2 when offered, http/1.1 otherwise, and TLS 1.3 is offered', a
   assert.equal((await peerCertificate('a.wsgate.test', { ALPNProtocols: ['spdy/3'] })).alpn, false);
 });
 
+test("TLS 1.2: the client's order of cipher suites decides", async () => {
+  const cipher = (ciphers) => new Promise((resolve, reject) => {
+    const s = tls.connect({ host: '127.0.0.1', port: gw.ports.secure, servername: 'a.wsgate.test', rejectUnauthorized: false,
+                            maxVersion: 'TLSv1.2', ciphers }, () => { resolve(s.getCipher().standardName); s.end(); });
+    s.on('error', reject);
+  });
+  assert.equal(await cipher('ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-ECDSA-AES128-GCM-SHA256'), 'TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256');
+  assert.equal(await cipher('ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-ECDSA-AES128-GCM-SHA256'), 'TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384');
+  assert.equal(await cipher('ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384'), 'TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256');
+  await assert.rejects(cipher('ECDHE-ECDSA-AES128-SHA'));  // CBC is not offered
+});
+
 test('TLS 1.1 is refused', async () => {
   await assert.rejects(peerCertificate('a.wsgate.test', { minVersion: 'TLSv1', maxVersion: 'TLSv1.1' }));
 });
