@@ -259,6 +259,9 @@ std::shared_ptr<const Runtime> Runtime::build(config::Config cfg, std::vector<st
       r.verifier = make_verifier(c.auth_providers[i], route, provider_keys[i]);
       r.jwks = provider_keys[i].remote;
     }
+    if (r.auth) r.stripped_tokens = r.auth->token_from;
+    if (route.affinity_cookie)
+      r.stripped_tokens.push_back({http::TokenSource::Kind::cookie, route.affinity_cookie->name});
     rt->routes.push_back(std::move(r));
   }
   for (const auto& l : c.listeners) {

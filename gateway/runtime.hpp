@@ -9,6 +9,7 @@
 #include "gateway/control/jwks_registry.hpp"
 #include "gateway/tls_context.hpp"
 #include "gateway/control/redis_store.hpp"
+#include "http/token_source.hpp"
 #include "metrics/series_collector.hpp"
 #include "ratelimit/shared_limiter.hpp"
 #include "routing/affinity_cookie.hpp"
@@ -37,6 +38,9 @@ struct RouteRuntime {
   std::vector<boost::asio::ip::tcp::endpoint> endpoints;  // one per backend, resolved at load
   SslCtxPtr backend_tls;                                 // set when any backend is wss://
   const config::AuthProvider* auth = nullptr;            // the route's provider, if any
+  // What the backend never gets: every place the provider reads a token from, and the affinity
+  // cookie.
+  std::vector<http::TokenSource> stripped_tokens;
   std::unique_ptr<auth::JwtVerifier> verifier;           // its keys and rules plus the route's claims
   std::vector<std::shared_ptr<JwksSource>> jwks;         // the provider's JWKS URLs, to refresh
   std::vector<std::shared_ptr<HealthChecker>> checkers;  // held so they run while the route lives

@@ -7,6 +7,7 @@
 #include <boost/beast/http/rfc7230.hpp>
 
 #include <algorithm>
+#include <memory_resource>
 
 namespace wsgate::http {
 namespace bh = boost::beast::http;
@@ -50,13 +51,13 @@ bool is_connection_field(bh::field f) {
   return is_hop_by_hop(f) || f == bh::field::expect || f == bh::field::content_length;
 }
 
-bool is_header_token_source(const std::vector<TokenSource>& sources, std::string_view name) {
+bool is_header_token_source(std::span<const TokenSource> sources, std::string_view name) {
   return std::any_of(sources.begin(), sources.end(), [&](const TokenSource& s) {
     return s.kind == TokenSource::Kind::header && boost::beast::iequals(s.name, name);
   });
 }
 
-bool has_source(const std::vector<TokenSource>& sources, TokenSource::Kind kind) {
+bool has_source(std::span<const TokenSource> sources, TokenSource::Kind kind) {
   return std::any_of(sources.begin(), sources.end(), [&](const TokenSource& s) { return s.kind == kind; });
 }
 
@@ -239,8 +240,9 @@ ForwardedRequest build_forwarded_request(const ClientRequest& client, const Forw
   return result;
 }
 
-void rewrite_response(bh::response_header<>& res, bool upgrade) {
-  std::vector<std::string> named;
+void rewrite_response(ResponseHeader& res, bool upgrade) {
+  // Copied, in the response's own memory: erasing a named field may erase Connection itself.
+  std::pmr::vector<std::pmr::string> named(res.get_allocator().resource());
   for (auto token : bh::token_list(res[bh::field::connection])) named.emplace_back(token);
   for (const auto& name : named) res.erase(name);
   for (auto it = res.begin(); it != res.end();) it = is_hop_by_hop(it->name()) ? res.erase(it) : std::next(it);
@@ -250,7 +252,19 @@ void rewrite_response(bh::response_header<>& res, bool upgrade) {
   }
 }
 
-void set_gateway_cookie(bh::response_header<>& res, std::string_view name, const std::string& set_cookie) {
+void append_response_head(const ResponseHeader& res, std::string& out) {
+  const unsigned version = res.version();
+  const char status[] = {char('0' + res.result_int() / 100 % 10), char('0' + res.result_int() / 10 % 10),
+                         char('0' + res.result_int() % 10)};
+  std::string_view reason = res.reason();
+  if (reason.empty()) reason = bh::obsolete_reason(res.result());
+  out.append("HTTP/").append(1, char('0' + version / 10 % 10)).append(1, '.').append(1, char('0' + version % 10));
+  out.append(1, ' ').append(status, sizeof status).append(1, ' ').append(reason).append("\r\n");
+  for (const auto& f : res) put_field(out, f.name_string(), f.value());
+  out.append("\r\n");
+}
+
+void set_gateway_cookie(ResponseHeader& res, std::string_view name, const std::string& set_cookie) {
   // RFC 6265 5.2: the cookie's name is what precedes the first '=', whitespace trimmed.
   auto cookie_name = [](std::string_view v) {
     v = v.substr(0, v.find('='));

@@ -3,12 +3,14 @@
 #pragma once
 
 #include "http/header_rules.hpp"
+#include "http/message_memory.hpp"
 #include "http/token_source.hpp"
 
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/string_body.hpp>
 
 #include <cstddef>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -20,7 +22,7 @@ namespace wsgate::http {
 // fields to the header's; only the first `head_fields` were in the head (RFC 9110 6.5.1: trailers
 // are never merged into it, so the rest are dropped).
 struct ClientRequest {
-  const boost::beast::http::request<boost::beast::http::string_body>& message;
+  const boost::beast::http::request<boost::beast::http::string_body, Fields>& message;
   std::size_t head_fields;
 };
 
@@ -41,7 +43,7 @@ struct ForwardContext {
   bool peer_is_trusted_proxy = false;  // then its X-Forwarded-For and Forwarded are kept, appended to
   bool tls = false;                 // X-Forwarded-Proto
   bool upgrade = false;             // a WebSocket upgrade: Connection/Upgrade put back, no body
-  std::vector<TokenSource> token_sources;  // every one is stripped of its token
+  std::span<const TokenSource> token_sources;  // every one is stripped of its token
   // Headers the gateway writes from verified claims, with their values; a client's own copies,
   // under any spelling a backend folds together, never pass.
   std::vector<std::pair<std::string, std::string>> claim_fields;
@@ -80,11 +82,15 @@ bool is_gateway_owned_response_field(std::string_view name);
 
 // A backend's response on its way to the client: fields Connection names and the hop-by-hop set
 // removed, the upgrade fields put back on a 101.
-void rewrite_response(boost::beast::http::response_header<>& res, bool upgrade);
+void rewrite_response(ResponseHeader& res, bool upgrade);
+
+// The response head as the client receives it (status line, fields, blank line), appended to
+// `out`: what Beast's serializer writes, without a stream or an allocation of its own.
+void append_response_head(const ResponseHeader& res, std::string& out);
 
 // The gateway's own cookie (`set_cookie`: a whole Set-Cookie value) on a response to the client;
 // a backend's Set-Cookie of the same `name` is removed first, so the client keeps only the gateway's.
-void set_gateway_cookie(boost::beast::http::response_header<>& res, std::string_view name,
+void set_gateway_cookie(ResponseHeader& res, std::string_view name,
                         const std::string& set_cookie);
 
 }  // namespace wsgate::http

@@ -6,6 +6,7 @@
 #include <boost/beast/http/rfc7230.hpp>
 
 #include <algorithm>
+#include <cstring>
 #include <memory>
 
 #include <openssl/evp.h>
@@ -101,7 +102,7 @@ bool origin_allowed(const std::vector<std::string>& allowed, std::string_view or
                      [&](const std::string& a) { return boost::beast::iequals(a, origin); });
 }
 
-std::string websocket_accept(std::string_view key) {
+std::string_view websocket_accept(std::string_view key, AcceptText& text) {
   static constexpr std::string_view kGuid = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
   // Fetched once, with one context per thread used again: SHA1() looks the algorithm up and
   // makes a context on every call, which every upgrade paid. A failure answers "" (no key's).
@@ -114,9 +115,10 @@ std::string websocket_accept(std::string_view key) {
       EVP_DigestUpdate(ctx.get(), kGuid.data(), kGuid.size()) != 1 ||
       EVP_DigestFinal_ex(ctx.get(), digest, &size) != 1 || size != SHA_DIGEST_LENGTH)
     return {};
-  unsigned char out[29];
+  unsigned char out[29];  // EVP_EncodeBlock ends it with a NUL
   EVP_EncodeBlock(out, digest, SHA_DIGEST_LENGTH);
-  return std::string(reinterpret_cast<char*>(out), 28);
+  std::memcpy(text.data(), out, text.size());
+  return {text.data(), text.size()};
 }
 
 }  // namespace wsgate::http

@@ -2,16 +2,14 @@
 // Origin allowed on the route? Pure checks on a parsed request; the session maps them to statuses.
 #pragma once
 
-#include <boost/beast/http/fields.hpp>
-#include <boost/beast/http/message.hpp>
+#include "http/message_memory.hpp"
 
+#include <array>
 #include <string>
 #include <string_view>
 #include <vector>
 
 namespace wsgate::http {
-
-using RequestHeader = boost::beast::http::request_header<>;
 
 // Framing rules every request meets before it is routed, upgrade or not.
 enum class RequestProblem {
@@ -41,8 +39,10 @@ enum class HandshakeProblem {
 HandshakeProblem check_websocket_handshake(const RequestHeader& req);
 std::string_view to_string(HandshakeProblem p);
 
-// RFC 6455 4.2.2: the Sec-WebSocket-Accept a server must answer `key` with.
-std::string websocket_accept(std::string_view key);
+// RFC 6455 4.2.2: the Sec-WebSocket-Accept a server must answer `key` with, written into `out`;
+// empty when no digest could be made.
+using AcceptText = std::array<char, 28>;
+std::string_view websocket_accept(std::string_view key, AcceptText& out);
 
 // An empty allowlist allows every Origin; a request without one (a client that is no browser) is
 // allowed either way.

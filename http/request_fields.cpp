@@ -5,7 +5,7 @@
 namespace wsgate::http {
 namespace bh = boost::beast::http;
 
-std::optional<std::string> find_cookie(const bh::request_header<>& req, std::string_view name) {
+std::optional<std::string> find_cookie(const RequestHeader& req, std::string_view name) {
   // Every Cookie field, wherever it stands among the others.
   auto [first, last] = req.equal_range(bh::field::cookie);
   for (auto it = first; it != last; ++it) {

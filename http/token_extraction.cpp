@@ -16,7 +16,7 @@ namespace {
 
 using Kind = TokenSource::Kind;
 
-std::optional<std::string> from_header(const bh::request_header<>& req, const std::string& name) {
+std::optional<std::string> from_header(const RequestHeader& req, const std::string& name) {
   auto it = req.find(name);
   if (it == req.end()) return std::nullopt;
   std::string_view v = it->value();
@@ -26,7 +26,7 @@ std::optional<std::string> from_header(const bh::request_header<>& req, const st
 }
 
 // Browsers cannot set headers on a WebSocket; they can offer subprotocols: ["bearer", TOKEN].
-std::optional<std::string> from_protocol(const bh::request_header<>& req) {
+std::optional<std::string> from_protocol(const RequestHeader& req) {
   std::optional<std::string> previous;
   auto [first, last] = req.equal_range(bh::field::sec_websocket_protocol);
   for (auto it = first; it != last; ++it) {
@@ -38,14 +38,14 @@ std::optional<std::string> from_protocol(const bh::request_header<>& req) {
   return std::nullopt;
 }
 
-bool names(const std::vector<TokenSource>& sources, Kind kind, std::string_view name) {
+bool names(std::span<const TokenSource> sources, Kind kind, std::string_view name) {
   return std::any_of(sources.begin(), sources.end(),
                      [&](const TokenSource& s) { return s.kind == kind && s.name == name; });
 }
 
 }  // namespace
 
-std::optional<FoundToken> find_token(const bh::request_header<>& req, const std::vector<TokenSource>& sources) {
+std::optional<FoundToken> find_token(const RequestHeader& req, std::span<const TokenSource> sources) {
   for (const auto& s : sources) {
     std::optional<std::string> t;
     switch (s.kind) {
@@ -59,7 +59,11 @@ std::optional<FoundToken> find_token(const bh::request_header<>& req, const std:
   return std::nullopt;
 }
 
-std::string target_without_tokens(std::string_view target, const std::vector<TokenSource>& sources) {
+std::string target_without_tokens(std::string_view target, std::span<const TokenSource> sources) {
+  // No query, or no source in one: nothing to cut, and no URL to parse and copy.
+  if (target.find('?') == std::string_view::npos ||
+      std::none_of(sources.begin(), sources.end(), [](const TokenSource& s) { return s.kind == Kind::query; }))
+    return std::string(target);
   auto parsed = boost::urls::parse_origin_form(target);
   if (!parsed) return std::string(target);
   boost::urls::url url(*parsed);
@@ -79,7 +83,7 @@ std::string target_without_tokens(std::string_view target, const std::vector<Tok
   return std::string(url.encoded_target());
 }
 
-std::string cookies_without_tokens(std::string_view cookies, const std::vector<TokenSource>& sources) {
+std::string cookies_without_tokens(std::string_view cookies, std::span<const TokenSource> sources) {
   std::string out;
   while (!cookies.empty()) {
     const auto semi = cookies.find(';');

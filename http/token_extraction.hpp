@@ -5,11 +5,12 @@
 
 #include "http/token_source.hpp"
 
-#include <boost/beast/http/message.hpp>
+#include "http/message_memory.hpp"
 
 #include <optional>
 #include <string>
 #include <string_view>
+#include <span>
 #include <vector>
 
 namespace wsgate::http {
@@ -20,15 +21,15 @@ struct FoundToken {
 };
 
 // The first configured source that carries a non-empty token; the request is not changed.
-std::optional<FoundToken> find_token(const boost::beast::http::request_header<>& req,
-                                     const std::vector<TokenSource>& sources);
+std::optional<FoundToken> find_token(const RequestHeader& req,
+                                     std::span<const TokenSource> sources);
 
 // The origin-form target without any query parameter a query source names (its query as it came
 // otherwise); a target that is not origin-form comes back unchanged.
-std::string target_without_tokens(std::string_view target, const std::vector<TokenSource>& sources);
+std::string target_without_tokens(std::string_view target, std::span<const TokenSource> sources);
 
 // One Cookie field value without the cookies a cookie source names ("" when none is left).
-std::string cookies_without_tokens(std::string_view cookies, const std::vector<TokenSource>& sources);
+std::string cookies_without_tokens(std::string_view cookies, std::span<const TokenSource> sources);
 
 // A Sec-WebSocket-Protocol offer (all its field lines joined by ", ") without any "bearer" and the
 // token after it. `had_bearer`: the client offered one, so a 101 naming no subprotocol must name it.

@@ -6,8 +6,8 @@ namespace wsgate::http2 {
 
 namespace bh = boost::beast::http;
 
-bh::request_header<> to_http1(const RequestHead& head, std::string_view websocket_key) {
-  bh::request_header<> out;
+http::RequestHeader to_http1(const RequestHead& head, std::string_view websocket_key) {
+  http::RequestHeader out;
   out.version(11);
   out.method_string(head.websocket() ? std::string_view("GET") : std::string_view(head.method));
   out.target(head.path);

@@ -4,7 +4,7 @@
 
 #include "http2/request_head.hpp"
 
-#include <boost/beast/http/message.hpp>
+#include "http/message_memory.hpp"
 
 #include <string>
 #include <string_view>
@@ -17,7 +17,7 @@ namespace wsgate::http2 {
 // (RFC 9113 8.2.3), and every other field as it came but the length. A stream that goes on after
 // its head sends its body chunked (Transfer-Encoding: chunked: the DATA frames are the chunks, see
 // chunk()); one that ended with it has none.
-boost::beast::http::request_header<> to_http1(const RequestHead& head, std::string_view websocket_key);
+http::RequestHeader to_http1(const RequestHead& head, std::string_view websocket_key);
 
 // One chunk of a chunked body in HTTP/1.1's encoding; an empty `data` is the last chunk.
 std::string chunk(std::string_view data);

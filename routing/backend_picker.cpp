@@ -33,12 +33,15 @@ std::size_t BackendPicker::home(std::uint64_t key) const {
   return maglev_ ? maglev_->owner(key) : ring_->owner(key);
 }
 
-std::vector<std::size_t> BackendPicker::hash_order(std::uint64_t key) const {
+const std::vector<std::size_t>& BackendPicker::hash_order(std::uint64_t key) const {
+  // Per thread, reused: a pick on every upgrade allocates nothing once a thread has seen the
+  // route's size.
+  thread_local std::vector<std::size_t> order;
+  thread_local std::vector<bool> listed;
   const std::size_t n = config_.backends.size();
-  std::vector<std::size_t> order;
-  order.reserve(n);
+  order.clear();
   if (n == 0) return order;
-  std::vector<bool> listed(n);
+  listed.assign(n, false);
   walk(key, [&](std::size_t b) {
     order.push_back(b);
     listed[b] = true;

@@ -91,7 +91,8 @@ class BackendPicker {
  private:
   template <class Visit>
   void walk(std::uint64_t key, Visit&& visit) const;
-  std::vector<std::size_t> hash_order(std::uint64_t key) const;
+  // The walk's backends, then every other one; valid until the next call on this thread.
+  const std::vector<std::size_t>& hash_order(std::uint64_t key) const;
   // Charges `b` and keeps the charge when its load, with it, is within the bound.
   std::optional<BackendCharge> charge_within_bound(std::size_t b, Clock::time_point now) const;
   double bound(std::size_t b, std::int64_t total, double live_weight) const;

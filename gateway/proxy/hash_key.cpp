@@ -23,7 +23,7 @@ bool is_trusted(std::string_view address, const std::vector<config::IpNetwork>& 
   return false;
 }
 
-std::string client_address(std::string_view peer, const bh::request_header<>& req,
+std::string client_address(std::string_view peer, const http::RequestHeader& req,
                            const std::vector<config::IpNetwork>& trusted) {
   std::string address(peer);
   if (!is_trusted(peer, trusted)) return address;
@@ -46,7 +46,7 @@ std::string client_address(std::string_view peer, const bh::request_header<>& re
   return address;
 }
 
-std::optional<std::string> hash_key_of(const bh::request_header<>& req,
+std::optional<std::string> hash_key_of(const http::RequestHeader& req,
                                        const std::vector<config::HashKeySource>& sources,
                                        const boost::json::object* claims,
                                        std::string_view client_address,

@@ -7,23 +7,35 @@ namespace wsgate::gateway {
 std::atomic<std::size_t> SessionRegistry::total_{0};
 
 void SessionRegistry::add(const std::shared_ptr<Drainable>& session, std::uint64_t number) {
-  if (sessions_.emplace(session.get(), session).second) {
+  Drainable* s = session.get();
+  if (!s->registered_) {
+    s->registered_ = true;
+    s->registry_self_ = session;
+    s->registry_prev_ = nullptr;
+    s->registry_next_ = first_;
+    if (first_) first_->registry_prev_ = s;
+    first_ = s;
     total_.fetch_add(1, std::memory_order_relaxed);
-    session->registry_id_ = number != 0 ? number : ++next_id_;
+    s->registry_id_ = number != 0 ? number : ++next_id_;
   }
   if (draining_) session->go_away();
 }
 
 void SessionRegistry::remove(Drainable* session) {
   asked_.erase(session);
-  if (sessions_.erase(session) > 0) total_.fetch_sub(1, std::memory_order_relaxed);
+  if (!session->registered_) return;
+  session->registered_ = false;
+  (session->registry_prev_ ? session->registry_prev_->registry_next_ : first_) = session->registry_next_;
+  if (session->registry_next_) session->registry_next_->registry_prev_ = session->registry_prev_;
+  session->registry_prev_ = session->registry_next_ = nullptr;
+  total_.fetch_sub(1, std::memory_order_relaxed);
 }
 
 std::vector<std::shared_ptr<Drainable>> SessionRegistry::live() const {
   // Closing may remove sessions from the map: callers iterate this copy.
   std::vector<std::shared_ptr<Drainable>> out;
-  for (const auto& [ptr, weak] : sessions_)
-    if (auto s = weak.lock()) out.push_back(std::move(s));
+  for (const Drainable* d = first_; d; d = d->registry_next_)
+    if (auto s = d->registry_self_.lock()) out.push_back(std::move(s));
   return out;
 }
 
@@ -59,9 +71,9 @@ void SessionRegistry::close_backend(const std::string& url) {
 std::vector<SessionView> SessionRegistry::describe(const std::string& route, const std::string& backend,
                                                    std::size_t limit) const {
   std::vector<SessionView> out;
-  for (const auto& [ptr, weak] : sessions_) {
+  for (const Drainable* d = first_; d; d = d->registry_next_) {
     if (out.size() >= limit) break;
-    const auto s = weak.lock();
+    const auto s = d->registry_self_.lock();
     SessionView v;
     if (!s || !s->describe(v)) continue;
     if ((!route.empty() && v.route != route) || (!backend.empty() && v.backend != backend)) continue;

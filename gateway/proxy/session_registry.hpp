@@ -7,7 +7,6 @@
 #include <functional>
 #include <memory>
 #include <string>
-#include <unordered_map>
 #include <unordered_set>
 #include <vector>
 
@@ -67,6 +66,11 @@ class Drainable {
  private:
   friend class SessionRegistry;
   std::uint64_t registry_id_ = 0;
+  // The registry's list runs through its sessions: adding one allocates nothing.
+  std::weak_ptr<Drainable> registry_self_;
+  Drainable* registry_prev_ = nullptr;
+  Drainable* registry_next_ = nullptr;
+  bool registered_ = false;
 };
 
 class SessionRegistry {
@@ -115,7 +119,7 @@ class SessionRegistry {
 
   std::size_t thread_;
   std::uint64_t next_id_ = 0;
-  std::unordered_map<Drainable*, std::weak_ptr<Drainable>> sessions_;
+  Drainable* first_ = nullptr;  // the sessions, newest first
   bool draining_ = false;
   std::unordered_set<const Drainable*> asked_;  // by the binary upgrade under way
   static std::atomic<std::size_t> total_;

@@ -167,13 +167,18 @@ void UpgradeSession::go_away() {
 void UpgradeSession::read_request() {
   phase_ = Phase::read_request;
   const auto& limits = rt_->config.http;
-  request_.emplace();
+  response_.reset();
+  response_memory_.reset();
+  request_.reset();
+  request_memory_.reset();
+  request_.emplace(std::piecewise_construct, std::make_tuple(), std::make_tuple(request_memory_.allocator()));
   request_->header_limit(limits.max_header_bytes);
   request_->body_limit(limits.max_body);
   // Not eager: put() stops once the head is parsed, so its fields are counted before a chunked
   // body's trailers are appended to them.
   request_->eager(false);
   head_fields_ = 0;
+  head_scanned_ = 0;
   continue_sent_ = false;
   route_ = nullptr;
   upgrade_ = false;
@@ -206,7 +211,26 @@ void UpgradeSession::on_request_bytes(error_code ec, std::size_t n) {
   parse_request();
 }
 
+// Whether the parser should see client_buf_ now: the head's end has arrived, or a bare LF that
+// the parser refuses at once (400, as before), or a read chunk's worth: a longer head is parsed
+// as it comes, as it always was, so that the parser takes its request line out of the buffer and
+// judges the fields against its limit. Scans only what arrived since the last look.
+bool UpgradeSession::head_arrived() {
+  const std::string_view buffered(static_cast<const char*>(client_buf_.data().data()), client_buf_.size());
+  if (buffered.size() >= std::min<std::size_t>(rt_->config.http.max_header_bytes, kReadChunk)) return true;
+  for (std::size_t i = buffered.find('\n', head_scanned_); i != std::string_view::npos;
+       i = buffered.find('\n', i + 1)) {
+    if (i == 0 || buffered[i - 1] != '\r') return true;
+    if (i >= 3 && buffered.compare(i - 3, 4, "\r\n\r\n") == 0) return true;
+  }
+  head_scanned_ = buffered.size();
+  return false;
+}
+
 void UpgradeSession::parse_request() {
+  // The parser gets the head once all of it has arrived: a client that sends part of one, slowly
+  // or never the rest, holds no parsed fields and no arena block, only its read buffer.
+  if (!request_->got_some() && !head_arrived()) return read_more_request();
   error_code ec;
   while (client_buf_.size() > 0 && !request_->is_done()) {
     const std::size_t used = request_->put(client_buf_.data(), ec);
@@ -330,10 +354,8 @@ void UpgradeSession::connect_upstream() {
   context.peer_is_trusted_proxy = is_trusted(client_ip_, rt_->trusted_proxies);
   context.tls = client_.is_tls();
   context.upgrade = upgrade_;
-  if (route_->auth) context.token_sources = route_->auth->token_from;
   // The affinity cookie is the gateway's: the backend gets it no more than a token cookie.
-  if (route_->cookie)
-    context.token_sources.push_back({http::TokenSource::Kind::cookie, route_->config->affinity_cookie->name});
+  context.token_sources = route_->stripped_tokens;
   context.claim_fields = std::move(claim_fields_);
   context.rewrite = {route_->config->match_path(), route_->config->rewrite_to};
   context.request_headers = &route_->config->request_headers;
@@ -361,7 +383,7 @@ void UpgradeSession::connect_upstream() {
 // The backend this client was sent to before, if it is still one of the route's: a valid affinity
 // cookie names it, else the route's affinity table for the client's key. pick() still checks that
 // it is available (affinity never overrides health).
-void UpgradeSession::find_affinity(const bh::request_header<>& req) {
+void UpgradeSession::find_affinity(const http::RequestHeader& req) {
   preferred_.reset();
   set_cookie_.clear();
   const auto now = std::chrono::steady_clock::now();
@@ -405,7 +427,7 @@ void UpgradeSession::keep_affinity(std::size_t b) {
 
 // Verifies the route's token; on success the verified claims are kept to become request headers
 // for the backend (the forwarded-request builder removes a client's own under every spelling).
-bool UpgradeSession::authenticate(bh::request_header<>& req) {
+bool UpgradeSession::authenticate(http::RequestHeader& req) {
   const auto& provider = *route_->auth;
   if (!token_) token_ = http::find_token(req, provider.token_from);
   const auto& taken = token_;
@@ -451,7 +473,7 @@ bool UpgradeSession::authenticate(bh::request_header<>& req) {
 
 // Who the client is, for pinning (the route's hash_key) and for its rate limits (the policy's
 // key); read after the verified claims became headers, so header:X-User-Id is the verified value.
-void UpgradeSession::identify(const bh::request_header<>& req, const boost::json::object* claims) {
+void UpgradeSession::identify(const http::RequestHeader& req, const boost::json::object* claims) {
   client_address_ = client_address(client_ip_, req, rt_->trusted_proxies);
   const auto& address = client_address_;
   keyed_ = false;
@@ -664,7 +686,9 @@ void UpgradeSession::read_backend_response() {
 }
 
 void UpgradeSession::new_response_parser() {
-  response_.emplace();
+  response_.reset();
+  response_memory_.reset();
+  response_.emplace(std::piecewise_construct, std::make_tuple(), std::make_tuple(response_memory_.allocator()));
   response_->header_limit(rt_->config.http.max_header_bytes);
   response_->body_limit(rt_->config.http.max_body);
   response_->eager(true);
@@ -730,7 +754,8 @@ void UpgradeSession::on_backend_response() {
       return reject(502, "Bad Gateway", "backend switched to something other than websocket");
     // The backend must prove it read this handshake (RFC 6455 4.2.2); over HTTP/2 the key is the
     // gateway's own and no client would check the answer.
-    const std::string expected = http::websocket_accept(request_->get()[bh::field::sec_websocket_key]);
+    http::AcceptText accept;
+    const std::string_view expected = http::websocket_accept(request_->get()[bh::field::sec_websocket_key], accept);
     if (expected.empty() || res[bh::field::sec_websocket_accept] != expected)  // "": no digest, no proof
       return reject(502, "Bad Gateway", "backend's Sec-WebSocket-Accept does not answer the key");
     http::rewrite_response(res, true);
@@ -739,7 +764,8 @@ void UpgradeSession::on_backend_response() {
     // The client offered "bearer" only to carry its token: it must see one of its offers chosen.
     if (protocol_token_ && res.count(bh::field::sec_websocket_protocol) == 0)
       res.set(bh::field::sec_websocket_protocol, "bearer");
-    out_ = serialize(res.base());
+    out_.clear();  // the forwarded request's capacity, reused
+    http::append_response_head(res, out_);
     phase_ = Phase::respond;
     client_.async_write_all(out_.data(), out_.size(), [self = shared_from_this()](error_code ec) {
       if (self->phase_ != Phase::respond) return;

@@ -5,6 +5,7 @@
 #include "gateway/runtime.hpp"
 #include "gateway/proxy/session_registry.hpp"
 #include "http/client_certificate.hpp"
+#include "http/message_memory.hpp"
 #include "http/token_extraction.hpp"
 #include "gateway/proxy/transport.hpp"
 #include "metrics/gateway_series.hpp"
@@ -52,14 +53,15 @@ class UpgradeSession : public Drainable, public std::enable_shared_from_this<Upg
   void read_request();
   void read_more_request();
   void on_request_bytes(error_code ec, std::size_t n);
+  bool head_arrived();
   void parse_request();
   void handle_request();
   void reject(unsigned status, std::string_view reason, std::string_view detail,
               std::string_view extra_header = {}, const std::string& extra_value = {});
   void forward_request();
-  bool authenticate(boost::beast::http::request_header<>& req);
+  bool authenticate(http::RequestHeader& req);
   void wait_for_keys();
-  void identify(const boost::beast::http::request_header<>& req, const boost::json::object* claims);
+  void identify(const http::RequestHeader& req, const boost::json::object* claims);
   bool admit();
   void ask_store();
   void on_store_answer(RedisStore::Answer answer);
@@ -67,7 +69,7 @@ class UpgradeSession : public Drainable, public std::enable_shared_from_this<Upg
   // `detail` replaces the error's own text in error_description and the log.
   bool reject_token(auth::error e, std::string_view detail = {});
 
-  void find_affinity(const boost::beast::http::request_header<>& req);
+  void find_affinity(const http::RequestHeader& req);
   void keep_affinity(std::size_t backend);
   void connect_next_backend();
   void on_connected(std::size_t backend, error_code ec);
@@ -124,8 +126,12 @@ class UpgradeSession : public Drainable, public std::enable_shared_from_this<Upg
 
   boost::beast::flat_buffer client_buf_;
   boost::beast::flat_buffer backend_buf_;
-  std::optional<boost::beast::http::request_parser<boost::beast::http::string_body>> request_;
-  std::optional<boost::beast::http::response_parser<boost::beast::http::string_body>> response_;
+  // The heads' memory: the request's for one request, the response's for one response (an interim
+  // answer's is gone when the next begins). Declared before the parsers, which they outlive.
+  http::RequestArena request_memory_;
+  http::RequestArena response_memory_;
+  std::optional<boost::beast::http::request_parser<boost::beast::http::string_body, http::Allocator>> request_;
+  std::optional<boost::beast::http::response_parser<boost::beast::http::string_body, http::Allocator>> response_;
   std::string out_;  // serialized request or response being written
 
   const RouteRuntime* route_ = nullptr;
@@ -136,6 +142,7 @@ class UpgradeSession : public Drainable, public std::enable_shared_from_this<Upg
   std::vector<std::pair<std::string, std::string>> claim_fields_;  // verified claims, as header: value
   std::string client_address_;  // the client, through trusted proxies' X-Forwarded-For
   std::size_t head_fields_ = 0;  // fields in the request's head; a chunked body's trailers follow
+  std::size_t head_scanned_ = 0;  // bytes of client_buf_ already searched for the head's end
   bool continue_sent_ = false;   // this request's Expect: 100-continue is answered
   std::size_t keys_pending_ = 0;        // JWKS sources yet to answer
   bool protocol_token_ = false;        // the token came as Sec-WebSocket-Protocol: bearer, TOKEN

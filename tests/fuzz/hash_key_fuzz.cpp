@@ -25,7 +25,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     f = input.substr(0, end);
     input = end == std::string_view::npos ? std::string_view{} : input.substr(end + 1);
   }
-  bh::request_header<> req;
+  wsgate::http::RequestHeader req;
   try {
     req.target(field[3]);
     req.set("X-Forwarded-For", field[1]);

@@ -40,7 +40,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       {config::HashKeySource::Kind::ip, ""}};
   static const std::vector<std::string> origins{"https://app.example.com", "https://*.example.org"};
 
-  bh::request_parser<bh::string_body> parser;
+  bh::request_parser<bh::string_body, wsgate::http::Allocator> parser;
   parser.header_limit(16 * 1024);
   parser.body_limit(1 << 20);
   parser.eager(false);
@@ -104,7 +104,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     return 0;
   }
 
-  bh::request_parser<bh::string_body> backend;
+  bh::request_parser<bh::string_body, wh::Allocator> backend;
   backend.header_limit(64 * 1024);
   backend.body_limit(2 << 20);
   backend.eager(true);

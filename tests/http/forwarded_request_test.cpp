@@ -3,17 +3,19 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/string_body.hpp>
+#include <boost/beast/http/write.hpp>
 
 #include <gtest/gtest.h>
 
 #include <optional>
+#include <sstream>
 
 namespace wsgate::http {
 namespace {
 
 namespace bh = boost::beast::http;
 using Kind = TokenSource::Kind;
-using Request = bh::request<bh::string_body>;
+using Request = bh::request<bh::string_body, wsgate::http::Fields>;
 
 const std::vector<TokenSource> kAllSources = {
     {Kind::header, "Authorization"}, {Kind::query, "access_token"}, {Kind::cookie, "access_token"}, {Kind::protocol, ""}};
@@ -24,7 +26,7 @@ struct Parsed {
   std::size_t head_fields = 0;
 };
 Parsed parse_client(const std::string& text) {
-  bh::request_parser<bh::string_body> parser;
+  bh::request_parser<bh::string_body, wsgate::http::Allocator> parser;
   parser.eager(false);
   parser.header_limit(1 << 20);  // the most max_header_bytes allows
   boost::beast::error_code ec;
@@ -42,7 +44,7 @@ Parsed parse_client(const std::string& text) {
 
 // What the backend reads: exactly one request, all of it.
 Request parse_backend(const std::string& bytes) {
-  bh::request_parser<bh::string_body> parser;
+  bh::request_parser<bh::string_body, wsgate::http::Allocator> parser;
   parser.eager(true);
   boost::beast::error_code ec;
   const auto used = parser.put(boost::asio::buffer(bytes), ec);
@@ -187,7 +189,7 @@ TEST(ForwardedRequest, EveryTokenSourceIsStrippedWhicheverWasUsed) {
   EXPECT_EQ(only.target(), "/chat");
   // A route without token sources forwards them as they are.
   auto c = context(false);
-  c.token_sources.clear();
+  c.token_sources = {};
   auto open = forward("GET /x?access_token=a HTTP/1.1\r\nHost: h\r\nAuthorization: Bearer b\r\n\r\n", c);
   EXPECT_EQ(open.target(), "/x?access_token=a");
   EXPECT_EQ(open[bh::field::authorization], "Bearer b");
@@ -201,7 +203,7 @@ TEST(ForwardedRequest, ExpectIsAnsweredByTheGatewayNotForwarded) {
 }
 
 TEST(ForwardedRequest, SwitchingProtocolsResponse) {
-  bh::response_header<> res;
+  wsgate::http::ResponseHeader res;
   res.result(bh::status::switching_protocols);
   res.set(bh::field::connection, "upgrade, X-Hop");
   res.set(bh::field::upgrade, "websocket");
@@ -217,7 +219,7 @@ TEST(ForwardedRequest, SwitchingProtocolsResponse) {
 }
 
 TEST(ForwardedRequest, TheGatewaysCookieReplacesABackendsOfTheSameName) {
-  bh::response_header<> res;
+  wsgate::http::ResponseHeader res;
   res.insert(bh::field::set_cookie, "wsg_aff=forged-by-backend; Path=/");
   res.insert(bh::field::set_cookie, " wsg_aff =spaced; Path=/");
   res.insert(bh::field::set_cookie, "wsg_aff_other=kept");
@@ -334,6 +336,43 @@ TEST(ForwardedRequest, OneLinePerClaimField) {
   EXPECT_EQ(req["X-User-Id"], "bob");
   EXPECT_EQ(req["X-Tenant"], "t1");
   EXPECT_EQ(req.count("x_user_id"), 0u);
+}
+
+}  // namespace
+}  // namespace wsgate::http
+
+namespace wsgate::http {
+namespace {
+
+std::string beast_head(const ResponseHeader& res) {
+  std::ostringstream out;
+  out << res;
+  return out.str();
+}
+
+TEST(ForwardedRequest, AResponseHeadIsWrittenAsBeastWritesIt) {
+  ResponseHeader switching;
+  switching.result(bh::status::switching_protocols);
+  switching.version(11);
+  switching.set(bh::field::upgrade, "websocket");
+  switching.set(bh::field::connection, "Upgrade");
+  switching.insert("X-Custom", "a");
+  switching.insert("x-custom", "b");
+  ResponseHeader old_and_named;  // HTTP/1.0 and a reason the backend chose
+  old_and_named.version(10);
+  old_and_named.result(404);
+  old_and_named.reason("Nowhere");
+  ResponseHeader odd;  // a status Beast knows no reason for
+  odd.result(599);
+  for (const ResponseHeader* res : {&switching, &old_and_named, &odd}) {
+    std::string out = "kept:";
+    append_response_head(*res, out);
+    EXPECT_EQ(out, "kept:" + beast_head(*res));
+  }
+  std::string out;
+  append_response_head(switching, out);
+  EXPECT_EQ(out, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                 "X-Custom: a\r\nx-custom: b\r\n\r\n");
 }
 
 }  // namespace

@@ -11,8 +11,8 @@ using Kind = TokenSource::Kind;
 const std::vector<TokenSource> kAll = {
     {Kind::header, "Authorization"}, {Kind::query, "access_token"}, {Kind::cookie, "access_token"}, {Kind::protocol, ""}};
 
-bh::request_header<> request(std::string target = "/chat") {
-  bh::request_header<> req;
+wsgate::http::RequestHeader request(std::string target = "/chat") {
+  wsgate::http::RequestHeader req;
   req.method(bh::verb::get);
   req.target(target);
   req.set(bh::field::host, "h");

@@ -89,6 +89,21 @@ TEST(HashRing, WalkVisitsOwnerFirstThenEveryOtherOnce) {
   }
 }
 
+// The seen set is kept on the stack up to 256 backends and on the heap beyond: both sizes, and
+// the edges of the inline one's words.
+TEST(HashRing, WalkVisitsEveryBackendOnceOnEitherSideOfTheInlineSeenSet) {
+  for (const std::size_t n : {64, 65, 256, 257, 300}) {
+    HashRing ring(backends(n));
+    for (auto k : keys(5)) {
+      std::vector<std::size_t> seen;
+      ring.walk(k, [&](std::size_t b) { seen.push_back(b); return false; });
+      ASSERT_EQ(seen.size(), n);
+      EXPECT_EQ(seen[0], ring.owner(k));
+      EXPECT_EQ(std::set<std::size_t>(seen.begin(), seen.end()).size(), n);
+    }
+  }
+}
+
 TEST(HashRing, ZeroWeightGetsNothing) {
   auto list = backends(3);
   list[1].weight = 0;

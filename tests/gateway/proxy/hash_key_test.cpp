@@ -9,9 +9,9 @@ namespace {
 namespace http = boost::beast::http;
 using Kind = config::HashKeySource::Kind;
 
-http::request_header<> request(std::initializer_list<std::pair<const char*, const char*>> fields,
+wsgate::http::RequestHeader request(std::initializer_list<std::pair<const char*, const char*>> fields,
                                const char* target = "/chat?room=7&client=abc") {
-  http::request_header<> req;
+  wsgate::http::RequestHeader req;
   req.method(http::verb::get);
   req.target(target);
   for (const auto& [k, v] : fields) req.insert(k, v);
