@@ -3,6 +3,7 @@
 #include "gateway/log.hpp"
 #include "gateway/proxy/listener.hpp"
 #include "gateway/proxy/frame_relay.hpp"
+#include "memory/recycled_memory.hpp"
 #include "handover/session_record.hpp"
 #include "websocket/frame_codec.hpp"
 
@@ -136,7 +137,7 @@ Adoption adopt_session(std::string_view bytes, int client_fd, int backend_fd,
       p.listener = l;
       p.counts_connection = true;
     }
-  auto relay = std::make_shared<FrameRelay>(Transport(std::move(client)), Transport(std::move(backend)), std::move(p),
+  auto relay = std::allocate_shared<FrameRelay>(memory::recycling_allocator<FrameRelay>(), Transport(std::move(client)), Transport(std::move(backend)), std::move(p),
                                             registry);
   auto state = std::make_shared<handover::SessionRecord>(std::move(*record));
   a.go = [relay, state] { relay->resume(*state); };

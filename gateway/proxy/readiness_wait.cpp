@@ -1,6 +1,7 @@
 #include "gateway/proxy/readiness_wait.hpp"
 
 #include "gateway/proxy/asio_internals.hpp"
+#include "memory/recycled_memory.hpp"
 
 #include <boost/asio/detail/reactor_op.hpp>
 
@@ -42,7 +43,7 @@ struct ReadinessWait::Op : detail::reactor_op {
   bool in_use = false;
 };
 
-ReadinessWait::ReadinessWait() : op_(std::make_shared<Op>()) {}
+ReadinessWait::ReadinessWait() : op_(std::allocate_shared<Op>(memory::recycling_allocator<Op>())) {}
 
 ReadinessWait::ReadinessWait(ReadinessWait&&) noexcept = default;
 
@@ -52,7 +53,7 @@ void ReadinessWait::start(tcp::socket& socket, std::shared_ptr<void> keep, Callb
                           void* context) {
   // A cancelled wait may still sit in Asio's completion queue: it finishes on its own (it holds
   // itself), and this wait gets a fresh Op rather than re-queueing one that is queued.
-  if (op_->in_use) op_ = std::make_shared<Op>();
+  if (op_->in_use) op_ = std::allocate_shared<Op>(memory::recycling_allocator<Op>());
   Op& op = *op_;
   op.self = op_;
   op.keep = std::move(keep);

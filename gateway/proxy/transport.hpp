@@ -4,6 +4,7 @@
 #pragma once
 
 #include "gateway/proxy/readiness_wait.hpp"
+#include "memory/recycled_memory.hpp"
 
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
@@ -81,7 +82,7 @@ class Transport {
       std::decay_t<Handler> handler;
       static void invoke(void* self, const error_code& ec) { static_cast<Holder*>(self)->handler(ec); }
     };
-    auto holder = std::make_shared<Holder>(Holder{std::forward<Handler>(h)});
+    auto holder = std::allocate_shared<Holder>(memory::recycling_allocator<Holder>(), Holder{std::forward<Handler>(h)});
     Holder* raw = holder.get();
     readable_.start(socket_, std::move(holder), &Holder::invoke, raw);
   }

@@ -6,6 +6,7 @@
 #include "gateway/proxy/session_registry.hpp"
 #include "http/client_certificate.hpp"
 #include "http/message_memory.hpp"
+#include "memory/recycled_memory.hpp"
 #include "http/token_extraction.hpp"
 #include "gateway/proxy/transport.hpp"
 #include "metrics/gateway_series.hpp"
@@ -124,12 +125,14 @@ class UpgradeSession : public Drainable, public std::enable_shared_from_this<Upg
   std::shared_ptr<const http::ClientIdentity> certificate_;  // shared by the connection's requests
   std::string certificate_field_;                            // its X-Forwarded-Client-Cert value
 
-  boost::beast::flat_buffer client_buf_;
-  boost::beast::flat_buffer backend_buf_;
+  // Read buffers from the thread's recycled memory, like the arenas' blocks.
+  using Buffer = boost::beast::basic_flat_buffer<memory::ResourceAllocator<char>>;
+  Buffer client_buf_{memory::recycling_allocator<char>()};
+  Buffer backend_buf_{memory::recycling_allocator<char>()};
   // The heads' memory: the request's for one request, the response's for one response (an interim
   // answer's is gone when the next begins). Declared before the parsers, which they outlive.
-  http::RequestArena request_memory_;
-  http::RequestArena response_memory_;
+  http::RequestArena request_memory_{memory::recycled_memory()};
+  http::RequestArena response_memory_{memory::recycled_memory()};
   std::optional<boost::beast::http::request_parser<boost::beast::http::string_body, http::Allocator>> request_;
   std::optional<boost::beast::http::response_parser<boost::beast::http::string_body, http::Allocator>> response_;
   std::string out_;  // serialized request or response being written

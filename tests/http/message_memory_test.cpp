@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
 #include <string>
 #include <string_view>
 #include <tuple>
@@ -12,6 +13,29 @@
 namespace {
 namespace bh = boost::beast::http;
 using wsgate::http::RequestArena;
+
+// Counts what an arena takes from upstream and gives back, by size.
+class CountingResource : public std::pmr::memory_resource {
+ public:
+  std::map<std::size_t, int> taken, given;
+  int outstanding() const {
+    int n = 0;
+    for (const auto& [size, count] : taken) n += count;
+    for (const auto& [size, count] : given) n -= count;
+    return n;
+  }
+
+ private:
+  void* do_allocate(std::size_t bytes, std::size_t align) override {
+    ++taken[bytes];
+    return std::pmr::new_delete_resource()->allocate(bytes, align);
+  }
+  void do_deallocate(void* p, std::size_t bytes, std::size_t align) override {
+    ++given[bytes];
+    std::pmr::new_delete_resource()->deallocate(p, bytes, align);
+  }
+  bool do_is_equal(const std::pmr::memory_resource& other) const noexcept override { return this == &other; }
+};
 
 constexpr std::string_view kUpgrade =
     "GET /chat?x=1 HTTP/1.1\r\nHost: example.com\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
@@ -33,47 +57,43 @@ std::size_t parse_into(RequestArena& arena, std::string_view text, std::string_v
 }
 
 TEST(RequestArena, AnArenaThatAllocatesNothingTakesNoBlock) {
-  const auto handed = RequestArena::blocks_handed_out();
-  { RequestArena arena; }
-  EXPECT_EQ(RequestArena::blocks_handed_out(), handed);
+  CountingResource upstream;
+  { RequestArena arena(&upstream); }
+  EXPECT_TRUE(upstream.taken.empty());
 }
 
-TEST(RequestArena, AParsedHeadLivesInOneBlockThatGoesBackToThePoolAndIsTakenAgain) {
-  { RequestArena warm; parse_into(warm, kUpgrade); }  // the pool has a block
-  const auto pooled = RequestArena::pooled_blocks();
-  ASSERT_GE(pooled, 1u);
-  const auto handed = RequestArena::blocks_handed_out();
+TEST(RequestArena, AParsedHeadLivesInOneBlockOfExactlyTheBlockSize) {
+  CountingResource upstream;
   {
-    RequestArena arena;
+    RequestArena arena(&upstream);
     EXPECT_EQ(parse_into(arena, kUpgrade), 6u);
-    // One block, and it is a pooled one: the head fits and the chunk size meets the block size.
-    EXPECT_EQ(RequestArena::blocks_handed_out(), handed + 1);
-    EXPECT_EQ(RequestArena::pooled_blocks(), pooled - 1);
+    // One block, of the block size: the pool that gives it keeps blocks by exact size.
+    EXPECT_EQ(upstream.taken, (std::map<std::size_t, int>{{RequestArena::kBlockBytes, 1}}));
   }
-  EXPECT_EQ(RequestArena::pooled_blocks(), pooled);
+  EXPECT_EQ(upstream.outstanding(), 0);
 }
 
 TEST(RequestArena, ResetGivesTheBlockBackAndTheArenaIsUsableAgain) {
-  RequestArena arena;
+  CountingResource upstream;
+  RequestArena arena(&upstream);
   parse_into(arena, kUpgrade);
-  const auto pooled = RequestArena::pooled_blocks();
   arena.reset();
-  EXPECT_EQ(RequestArena::pooled_blocks(), pooled + 1);
+  EXPECT_EQ(upstream.outstanding(), 0);
   parse_into(arena, kUpgrade);
-  EXPECT_EQ(RequestArena::pooled_blocks(), pooled);
+  EXPECT_EQ(upstream.outstanding(), 1);
 }
 
-TEST(RequestArena, AHeadLargerThanABlockGrowsOnTheHeapAndTheBlockStillComesBack) {
+TEST(RequestArena, AHeadLargerThanABlockTakesMoreAndGivesEveryBlockBack) {
   std::string big = "GET / HTTP/1.1\r\nHost: example.com\r\n";
   for (int i = 0; i < 40; ++i) big += "X-Filler-" + std::to_string(i) + ": " + std::string(500, 'a') + "\r\n";
   big += "\r\n";
-  { RequestArena warm; parse_into(warm, kUpgrade); }
-  const auto pooled = RequestArena::pooled_blocks();
+  CountingResource upstream;
   {
-    RequestArena arena;
+    RequestArena arena(&upstream);
     EXPECT_EQ(parse_into(arena, big, "/"), 41u);
+    EXPECT_GT(upstream.outstanding(), 1);
   }
-  EXPECT_EQ(RequestArena::pooled_blocks(), pooled);
+  EXPECT_EQ(upstream.outstanding(), 0);
 }
 
 TEST(RequestArena, FieldsWithoutAnArenaUseTheHeap) {
