@@ -1,75 +1,60 @@
 #!/usr/bin/env python3
-"""Where a plain upgrade cycle's proxy CPU goes: user time against system time, wsgate against the
-floor relay, in interleaved windows on the same backend.
+"""Where an upgrade cycle's proxy CPU goes: user time against system time, for wsgate, the floor
+relay and the peers, in interleaved windows on the same backend.
 
 bench/run.py reports utime + stime per cycle; this splits them. The floor relay does almost no
 work of its own, so its user time is what the system calls cost on the way in and out on this
-machine; what wsgate spends above that is its own work (parsing, JWT, routing, metrics).
+machine; what a proxy spends above that is its own work (parsing, JWT, routing, metrics).
 
-  bench/cpu_split.py                  3 rounds of 4 s per target
+  bench/cpu_split.py                                  3 rounds of 4 s per target, plain
   bench/cpu_split.py --rounds 5 --seconds 6
+  bench/cpu_split.py --targets wsgate,nginx,haproxy --tls-version 1.3 --tls-resume
 """
 import argparse
-import json
 import os
-import shutil
 import statistics
-import subprocess
 import sys
-import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import run as bench_run  # noqa: E402  (processes, credentials, templates)
-
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--seconds", type=float, default=4)
+    ap.add_argument("--targets", default="floor,wsgate,nginx,haproxy")
+    ap.add_argument("--tls-version", choices=("1.2", "1.3"), help="through the TLS listeners (no floor)")
+    ap.add_argument("--tls-resume", action="store_true", help="resume each handshake by ticket")
     args = ap.parse_args()
+    args.duration, args.warmup = args.seconds, 0.5
+    names = [t for t in args.targets.split(",") if not (args.tls_version and t == "floor")]
     tick_us = 1e6 / os.sysconf("SC_CLK_TCK")
-    d = tempfile.mkdtemp(prefix="wsgate-cpu-split-")
-    procs = []
+    extra = ["--mode", "upgrade", "--connections", "10"]
+    if args.tls_version:
+        extra += ["--tls-version", args.tls_version] + (["--tls-resume"] if args.tls_resume else [])
+    bench = bench_run.Bench(args)
+    rows = {name: [] for name in names}
     try:
-        values, token = bench_run.credentials(d)
-        backend = bench_run.Process("backend", [bench_run.BIN["echo_backend"], "--port", "0"], bench_run.CLIENT_CPU, d)
-        procs.append(backend)
-        backend_port = json.loads(backend.first_line())["port"]
-        floor = bench_run.Process("floor", [bench_run.BIN["floor_relay"], "0", str(backend_port)], bench_run.PROXY_CPU, d)
-        procs.append(floor)
-        floor_port = json.loads(floor.first_line())["port"]
-        port = bench_run.free_port()
-        values.update(DIR=d, PORT=port, TLS_PORT=bench_run.free_port(), BACKEND_PORT=backend_port)
-        conf = os.path.join(d, "wsgate.yaml")
-        bench_run.fill(os.path.join(bench_run.ROOT, "bench", "peers", "wsgate.yaml.in"), conf, values)
-        wsgate = bench_run.Process("wsgate", [bench_run.BIN["wsgate"], "--config", conf], bench_run.PROXY_CPU, d)
-        procs.append(wsgate)
-        bench_run.wait_port(port)
-        targets = {"floor": (floor.pid, floor_port), "wsgate": (wsgate.pid, port)}
-        rows = {name: [] for name in targets}
+        bench.start(set(names))
         for rnd in range(args.rounds):
-            for name, (pid, target_port) in targets.items():
-                u0, s0 = bench_run.cpu_ticks(pid)
-                out = subprocess.run(["taskset", "-c", bench_run.CLIENT_CPU, bench_run.BIN["wsbench"], "--mode", "upgrade",
-                                      "--connections", "10", "--url", f"ws://127.0.0.1:{target_port}/",
-                                      "--duration", str(args.seconds), "--header", f"Authorization: Bearer {token}"],
-                                     capture_output=True, text=True, check=True).stdout
-                u1, s1 = bench_run.cpu_ticks(pid)
-                cycles = json.loads(out.splitlines()[0])["established"]
-                row = {"user_us": (u1 - u0) * tick_us / cycles, "sys_us": (s1 - s0) * tick_us / cycles, "cycles": cycles}
+            for name in names:
+                t = bench.targets[name]
+                u0, s0 = bench_run.cpu_ticks(t["pid"])
+                out = bench.wsbench(t["tls"] if args.tls_version else t["plain"], extra, 0)
+                u1, s1 = bench_run.cpu_ticks(t["pid"])
+                cycles = max(1, out["established"])
+                row = {"user_us": (u1 - u0) * tick_us / cycles, "sys_us": (s1 - s0) * tick_us / cycles}
                 rows[name].append(row)
-                print(f"round {rnd} {name:6} user {row['user_us']:6.1f} us  sys {row['sys_us']:6.1f} us per cycle "
+                print(f"round {rnd} {name:8} user {row['user_us']:6.1f} us  sys {row['sys_us']:6.1f} us per cycle "
                       f"({cycles} cycles)", flush=True)
         print("\nmedians per cycle (us):")
         for name, rs in rows.items():
             user = statistics.median(r["user_us"] for r in rs)
             sys_ = statistics.median(r["sys_us"] for r in rs)
-            print(f"  {name:6} user {user:6.1f}  sys {sys_:6.1f}  total {user + sys_:6.1f}")
+            print(f"  {name:8} user {user:6.1f}  sys {sys_:6.1f}  total {user + sys_:6.1f}")
     finally:
-        for p in reversed(procs):
-            p.stop()
-        shutil.rmtree(d, ignore_errors=True)
+        bench.stop()
 
 
 if __name__ == "__main__":
