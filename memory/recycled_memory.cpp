@@ -28,6 +28,7 @@ struct SizeList {
 struct ThreadLists {
   std::array<SizeList, kSizesRecycled> lists{};
   std::size_t from_heap = 0;
+  std::size_t kept_bytes = 0;
   ~ThreadLists();
 
   // The list of `size`, made if there is room for another size.
@@ -53,6 +54,7 @@ ThreadLists::~ThreadLists() {
     }
     l.kept = 0;
   }
+  kept_bytes = 0;
   t_lists_gone = true;
 }
 
@@ -80,6 +82,7 @@ class RecycledMemory final : public std::pmr::memory_resource {
         FreeBlock* b = l->first;
         l->first = b->next;
         --l->kept;
+        t->kept_bytes -= bytes;
         return b;
       }
     if (t) ++t->from_heap;
@@ -90,9 +93,10 @@ class RecycledMemory final : public std::pmr::memory_resource {
   void do_deallocate(void* p, std::size_t bytes, std::size_t alignment) override {
     ThreadLists* t = this_thread_lists();
     if (t && recyclable(bytes, alignment))
-      if (SizeList* l = t->of(bytes); l && l->kept < kKeptPerSize) {
+      if (SizeList* l = t->of(bytes); l && l->kept < kKeptPerSize && t->kept_bytes + bytes <= kKeptBytes) {
         l->first = new (p) FreeBlock{l->first};
         ++l->kept;
+        t->kept_bytes += bytes;
         return;
       }
     if (alignment > __STDCPP_DEFAULT_NEW_ALIGNMENT__) return ::operator delete(p, std::align_val_t(alignment));

@@ -11,8 +11,8 @@
 namespace wsgate::memory {
 
 // Blocks of up to kLargestRecycled bytes, of up to kSizesRecycled distinct sizes, go on a free
-// list of their size when given back, kKeptPerSize of each at most; the rest come from and go to
-// the heap. Whichever thread frees a block keeps it (a block is plain memory); a thread's lists
+// list of their size when given back, kKeptPerSize of each and kKeptBytes in all at most; the rest
+// come from and go to the heap. Whichever thread frees a block keeps it (a block is plain memory); a thread's lists
 // are freed when it ends. Never destroyed. Under AddressSanitizer or ThreadSanitizer nothing is
 // kept, so that every use after free is still seen.
 std::pmr::memory_resource* recycled_memory();
@@ -20,6 +20,7 @@ std::pmr::memory_resource* recycled_memory();
 inline constexpr std::size_t kLargestRecycled = 16384;
 inline constexpr std::size_t kSizesRecycled = 16;
 inline constexpr std::size_t kKeptPerSize = 128;
+inline constexpr std::size_t kKeptBytes = 4 << 20;  // per thread: what a burst leaves is bounded
 
 // Whether this build keeps blocks at all (not under a sanitizer).
 bool recycles();

@@ -40,6 +40,21 @@ TEST(RecycledMemory, KeepsABoundedNumberPerSize) {
   EXPECT_EQ(kept_blocks(3000), kKeptPerSize);
 }
 
+TEST(RecycledMemory, KeepsABoundedNumberOfBytesInAll) {
+  if (!recycles()) GTEST_SKIP() << "a sanitizer build keeps nothing";
+  auto* r = recycled_memory();
+  // 128 of 16,000 bytes and 128 of 15,000 would be 3.8 MiB; with what other tests left, the
+  // third size's blocks stop being kept once the thread keeps kKeptBytes.
+  std::vector<std::pair<void*, std::size_t>> blocks;
+  for (const std::size_t size : {16000, 15000, 14000})
+    for (std::size_t i = 0; i < kKeptPerSize; ++i) blocks.emplace_back(r->allocate(size, 16), size);
+  for (auto [p, size] : blocks) r->deallocate(p, size, 16);
+  const std::size_t kept = kept_blocks(16000) * 16000 + kept_blocks(15000) * 15000 + kept_blocks(14000) * 14000;
+  EXPECT_LE(kept, kKeptBytes);
+  EXPECT_GT(kept, kKeptBytes - 16000 - 3000 * kKeptPerSize);  // it did fill up to near the bound
+  EXPECT_LT(kept_blocks(14000), kKeptPerSize);
+}
+
 TEST(RecycledMemory, LargeAndOveralignedBlocksGoToTheHeap) {
   auto* r = recycled_memory();
   void* big = r->allocate(kLargestRecycled + 1, 16);
