@@ -137,8 +137,8 @@ Adoption adopt_session(std::string_view bytes, int client_fd, int backend_fd,
       p.listener = l;
       p.counts_connection = true;
     }
-  auto relay = std::allocate_shared<FrameRelay>(memory::recycling_allocator<FrameRelay>(), Transport(std::move(client)), Transport(std::move(backend)), std::move(p),
-                                            registry);
+  auto relay = std::allocate_shared<FrameRelay>(memory::recycling_allocator<FrameRelay>(), Transport(std::move(client)),
+                                                Transport(std::move(backend)), std::move(p), registry);
   auto state = std::make_shared<handover::SessionRecord>(std::move(*record));
   a.go = [relay, state] { relay->resume(*state); };
   return a;

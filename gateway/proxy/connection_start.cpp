@@ -68,8 +68,8 @@ void start_connection(tcp::socket socket, std::string client_ip, std::shared_ptr
   }
   if (!tls && !read_header) {
     const auto deadline = std::chrono::steady_clock::now() + runtime->config.http.header_timeout;
-    std::allocate_shared<UpgradeSession>(memory::recycling_allocator<UpgradeSession>(), Transport(std::move(socket)), std::move(client_ip), std::move(runtime),
-                                     listener, registry, deadline)
+    std::allocate_shared<UpgradeSession>(memory::recycling_allocator<UpgradeSession>(), Transport(std::move(socket)),
+                                         std::move(client_ip), std::move(runtime), listener, registry, deadline)
         ->start();
     return;
   }
@@ -243,8 +243,9 @@ void ConnectionStart::on_handshake(error_code ec) {
 void ConnectionStart::start_session() {
   done_ = true;
   timer_.cancel();
-  auto session = std::allocate_shared<UpgradeSession>(memory::recycling_allocator<UpgradeSession>(), std::move(client_), std::move(client_ip_), std::move(rt_), listener_,
-                                                  registry_, deadline_, registry_id());
+  auto session = std::allocate_shared<UpgradeSession>(memory::recycling_allocator<UpgradeSession>(), std::move(client_),
+                                                      std::move(client_ip_), std::move(rt_), listener_, registry_,
+                                                      deadline_, registry_id());
   session->set_balancer(std::move(balancer_));
   session->set_client_certificate(std::move(certificate_));
   session->start();

@@ -162,9 +162,9 @@ void H2Session::on_head(std::int32_t id, http2::RequestHead head) {
                                                                         : metrics::H2StreamKind::request));
   auto s = std::make_shared<H2Stream>(*this, id, head, client_.socket().get_executor());
   streams_.emplace(id, s);
-  auto session = std::allocate_shared<UpgradeSession>(memory::recycling_allocator<UpgradeSession>(), Transport::for_stream(client_.socket().get_executor(), s),
-                                                  client_ip_, rt_, listener_, registry_,
-                                                  std::chrono::steady_clock::now() + rt_->config.http.header_timeout);
+  auto session = std::allocate_shared<UpgradeSession>(
+      memory::recycling_allocator<UpgradeSession>(), Transport::for_stream(client_.socket().get_executor(), s),
+      client_ip_, rt_, listener_, registry_, std::chrono::steady_clock::now() + rt_->config.http.header_timeout);
   session->set_client_certificate(certificate_);
   session->start();
 }

@@ -891,8 +891,8 @@ void UpgradeSession::start_relay() {
   params.listener = listener_;
   params.counts_connection = !client_.is_stream();  // an HTTP/2 stream's connection is its H2Session's
   connection_open_ = false;  // the relay counts the connection from here on
-  auto relay = std::allocate_shared<FrameRelay>(memory::recycling_allocator<FrameRelay>(), std::move(client_), std::move(*backend_),
-                                            std::move(params), registry_);
+  auto relay = std::allocate_shared<FrameRelay>(memory::recycling_allocator<FrameRelay>(), std::move(client_),
+                                                std::move(*backend_), std::move(params), registry_);
   relay->start(beast::buffers_to_string(client_buf_.data()),
                beast::buffers_to_string(backend_buf_.data()));
 }
