@@ -30,9 +30,7 @@ def main():
     args.duration, args.warmup = args.seconds, 0.5
     names = [t for t in args.targets.split(",") if not (args.tls_version and t == "floor")]
     tick_us = 1e6 / os.sysconf("SC_CLK_TCK")
-    extra = ["--mode", "upgrade", "--connections", "10"]
-    if args.tls_version:
-        extra += ["--tls-version", args.tls_version] + (["--tls-resume"] if args.tls_resume else [])
+    extra = bench_run.upgrade_args(10, args.tls_version, args.tls_resume)
     bench = bench_run.Bench(args)
     rows = {name: [] for name in names}
     try:

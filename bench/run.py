@@ -64,6 +64,14 @@ SCENARIOS = {
 PEERS = ("nginx", "haproxy")
 
 
+def upgrade_args(connections, tls_version=None, resume=False):
+    """wsbench's arguments for upgrade cycles, through TLS `tls_version` ("1.2", "1.3") if given."""
+    args = ["--mode", "upgrade", "--connections", str(connections)]
+    if tls_version:
+        args += ["--tls-version", tls_version] + (["--tls-resume"] if resume else [])
+    return args
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

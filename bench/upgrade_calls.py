@@ -63,14 +63,7 @@ def count(bench, target, events, args):
     counter = subprocess.Popen(["perf", "stat", "-x", ",", "-o", out, "-e", ",".join(events),
                                 "-p", str(t["pid"])], stderr=subprocess.DEVNULL)
     time.sleep(1.0)  # attached to every thread before the first cycle
-    cmd = ["taskset", "-c", bench_run.CLIENT_CPU, bench_run.BIN["wsbench"], "--url", url, "--mode", "upgrade",
-           "--connections", str(args.connections), "--duration", str(args.seconds), "--warmup", "0",
-           "--header", f"Authorization: Bearer {bench.token}"]
-    if args.tls_version:
-        cmd += ["--tls-version", args.tls_version] + (["--tls-resume"] if args.tls_resume else [])
-    r = subprocess.run(cmd, capture_output=True, text=True, timeout=args.seconds + 60,
-                       preexec_fn=bench_run.raise_nofile)
-    result = json.loads(r.stdout.strip().splitlines()[-1])
+    result = bench.wsbench(url, bench_run.upgrade_args(args.connections, args.tls_version, args.tls_resume), 0)
     time.sleep(1.0)  # the last closes reach the proxy
     counter.send_signal(signal.SIGINT)
     counter.wait(10)

@@ -22,7 +22,6 @@ void SessionRegistry::add(const std::shared_ptr<Drainable>& session, std::uint64
 }
 
 void SessionRegistry::remove(Drainable* session) {
-  asked_.erase(session);
   if (!session->registered_) return;
   session->registered_ = false;
   (session->registry_prev_ ? session->registry_prev_->registry_next_ : first_) = session->registry_next_;
@@ -48,20 +47,33 @@ SessionRegistry::HandoverStart SessionRegistry::hand_over(const std::shared_ptr<
                                                           std::size_t limit) {
   draining_ = true;
   HandoverStart start;
-  for (auto& s : live()) {
-    if (!asked_.insert(s.get()).second) continue;
-    if (start.moving == limit) {
-      asked_.erase(s.get());
-      start.more = true;
-      break;
+  std::vector<std::shared_ptr<Drainable>> batch;
+  while (start.moving < limit) {
+    // Sessions not asked before, no more than could still move; held, since asking may end one.
+    batch.clear();
+    for (Drainable* d = first_; d && batch.size() < limit - start.moving; d = d->registry_next_) {
+      if (d->handover_asked_) continue;
+      if (auto s = d->registry_self_.lock()) {
+        d->handover_asked_ = true;
+        batch.push_back(std::move(s));
+      }
     }
-    switch (s->hand_over(sink)) {
-      case HandoverStep::moving: ++start.moving; break;
-      case HandoverStep::draining: ++start.draining; break;
-      case HandoverStep::ending: break;
+    if (batch.empty()) return start;
+    for (const auto& s : batch) {
+      switch (s->hand_over(sink)) {
+        case HandoverStep::moving: ++start.moving; break;
+        case HandoverStep::draining: ++start.draining; break;
+        case HandoverStep::ending: break;
+      }
     }
   }
+  for (const Drainable* d = first_; d && !start.more; d = d->registry_next_) start.more = !d->handover_asked_;
   return start;
+}
+
+void SessionRegistry::stop_draining() {
+  draining_ = false;
+  for (Drainable* d = first_; d; d = d->registry_next_) d->handover_asked_ = false;
 }
 
 void SessionRegistry::close_backend(const std::string& url) {

@@ -7,7 +7,6 @@
 #include <functional>
 #include <memory>
 #include <string>
-#include <unordered_set>
 #include <vector>
 
 namespace wsgate::gateway {
@@ -71,6 +70,7 @@ class Drainable {
   Drainable* registry_prev_ = nullptr;
   Drainable* registry_next_ = nullptr;
   bool registered_ = false;
+  bool handover_asked_ = false;  // by the binary upgrade under way
 };
 
 class SessionRegistry {
@@ -106,10 +106,7 @@ class SessionRegistry {
   bool rebalance_session(std::uint64_t number);
   bool draining() const { return draining_; }
   // A handover failed: the sessions stay, and new ones are taken again.
-  void stop_draining() {
-    draining_ = false;
-    asked_.clear();
-  }
+  void stop_draining();
 
   // Sessions alive on every thread together; read by the drain to know when to exit.
   static std::size_t total() { return total_.load(std::memory_order_relaxed); }
@@ -121,7 +118,6 @@ class SessionRegistry {
   std::uint64_t next_id_ = 0;
   Drainable* first_ = nullptr;  // the sessions, newest first
   bool draining_ = false;
-  std::unordered_set<const Drainable*> asked_;  // by the binary upgrade under way
   static std::atomic<std::size_t> total_;
 };
 

@@ -215,7 +215,7 @@ void UpgradeSession::on_request_bytes(error_code ec, std::size_t n) {
 // the parser refuses at once (400, as before), or a read chunk's worth: a longer head is parsed
 // as it comes, as it always was, so that the parser takes its request line out of the buffer and
 // judges the fields against its limit. Scans only what arrived since the last look.
-bool UpgradeSession::head_arrived() {
+bool UpgradeSession::ready_to_parse() {
   const std::string_view buffered(static_cast<const char*>(client_buf_.data().data()), client_buf_.size());
   if (buffered.size() >= std::min<std::size_t>(rt_->config.http.max_header_bytes, kReadChunk)) return true;
   for (std::size_t i = buffered.find('\n', head_scanned_); i != std::string_view::npos;
@@ -230,7 +230,7 @@ bool UpgradeSession::head_arrived() {
 void UpgradeSession::parse_request() {
   // The parser gets the head once all of it has arrived: a client that sends part of one, slowly
   // or never the rest, holds no parsed fields and no arena block, only its read buffer.
-  if (!request_->got_some() && !head_arrived()) return read_more_request();
+  if (!request_->got_some() && !ready_to_parse()) return read_more_request();
   error_code ec;
   while (client_buf_.size() > 0 && !request_->is_done()) {
     const std::size_t used = request_->put(client_buf_.data(), ec);

@@ -54,7 +54,7 @@ class UpgradeSession : public Drainable, public std::enable_shared_from_this<Upg
   void read_request();
   void read_more_request();
   void on_request_bytes(error_code ec, std::size_t n);
-  bool head_arrived();
+  bool ready_to_parse();
   void parse_request();
   void handle_request();
   void reject(unsigned status, std::string_view reason, std::string_view detail,
